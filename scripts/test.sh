@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The single test command: installs what is missing, builds, installs, and runs the unit,
+# pg_regress and TAP suites. Prints a final "N passed, N failed" line and exits non-zero on any
+# failure, including a server that died of a signal during the run.
+#
+#   scripts/test.sh            everything
+#   SPOCK_SKIP_APT=1 ...       skip apt-get (packages already installed)
+#   SPOCK_TESTS="unit regress" run only some layers
+#   SPOCK_TAP_TESTS="t/001*"   run only some TAP files
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+layers=${SPOCK_TESTS:-build unit regress tap}
+passed=0
+failed=0
+summary=()
+
+count() { # layer passed failed
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    summary+=("$(printf '%-8s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+ensure_packages
+build_and_install test
+
+work=$(mktemp -d /tmp/spock-test.XXXXXX)
+chmod 755 "$work"
+log "test work directory: $work"
+bindir=$(pg_bindir)
+pkglibdir=$("$(pg_config_path)" --pkglibdir)
+
+# --- build ------------------------------------------------------------------------------
+# The PGXS route must build the same modules, and neither build may export anything but
+# PostgreSQL entry points (no fmt, Boost or standard-library symbols).
+if [[ " $layers " == *" build "* ]]; then
+    log "build checks (PGXS build, exported symbols)"
+    pgxs_src="$work/pgxs"
+    mkdir -p "$pgxs_src"
+    cp -r "$SPOCK_ROOT/Makefile.pgxs" "$SPOCK_ROOT/spock.control" "$SPOCK_ROOT/sql" \
+        "$SPOCK_ROOT/src" "$SPOCK_ROOT/include" "$pgxs_src/"
+    find "$pgxs_src" -name '*.o' -delete
+    ok=0
+    bad=0
+    check() { # description command...
+        local what=$1
+        shift
+        if "$@" >>"$work/build.log" 2>&1; then
+            echo "ok - $what"
+            ok=$((ok + 1))
+        else
+            echo "not ok - $what (see $work/build.log)"
+            bad=$((bad + 1))
+        fi
+    }
+    exports() { nm -D --defined-only "$1" | awk '{print $3}' | sort; }
+    check "make -f Makefile.pgxs builds spock.so and spock_output.so" \
+        make -C "$pgxs_src" -f Makefile.pgxs -j"$(nproc)" PG_CONFIG="$(pg_config_path)"
+    for mod in spock spock_output; do
+        check "$mod.so exports the same symbols from CMake and PGXS" \
+            diff <(exports "$SPOCK_BUILD_DIR/$mod.so") <(exports "$pgxs_src/$mod.so")
+        check "$mod.so exports no fmt, Boost or C++ library symbols" \
+            bash -c "! nm -D --defined-only '$SPOCK_BUILD_DIR/$mod.so' | grep -Ei 'fmt|boost|_Z'"
+    done
+    count build "$ok" "$bad"
+fi
+
+# --- unit --------------------------------------------------------------------------------
+if [[ " $layers " == *" unit "* ]]; then
+    log "unit tests (GoogleTest via ctest)"
+    set +e
+    ctest --test-dir "$SPOCK_BUILD_DIR" --output-on-failure >"$work/unit.log" 2>&1
+    rc=$?
+    set -e
+    cat "$work/unit.log"
+    total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$work/unit.log" | tail -1)
+    nfail=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$work/unit.log" | tail -1)
+    total=${total:-0}
+    nfail=${nfail:-0}
+    if [ "$rc" != 0 ] && [ "$nfail" = 0 ]; then nfail=1; fi
+    count unit $((total - nfail)) "$nfail"
+fi
+
+# --- regress -----------------------------------------------------------------------------
+if [[ " $layers " == *" regress "* ]]; then
+    log "SQL tests (pg_regress on a temporary instance)"
+    cp -r "$SPOCK_ROOT/test/regress" "$work/regress"
+    chown -R postgres: "$work/regress" 2>/dev/null || true
+    set +e
+    (cd "$work/regress" && as_pg "$pkglibdir/pgxs/src/test/regress/pg_regress" \
+        --bindir="$bindir" --temp-instance="$work/regress/tmp_check" \
+        --temp-config="$work/regress/regress.conf" --inputdir="$work/regress" \
+        --outputdir="$work/regress" --schedule="$work/regress/schedule" \
+        --port="${SPOCK_REGRESS_PORT:-57432}") >"$work/regress.log" 2>&1
+    rc=$?
+    set -e
+    cat "$work/regress.log"
+    if grep -q 'All [0-9]* tests passed' "$work/regress.log"; then
+        n=$(sed -n 's/.*All \([0-9]*\) tests passed.*/\1/p' "$work/regress.log")
+        count regress "$n" 0
+    else
+        nf=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\1/p' "$work/regress.log")
+        nt=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\2/p' "$work/regress.log")
+        nf=${nf:-1}
+        nt=${nt:-$nf}
+        count regress $((nt - nf)) "$nf"
+        [ -f "$work/regress/regression.diffs" ] && cat "$work/regress/regression.diffs"
+    fi
+    [ "$rc" = 0 ] || log "pg_regress exited with $rc"
+fi
+
+# --- TAP ---------------------------------------------------------------------------------
+if [[ " $layers " == *" tap "* ]]; then
+    log "cluster tests (prove with PostgreSQL::Test::Cluster)"
+    mkdir -p "$work/tap"
+    cp -r "$SPOCK_ROOT/test/tap/." "$work/tap/"
+    chown -R postgres: "$work/tap" 2>/dev/null || true
+    set +e
+    # shellcheck disable=SC2086
+    (cd "$work/tap" && as_pg env PATH="$bindir:$PATH" \
+        PERL5LIB="$pkglibdir/pgxs/src/test/perl:$work/tap" \
+        PG_REGRESS="$pkglibdir/pgxs/src/test/regress/pg_regress" \
+        TESTDIR="$work/tap" SPOCK_SOURCE_DIR="$SPOCK_ROOT" \
+        prove --timer -v ${SPOCK_TAP_TESTS:-t/*.pl}) >"$work/tap.log" 2>&1
+    rc=$?
+    set -e
+    cat "$work/tap.log"
+    ok=$(grep -cE '^ok [0-9]+' "$work/tap.log" || true)
+    notok=$(grep -cE '^not ok [0-9]+' "$work/tap.log" || true)
+    if [ "$rc" != 0 ] && [ "$notok" = 0 ]; then notok=1; fi
+    count tap "$ok" "$notok"
+fi
+
+# --- server logs -------------------------------------------------------------------------
+# A process that died of a signal is a crash (SIGSEGV, SIGABRT, ...). Signal 9 is the one
+# exception: TAP tests send it on purpose to simulate a killed worker.
+crashes=$(grep -r 'terminated by signal' "$work" --include='*.log' 2>/dev/null \
+    | grep -v 'terminated by signal 9:' || true)
+if [ -n "$crashes" ]; then
+    log "a server process died of a signal during the run:"
+    printf '%s\n' "$crashes" >&2
+    count crashes 0 1
+fi
+
+echo
+echo "Summary (work directory $work):"
+printf '  %s\n' "${summary[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

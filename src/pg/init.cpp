@@ -1,0 +1,35 @@
+// _PG_init: the module's load-time entry point.
+#include "spock/pg/guard.hpp"
+#include "spock/pg/gucs.hpp"
+#include "spock/pg/settings_check.hpp"
+#include "spock/worker/supervisor.hpp"
+
+extern "C" {
+#include <miscadmin.h>
+}
+
+extern "C" {
+PG_MODULE_MAGIC;
+SPOCK_EXPORT void _PG_init(void);
+}
+
+void _PG_init(void) {
+    // Workers, shared memory and hooks can only be set up from the postmaster. Loading spock
+    // any other way (CREATE EXTENSION or LOAD without preloading) is a configuration error.
+    if (!process_shared_preload_libraries_in_progress) {
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("spock must be loaded via shared_preload_libraries"),
+                        errdetail("The spock library was loaded into a running session."),
+                        errhint("Add spock to shared_preload_libraries in postgresql.conf "
+                                "(and spock_output to output_plugin_libraries where that setting "
+                                "exists), then restart the server.")));
+    }
+    spock::pg::guarded([] {
+        spock::gucs::define_all();
+        if (IsBinaryUpgrade) {
+            return;
+        }
+        spock::pg::warn_about_replication_settings();
+        spock::worker::register_supervisor();
+    });
+}

@@ -1,0 +1,28 @@
+/* spock_test--1.0.sql: functions that exercise spock's C++/PostgreSQL error boundary. */
+
+\echo Use "CREATE EXTENSION spock_test" to load this file. \quit
+
+-- Throws a spock::core::Error with the given fields from a guarded C++ frame that owns a
+-- tracked object.
+CREATE FUNCTION throw_cpp_error(sqlstate text, message text, detail text DEFAULT NULL,
+                                hint text DEFAULT NULL) RETURNS void
+    AS 'MODULE_PATHNAME', 'spock_test_throw_cpp_error' LANGUAGE C;
+
+-- Throws a standard C++ exception: 'bad_alloc', 'runtime_error' or 'int'.
+CREATE FUNCTION throw_std_exception(kind text) RETURNS void
+    AS 'MODULE_PATHNAME', 'spock_test_throw_std_exception' LANGUAGE C STRICT;
+
+-- Runs a query through SPI inside pg_call(), from a C++ frame that owns a tracked object, and
+-- lets any PostgreSQL error travel out as a C++ exception. Returns the first column of the first
+-- row as text when the query succeeds.
+CREATE FUNCTION run_query_in_cpp(query text) RETURNS text
+    AS 'MODULE_PATHNAME', 'spock_test_run_query_in_cpp' LANGUAGE C STRICT;
+
+-- Like run_query_in_cpp, but runs the query in a subtransaction and catches the error in C++;
+-- returns 'SQLSTATE|message|detail|hint' of what C++ saw, or 'ok'.
+CREATE FUNCTION catch_query_error_in_cpp(query text) RETURNS text
+    AS 'MODULE_PATHNAME', 'spock_test_catch_query_error_in_cpp' LANGUAGE C STRICT;
+
+-- How many tracked objects this backend has destroyed so far.
+CREATE FUNCTION destructor_runs() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'spock_test_destructor_runs' LANGUAGE C;
