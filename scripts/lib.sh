@@ -35,8 +35,12 @@ ensure_packages() {
 }
 
 pg_bindir() { "$(pg_config_path)" --bindir; }
+# The pg_config to build and test with: $PG_CONFIG when set (for example a private copy made by
+# scripts/private-pg.sh), else Debian's PostgreSQL 15, else the first on PATH.
 pg_config_path() {
-    if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+    if [ -n "${PG_CONFIG:-}" ]; then
+        echo "$PG_CONFIG"
+    elif [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
         echo /usr/lib/postgresql/15/bin/pg_config
     else
         command -v pg_config
