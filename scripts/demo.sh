@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# A local three-node spock demo on loopback.
+#
+#   scripts/demo.sh [start]   install what is missing, build and install spock when needed,
+#                             start three PostgreSQL 15 instances with spock, and say what runs
+#   scripts/demo.sh status    show each node (exit 0 when all three run, 3 otherwise)
+#   scripts/demo.sh stop      stop all three (the data stays)
+#   scripts/demo.sh clean     stop them and delete the demo directory
+#
+# Environment:
+#   SPOCK_DEMO_DIR=/tmp/spock-demo   where data, logs and sockets live
+#   SPOCK_DEMO_PORT_BASE=5441        n1, n2, n3 listen on BASE, BASE+1, BASE+2
+#   PG_CONFIG=...                    the PostgreSQL 15 installation to use (default: Debian's)
+#   SPOCK_SKIP_APT=1                 do not run apt-get
+#   SPOCK_DEMO_REBUILD=1             build and install even when the installed build looks current
+#   SPOCK_BUILD_DIR=...              CMake build directory (default: build/ in the repository)
+#
+# The directory remembers the port base and the PostgreSQL installation it was created with, so
+# status, stop and a second start need no environment. Running start twice is harmless.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+nodes=(n1 n2 n3)
+db=demo
+demo_dir=${SPOCK_DEMO_DIR:-/tmp/spock-demo}
+case $demo_dir in
+/*) ;;
+*) demo_dir="$PWD/$demo_dir" ;;
+esac
+demo_dir=${demo_dir%/}
+state_file="$demo_dir/demo.env"
+
+# --- where things are --------------------------------------------------------------------
+
+# Reads the settings the demo directory was created with, and checks that explicit overrides
+# agree with them: a running demo cannot move to other ports or another PostgreSQL.
+load_state() {
+    port_base=${SPOCK_DEMO_PORT_BASE:-5441}
+    if [ -f "$state_file" ]; then
+        local saved_base saved_pg_config
+        saved_base=$(sed -n 's/^PORT_BASE=//p' "$state_file")
+        saved_pg_config=$(sed -n 's/^PG_CONFIG=//p' "$state_file")
+        if [ -n "${SPOCK_DEMO_PORT_BASE:-}" ] && [ "$SPOCK_DEMO_PORT_BASE" != "$saved_base" ]; then
+            die "$demo_dir was created with SPOCK_DEMO_PORT_BASE=$saved_base; use that, or run
+       'scripts/demo.sh clean' first (or pick another SPOCK_DEMO_DIR)"
+        fi
+        if [ -n "${PG_CONFIG:-}" ] && [ "$PG_CONFIG" != "$saved_pg_config" ]; then
+            die "$demo_dir was created with PG_CONFIG=$saved_pg_config; use that, or run
+       'scripts/demo.sh clean' first (or pick another SPOCK_DEMO_DIR)"
+        fi
+        port_base=$saved_base
+        export PG_CONFIG=$saved_pg_config
+    fi
+    case $port_base in
+    '' | *[!0-9]*) die "SPOCK_DEMO_PORT_BASE must be a number, not '$port_base'" ;;
+    esac
+}
+
+pg_config_bin() { pg_config_path; }
+bindir() { "$(pg_config_bin)" --bindir; }
+node_port() { echo $((port_base + $1)); }     # index 0, 1, 2
+node_data() { echo "$demo_dir/$1"; }
+node_log() { echo "$demo_dir/$1.log"; }
+node_dsn() { echo "host=127.0.0.1 port=$(node_port "$2") dbname=$db user=postgres"; }
+psql_cmd() { echo "$(bindir)/psql -h 127.0.0.1 -p $1 -U postgres $db"; }
+
+# Runs one SQL command on a node and prints the unaligned result. Extra args go to psql.
+sql() { # port dbname sql [psql args...]
+    local port=$1 dbn=$2 query=$3
+    shift 3
+    "$(bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$dbn" \
+        -tA "$@" -c "$query"
+}
+
+is_running() { # name
+    [ -f "$(node_data "$1")/PG_VERSION" ] &&
+        as_pg "$(bindir)/pg_ctl" status -D "$(node_data "$1")" >/dev/null 2>&1
+}
+
+# --- start ---------------------------------------------------------------------------------
+
+# True when spock must be built and installed: the build directory has no spock.so, a source
+# file is newer than it, or the installed spock.so (or a file beside it) is missing or differs
+# from the build. The build itself is incremental, so a rebuild of unchanged sources is quick.
+needs_build() {
+    [ "${SPOCK_DEMO_REBUILD:-0}" = 1 ] && return 0
+    local pkglibdir sharedir built=$SPOCK_BUILD_DIR/spock.so
+    pkglibdir=$("$(pg_config_bin)" --pkglibdir)
+    sharedir=$("$(pg_config_bin)" --sharedir)
+    [ -f "$built" ] && [ -f "$pkglibdir/spock_output.so" ] &&
+        [ -f "$sharedir/extension/spock.control" ] &&
+        cmp -s "$built" "$pkglibdir/spock.so" || return 0
+    [ -n "$(find "$SPOCK_ROOT/src" "$SPOCK_ROOT/include" "$SPOCK_ROOT/sql" \
+        "$SPOCK_ROOT/CMakeLists.txt" "$SPOCK_ROOT/spock.control" \
+        -newer "$built" -type f -print -quit)" ]
+}
+
+# The demo directory: ours (it has demo.env) or new. Owned by postgres when we are root.
+prepare_dir() {
+    if [ -d "$demo_dir" ] && [ ! -f "$state_file" ] &&
+        [ -n "$(ls -A "$demo_dir" 2>/dev/null)" ]; then
+        die "$demo_dir exists, is not empty and is not a spock demo directory; set SPOCK_DEMO_DIR"
+    fi
+    mkdir -p "$demo_dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres: "$demo_dir"
+    fi
+    as_pg test -w "$demo_dir" -a -x "$demo_dir" ||
+        die "$demo_dir is not writable by the user that runs PostgreSQL ($(as_pg id -un));" \
+            "choose another SPOCK_DEMO_DIR"
+    if [ ! -f "$state_file" ]; then
+        printf 'PORT_BASE=%s\nPG_CONFIG=%s\n' "$port_base" "$(pg_config_bin)" >"$state_file"
+    fi
+}
+
+# The settings file each node includes from postgresql.conf. Rewritten on every start, so it
+# follows spock_conf in scripts/lib.sh.
+write_settings() { # name index
+    local data
+    data=$(node_data "$1")
+    {
+        echo "# Written by scripts/demo.sh on every start; change spock_conf in scripts/lib.sh."
+        spock_conf
+        echo "port = $(node_port "$2")"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$demo_dir'"
+        echo "cluster_name = 'spock-demo-$1'"
+    } | as_pg tee "$data/spock_demo.conf" >/dev/null
+}
+
+init_node() { # name index
+    local name=$1 data
+    data=$(node_data "$name")
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "$name: initdb in $data"
+        as_pg "$(bindir)/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C \
+            >"$demo_dir/$name.initdb.log" 2>&1 ||
+            die "initdb for $name failed; see $demo_dir/$name.initdb.log"
+        echo "include_if_exists = 'spock_demo.conf'" | as_pg tee -a "$data/postgresql.conf" \
+            >/dev/null
+    fi
+    write_settings "$name" "$2"
+}
+
+start_node() { # name index restart
+    local name=$1 port data logf
+    port=$(node_port "$2")
+    data=$(node_data "$name")
+    logf=$(node_log "$name")
+    if is_running "$name"; then
+        if [ "$3" = restart ]; then
+            log "$name: restarting to load the newly installed spock"
+            as_pg "$(bindir)/pg_ctl" restart -D "$data" -l "$logf" -w -m fast >/dev/null ||
+                fail_start "$name"
+        else
+            log "$name: already running on port $port"
+        fi
+        return
+    fi
+    if "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        die "port $port is taken by another server; set SPOCK_DEMO_PORT_BASE (with a new" \
+            "SPOCK_DEMO_DIR) or stop that server"
+    fi
+    log "$name: starting on port $port"
+    as_pg "$(bindir)/pg_ctl" start -D "$data" -l "$logf" -w >/dev/null || fail_start "$name"
+}
+
+fail_start() { # name
+    printf 'error: %s did not start; the end of its log (%s):\n' "$1" "$(node_log "$1")" >&2
+    tail -n 20 "$(node_log "$1")" >&2 || true
+    exit 1
+}
+
+# Creates database demo and the extension. When the installed extension script changed since
+# the extension was created here (development builds keep the version number), the extension is
+# created afresh so that the demo has the current catalog and functions.
+setup_database() { # name index
+    local name=$1 port sum saved
+    port=$(node_port "$2")
+    if [ -z "$(sql "$port" postgres "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+        sql "$port" postgres "CREATE DATABASE $db"
+    fi
+    sum=$(cat "$("$(pg_config_bin)" --sharedir)"/extension/spock--*.sql | cksum | cut -d' ' -f1)
+    saved=$(sed -n "s/^SQL_CKSUM_$name=//p" "$state_file")
+    if [ -n "$(sql "$port" "$db" "SELECT 1 FROM pg_extension WHERE extname = 'spock'")" ]; then
+        if [ "$sum" != "$saved" ]; then
+            log "$name: spock's SQL script changed since the demo created the extension;" \
+                "creating it again (the demo's spock nodes are dropped with it)"
+            sql "$port" "$db" "DROP EXTENSION spock CASCADE" >/dev/null
+            create_extension "$name" "$port"
+        fi
+    else
+        create_extension "$name" "$port"
+    fi
+    sed -i "/^SQL_CKSUM_$name=/d" "$state_file"
+    echo "SQL_CKSUM_$name=$sum" >>"$state_file"
+}
+
+create_extension() { # name port
+    sql "$2" "$db" "CREATE EXTENSION spock" ||
+        die "CREATE EXTENSION spock failed in database $db of $1 (error above). The server runs;" \
+            "the installed spock build does not match its SQL script, or the sources are" \
+            "mid-change. Fix the build and run scripts/demo.sh again."
+}
+
+have_function() { # port name
+    [ "$(sql "$1" "$db" "SELECT count(*) FROM pg_proc p JOIN pg_namespace n
+        ON n.oid = p.pronamespace WHERE n.nspname = 'spock' AND p.proname = '$2'")" != 0 ]
+}
+
+# ============================================================================================
+# REPLICATION SETUP. This is the place where later releases make the demo replicate: today it
+# creates one spock node per instance when the build has spock.node_create. Still to come here:
+#   - subscriptions between every pair of nodes (spock.sub_create), once apply workers exist;
+#   - a demo table in the default replication set, and a row written on one node and read on
+#     the others, once the output plugin and apply workers exist.
+# ============================================================================================
+setup_replication() {
+    local i name port failed=0
+    if ! have_function "$(node_port 0)" node_create; then
+        replication_note="This build has no node management yet (spock.node_create is missing):
+the three servers run spock, but replication between the nodes comes with a later release."
+        return
+    fi
+    for i in 0 1 2; do
+        name=${nodes[$i]}
+        port=$(node_port "$i")
+        if [ -n "$(sql "$port" "$db" "SELECT 1 FROM pg_class c JOIN pg_namespace n
+                ON n.oid = c.relnamespace WHERE n.nspname = 'spock' AND c.relname = 'local_node'")" ] &&
+            [ "$(sql "$port" "$db" "SELECT count(*) FROM spock.local_node")" != 0 ]; then
+            log "$name: spock node already exists"
+            continue
+        fi
+        log "$name: creating spock node $name"
+        if ! sql "$port" "$db" "SELECT spock.node_create(node_name := '$name',
+                dsn := '$(node_dsn "$name" "$i")')" >/dev/null 2>"$demo_dir/$name.node_create.err"; then
+            log "$name: spock.node_create failed:"
+            cat "$demo_dir/$name.node_create.err" >&2
+            failed=$((failed + 1))
+        fi
+    done
+    # LATER: create the subscriptions here (each node subscribes to the other two).
+    if [ "$failed" != 0 ]; then
+        replication_note="spock.node_create failed on $failed instance(s) (see above); the servers
+run, but without a spock node there. Replication between the nodes comes with a later release."
+    else
+        replication_note="Each instance has a spock node. Subscriptions, and with them replication
+between the nodes, come with a later release."
+    fi
+}
+
+print_nodes() {
+    local i name port
+    echo
+    echo "spock nodes:"
+    for i in 0 1 2; do
+        name=${nodes[$i]}
+        port=$(node_port "$i")
+        if [ -n "$(sql "$port" "$db" "SELECT 1 FROM pg_class c JOIN pg_namespace n
+                ON n.oid = c.relnamespace WHERE n.nspname = 'spock' AND c.relname = 'node'")" ]; then
+            sql "$port" "$db" "SELECT node_name || ' (node_id ' || node_id || ')'
+                FROM spock.node ORDER BY node_name" | sed "s/^/  known on $name: /"
+        fi
+    done
+}
+
+print_summary() {
+    local i name port version
+    echo
+    echo "spock demo: three PostgreSQL 15 instances on 127.0.0.1 (database '$db', user postgres)"
+    echo
+    printf '  %-4s %-6s %-6s %-28s %s\n' node port spock "data directory" "log file"
+    for i in 0 1 2; do
+        name=${nodes[$i]}
+        port=$(node_port "$i")
+        version=$(sql "$port" "$db" "SELECT spock.spock_version()" 2>/dev/null || echo '?')
+        printf '  %-4s %-6s %-6s %-28s %s\n' "$name" "$port" "$version" "$(node_data "$name")" \
+            "$(node_log "$name")"
+    done
+    echo
+    echo "Connect:"
+    for i in 0 1 2; do
+        printf '  %s:  %s\n' "${nodes[$i]}" "$(psql_cmd "$(node_port "$i")")"
+    done
+    if [ -n "${show_nodes:-}" ]; then
+        print_nodes
+    fi
+    echo
+    echo "$replication_note"
+    echo
+    echo "Status: scripts/demo.sh status    Stop: scripts/demo.sh stop    Remove: scripts/demo.sh clean"
+}
+
+cmd_start() {
+    ensure_packages
+    load_state
+    [ -x "$(pg_config_bin)" ] || die "pg_config not found ($(pg_config_bin)); install" \
+        "postgresql-server-dev-15 or set PG_CONFIG"
+    local restart=no i
+    if needs_build; then
+        build_and_install
+        restart=restart
+    else
+        log "spock in $("$(pg_config_bin)" --pkglibdir) is the current build of the sources"
+    fi
+    prepare_dir
+    for i in 0 1 2; do
+        init_node "${nodes[$i]}" "$i"
+        start_node "${nodes[$i]}" "$i" "$restart"
+    done
+    for i in 0 1 2; do
+        setup_database "${nodes[$i]}" "$i"
+    done
+    replication_note=""
+    show_nodes=""
+    setup_replication
+    if have_function "$(node_port 0)" node_create; then show_nodes=1; fi
+    print_summary
+}
+
+# --- status, stop, clean -------------------------------------------------------------------
+
+no_demo() {
+    if [ ! -f "$state_file" ]; then
+        echo "No spock demo in $demo_dir (start one with scripts/demo.sh)."
+        return 0
+    fi
+    return 1
+}
+
+cmd_status() {
+    no_demo && return 3
+    load_state
+    local i name port running=0 pid extra
+    echo "spock demo in $demo_dir (PostgreSQL from $(bindir))"
+    printf '  %-4s %-6s %-8s %-8s %s\n' node port state pid "connect with"
+    for i in 0 1 2; do
+        name=${nodes[$i]}
+        port=$(node_port "$i")
+        if is_running "$name"; then
+            running=$((running + 1))
+            pid=$(head -1 "$(node_data "$name")/postmaster.pid")
+            extra=$(sql "$port" "$db" "SELECT 'spock ' || spock.spock_version()" 2>/dev/null ||
+                echo 'spock not installed in database demo')
+            printf '  %-4s %-6s %-8s %-8s %s   (%s)\n' "$name" "$port" running "$pid" \
+                "$(psql_cmd "$port")" "$extra"
+        else
+            printf '  %-4s %-6s %-8s %-8s %s\n' "$name" "$port" stopped - "log: $(node_log "$name")"
+        fi
+    done
+    echo "$running of 3 nodes running."
+    [ "$running" = 3 ] || return 3
+}
+
+cmd_stop() {
+    if no_demo; then
+        echo "Nothing to stop."
+        return 0
+    fi
+    load_state
+    local name stopped=0
+    for name in "${nodes[@]}"; do
+        if is_running "$name"; then
+            as_pg "$(bindir)/pg_ctl" stop -D "$(node_data "$name")" -m fast -w >/dev/null
+            echo "stopped $name"
+            stopped=$((stopped + 1))
+        fi
+    done
+    if [ "$stopped" = 0 ]; then
+        echo "Nothing to stop: no demo node is running in $demo_dir."
+    else
+        echo "Stopped $stopped demo node(s). The data stays in $demo_dir:" \
+            "scripts/demo.sh starts them again, scripts/demo.sh clean removes it."
+    fi
+}
+
+cmd_clean() {
+    if no_demo; then return 0; fi
+    cmd_stop
+    rm -rf -- "$demo_dir"
+    echo "Removed $demo_dir."
+}
+
+case ${1:-start} in
+start) cmd_start ;;
+status) cmd_status ;;
+stop) cmd_stop ;;
+clean) cmd_clean ;;
+-h | --help | help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown command '$1' (try: start, status, stop, clean)" ;;
+esac
