@@ -296,3 +296,199 @@ CREATE FUNCTION spock_max_proto_version() RETURNS integer
     AS 'MODULE_PATHNAME', 'spock_max_proto_version' LANGUAGE C;
 CREATE FUNCTION spock_min_proto_version() RETURNS integer
     AS 'MODULE_PATHNAME', 'spock_min_proto_version' LANGUAGE C;
+
+-- SQL API ---------------------------------------------------------------------------------------
+-- Names, argument names, types and defaults follow Spock 5.0 (reference §3). Unlike Spock, the
+-- C functions are CALLED ON NULL INPUT: a NULL where a value is needed raises an error naming
+-- the argument instead of silently returning NULL (§14 item 5).
+
+-- Nodes and interfaces (§3.1).
+CREATE FUNCTION node_create(node_name name, dsn text, location text DEFAULT NULL,
+                            country text DEFAULT NULL, info jsonb DEFAULT NULL)
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_node_create' LANGUAGE C VOLATILE;
+CREATE FUNCTION node_drop(node_name name, ifexists boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_node_drop' LANGUAGE C VOLATILE;
+CREATE FUNCTION node_add_interface(node_name name, interface_name name, dsn text)
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_node_add_interface' LANGUAGE C VOLATILE;
+CREATE FUNCTION node_drop_interface(node_name name, interface_name name)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_node_drop_interface' LANGUAGE C VOLATILE;
+CREATE FUNCTION node_info(OUT node_id oid, OUT node_name text, OUT sysid text, OUT dbname text,
+                          OUT replication_sets text, OUT location text, OUT country text,
+                          OUT info jsonb)
+    RETURNS record AS 'MODULE_PATHNAME', 'spock_node_info' LANGUAGE C STABLE;
+
+-- Subscriptions (§3.2).
+CREATE FUNCTION sub_create(subscription_name name, provider_dsn text,
+                           replication_sets text[] DEFAULT '{default,default_insert_only,ddl_sql}',
+                           synchronize_structure boolean DEFAULT false,
+                           synchronize_data boolean DEFAULT false,
+                           forward_origins text[] DEFAULT '{}',
+                           apply_delay interval DEFAULT '0',
+                           force_text_transfer boolean DEFAULT false,
+                           enabled boolean DEFAULT true,
+                           skip_schema text[] DEFAULT '{}')
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_sub_create' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_drop(subscription_name name, ifexists boolean DEFAULT false)
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_sub_drop' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_alter_interface(subscription_name name, interface_name name)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_alter_interface' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_disable(subscription_name name, immediate boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_disable' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_enable(subscription_name name, immediate boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_enable' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_add_repset(subscription_name name, replication_set name)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_add_repset' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_remove_repset(subscription_name name, replication_set name)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_remove_repset' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_alter_skiplsn(subscription_name name, lsn pg_lsn)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_alter_skiplsn' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_show_status(subscription_name name DEFAULT NULL,
+                                OUT subscription_name text, OUT status text,
+                                OUT provider_node text, OUT provider_dsn text, OUT slot_name text,
+                                OUT replication_sets text[], OUT forward_origins text[])
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_sub_show_status' LANGUAGE C STABLE;
+CREATE FUNCTION sub_show_table(subscription_name name, relation regclass, OUT nspname text,
+                               OUT relname text, OUT status text)
+    RETURNS record AS 'MODULE_PATHNAME', 'spock_sub_show_table' LANGUAGE C STABLE;
+CREATE FUNCTION sub_alter_sync(subscription_name name, truncate boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_alter_sync' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_resync_table(subscription_name name, relation regclass,
+                                 truncate boolean DEFAULT true)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sub_resync_table' LANGUAGE C VOLATILE;
+CREATE FUNCTION sub_wait_for_sync(subscription_name name)
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_sub_wait_for_sync' LANGUAGE C VOLATILE;
+CREATE FUNCTION table_wait_for_sync(subscription_name name, relation regclass)
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_table_wait_for_sync' LANGUAGE C VOLATILE;
+
+-- Apply workers (§3.2).
+CREATE FUNCTION get_apply_worker_status(OUT worker_pid bigint, OUT worker_dboid integer,
+                                        OUT worker_subid bigint, OUT worker_status text)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_apply_worker_status'
+    LANGUAGE C STABLE;
+CREATE FUNCTION wait_for_apply_worker(p_subbid bigint, timeout integer DEFAULT 0)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_wait_for_apply_worker' LANGUAGE C VOLATILE;
+CREATE FUNCTION pause_apply_workers()
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_pause_apply_workers' LANGUAGE C VOLATILE;
+CREATE FUNCTION resume_apply_workers()
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_resume_apply_workers' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION pause_apply_workers() FROM PUBLIC;
+REVOKE ALL ON FUNCTION resume_apply_workers() FROM PUBLIC;
+
+-- Replication sets, tables and sequences (§3.3).
+CREATE FUNCTION repset_create(set_name name, replicate_insert boolean DEFAULT true,
+                              replicate_update boolean DEFAULT true,
+                              replicate_delete boolean DEFAULT true,
+                              replicate_truncate boolean DEFAULT true)
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_repset_create' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_alter(set_name name, replicate_insert boolean DEFAULT NULL,
+                             replicate_update boolean DEFAULT NULL,
+                             replicate_delete boolean DEFAULT NULL,
+                             replicate_truncate boolean DEFAULT NULL)
+    RETURNS oid AS 'MODULE_PATHNAME', 'spock_repset_alter' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_drop(set_name name, ifexists boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_drop' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_add_table(set_name name, relation regclass,
+                                 synchronize_data boolean DEFAULT false,
+                                 columns text[] DEFAULT NULL, row_filter text DEFAULT NULL,
+                                 include_partitions boolean DEFAULT true)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_add_table' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_add_all_tables(set_name name, schema_names text[],
+                                      synchronize_data boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_add_all_tables' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_remove_table(set_name name, relation regclass,
+                                    include_partitions boolean DEFAULT true)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_remove_table' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_add_seq(set_name name, relation regclass,
+                               synchronize_data boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_add_seq' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_add_all_seqs(set_name name, schema_names text[],
+                                    synchronize_data boolean DEFAULT false)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_add_all_seqs' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_remove_seq(set_name name, relation regclass)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_repset_remove_seq' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_add_partition(parent regclass, partition regclass DEFAULT NULL,
+                                     row_filter text DEFAULT NULL)
+    RETURNS integer AS 'MODULE_PATHNAME', 'spock_repset_add_partition' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_remove_partition(parent regclass, partition regclass DEFAULT NULL)
+    RETURNS integer AS 'MODULE_PATHNAME', 'spock_repset_remove_partition' LANGUAGE C VOLATILE;
+CREATE FUNCTION repset_show_table(relation regclass, repsets text[], OUT relid oid,
+                                  OUT nspname text, OUT relname text, OUT att_list text[],
+                                  OUT has_row_filter boolean, OUT relkind "char",
+                                  OUT relispartition boolean)
+    RETURNS record AS 'MODULE_PATHNAME', 'spock_repset_show_table' LANGUAGE C STABLE;
+CREATE FUNCTION table_data_filtered(reltyp anyelement, relation regclass, repsets text[])
+    RETURNS SETOF anyelement AS 'MODULE_PATHNAME', 'spock_table_data_filtered'
+    LANGUAGE C STABLE;
+CREATE FUNCTION sync_seq(relation regclass)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sync_seq' LANGUAGE C VOLATILE;
+
+-- DDL replication (§3.4).
+CREATE FUNCTION replicate_ddl(command text,
+                              replication_sets text[] DEFAULT '{ddl_sql}',
+                              search_path text DEFAULT current_setting('search_path'),
+                              role text DEFAULT CURRENT_USER)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_replicate_ddl' LANGUAGE C VOLATILE;
+CREATE FUNCTION replicate_ddl(command text[],
+                              replication_sets text[] DEFAULT '{ddl_sql}',
+                              search_path text DEFAULT current_setting('search_path'),
+                              role text DEFAULT CURRENT_USER)
+    RETURNS SETOF boolean LANGUAGE sql VOLATILE
+    AS $$ SELECT spock.replicate_ddl(c, $2, $3, $4) FROM unnest($1) AS c $$;
+
+-- Sync events, waits and LSN helpers (§3.5).
+CREATE FUNCTION sync_event(transactional boolean DEFAULT false)
+    RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_sync_event' LANGUAGE C VOLATILE;
+CREATE PROCEDURE wait_for_sync_event(OUT result boolean, origin_id oid, lsn pg_lsn,
+                                     timeout integer DEFAULT 0,
+                                     wait_if_disabled boolean DEFAULT false)
+    AS 'MODULE_PATHNAME', 'spock_wait_for_sync_event_id' LANGUAGE C;
+CREATE PROCEDURE wait_for_sync_event(OUT result boolean, origin name, lsn pg_lsn,
+                                     timeout integer DEFAULT 0,
+                                     wait_if_disabled boolean DEFAULT false)
+    AS 'MODULE_PATHNAME', 'spock_wait_for_sync_event_name' LANGUAGE C;
+CREATE FUNCTION wait_slot_confirm_lsn(slotname name, target pg_lsn)
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_wait_slot_confirm_lsn' LANGUAGE C VOLATILE;
+CREATE FUNCTION get_lsn_from_commit_ts(slot_name name, commit_ts timestamptz)
+    RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_get_lsn_from_commit_ts' LANGUAGE C VOLATILE;
+CREATE FUNCTION xact_commit_timestamp_origin("xid" xid, OUT "timestamp" timestamptz,
+                                             OUT "roident" oid)
+    RETURNS record AS 'MODULE_PATHNAME', 'spock_xact_commit_timestamp_origin'
+    LANGUAGE C VOLATILE;
+
+-- Statistics (§3.6).
+CREATE FUNCTION reset_channel_stats()
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_reset_channel_stats' LANGUAGE C VOLATILE;
+
+-- Conflicts, delta apply and repair mode (§3.7). delta_apply(old_remote, new_remote, local)
+-- returns local + (new_remote - old_remote).
+CREATE FUNCTION delta_apply(smallint, smallint, smallint) RETURNS smallint
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(integer, integer, integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(bigint, bigint, bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(real, real, real) RETURNS real
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(double precision, double precision, double precision)
+    RETURNS double precision LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(numeric, numeric, numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION delta_apply(money, money, money) RETURNS money
+    LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
+CREATE FUNCTION repair_mode(enabled boolean)
+    RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_repair_mode' LANGUAGE C VOLATILE;
+
+-- Read-only helpers and miscellany (§3.8).
+CREATE FUNCTION terminate_active_transactions()
+    RETURNS boolean AS 'MODULE_PATHNAME', 'spock_terminate_active_transactions'
+    LANGUAGE C VOLATILE;
+CREATE FUNCTION get_country() RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT current_setting('spock.country') $$;
+CREATE FUNCTION spock_gen_slot_name(name, name, name) RETURNS name
+    AS 'MODULE_PATHNAME', 'spock_gen_slot_name' LANGUAGE C IMMUTABLE;
+
+-- Column type conversions for multi-master keys.
+CREATE FUNCTION convert_column_to_int8(p_rel regclass, p_attnum smallint) RETURNS integer
+    AS 'MODULE_PATHNAME', 'spock_convert_column_to_int8' LANGUAGE C VOLATILE;
+CREATE FUNCTION convert_sequence_to_snowflake(p_seqid regclass) RETURNS integer
+    AS 'MODULE_PATHNAME', 'spock_convert_sequence_to_snowflake' LANGUAGE C VOLATILE;

@@ -2,6 +2,7 @@
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/settings_check.hpp"
+#include "spock/sql/drop_hook.hpp"
 #include "spock/worker/supervisor.hpp"
 
 extern "C" {
@@ -31,5 +32,6 @@ void _PG_init(void) {
         }
         spock::pg::warn_about_replication_settings();
         spock::worker::register_supervisor();
+        spock::sql::install_drop_hook();
     });
 }

@@ -1,0 +1,45 @@
+// Small helpers of the SQL API: slot names and commit timestamps (reference §3.5, §3.8).
+#include "spock/core/names.hpp"
+#include "spock/pg/fmgr_args.hpp"
+#include "spock/pg/guard.hpp"
+
+extern "C" {
+#include <access/commit_ts.h>
+#include <utils/builtins.h>
+#include <utils/timestamp.h>
+}
+
+using namespace spock;
+
+SPOCK_PG_FUNCTION(spock_gen_slot_name) {
+    std::string db = pg::name_arg(fcinfo, 0, "database name");
+    std::string node = pg::name_arg(fcinfo, 1, "provider node name");
+    std::string sub = pg::name_arg(fcinfo, 2, "subscription name");
+    std::string slot = core::gen_slot_name(db, node, sub);
+    const char* s = slot.c_str();
+    return pg::pg_call([s] {
+        Name result = static_cast<Name>(palloc0(NAMEDATALEN));
+        namestrcpy(result, s);
+        return NameGetDatum(result);
+    });
+}
+
+// The commit timestamp and origin of a transaction, NULLs when none is recorded. For rows
+// spock applied, the origin is the node id of the node the change came from.
+SPOCK_PG_FUNCTION(spock_xact_commit_timestamp_origin) {
+    pg::require_arg(fcinfo, 0, "xid");
+    TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
+    TimestampTz ts = 0;
+    RepOriginId origin = InvalidRepOriginId;
+    bool found = pg::pg_call(
+        [xid, &ts, &origin] { return TransactionIdGetCommitTsData(xid, &ts, &origin); });
+    pg::SqlRow row = {std::nullopt, std::nullopt};
+    if (found) {
+        char* t = pg::pg_call([ts] {
+            return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)));
+        });
+        row = {std::string(t), std::to_string(origin)};
+        pfree(t);
+    }
+    return pg::record_result(fcinfo, row);
+}

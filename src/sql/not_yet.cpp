@@ -1,0 +1,53 @@
+// SQL functions whose feature lands in a later release. They exist with their final
+// signatures so that scripts and peers see the full Spock 5 API, and each one says plainly
+// which feature is missing (0A000 feature_not_supported) instead of doing nothing.
+#include "spock/pg/guard.hpp"
+
+namespace {
+
+[[noreturn]] void not_yet(const char* function, const char* feature) {
+    throw spock::core::Error(
+        spock::core::sqlstate::kFeatureNotSupported,
+        std::string("spock.") + function + "() is not available yet",
+        std::string("It needs ") + feature + ", which is not part of this build of spock.",
+        "See the feature status table in README.md.");
+}
+
+}  // namespace
+
+#define SPOCK_NOT_YET(symbol, function, feature) \
+    SPOCK_PG_FUNCTION(symbol) {                  \
+        (void)fcinfo;                            \
+        not_yet(function, feature);              \
+    }
+
+// Apply workers and initial synchronisation.
+SPOCK_NOT_YET(spock_sub_alter_sync, "sub_alter_sync", "initial and per-table synchronisation")
+SPOCK_NOT_YET(spock_sub_resync_table, "sub_resync_table", "initial and per-table synchronisation")
+SPOCK_NOT_YET(spock_sub_wait_for_sync, "sub_wait_for_sync", "initial and per-table synchronisation")
+SPOCK_NOT_YET(spock_table_wait_for_sync, "table_wait_for_sync",
+              "initial and per-table synchronisation")
+SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
+              "initial and per-table synchronisation")
+SPOCK_NOT_YET(spock_get_apply_worker_status, "get_apply_worker_status", "apply workers")
+SPOCK_NOT_YET(spock_wait_for_apply_worker, "wait_for_apply_worker", "apply workers")
+SPOCK_NOT_YET(spock_pause_apply_workers, "pause_apply_workers", "apply workers")
+SPOCK_NOT_YET(spock_resume_apply_workers, "resume_apply_workers", "apply workers")
+SPOCK_NOT_YET(spock_reset_channel_stats, "reset_channel_stats", "apply statistics")
+
+// Messages through the replication stream.
+SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the queue")
+SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
+SPOCK_NOT_YET(spock_sync_event, "sync_event", "sync events")
+SPOCK_NOT_YET(spock_wait_for_sync_event_id, "wait_for_sync_event", "sync events")
+SPOCK_NOT_YET(spock_wait_for_sync_event_name, "wait_for_sync_event", "sync events")
+SPOCK_NOT_YET(spock_wait_slot_confirm_lsn, "wait_slot_confirm_lsn", "sync events")
+SPOCK_NOT_YET(spock_get_lsn_from_commit_ts, "get_lsn_from_commit_ts", "sync events")
+SPOCK_NOT_YET(spock_repair_mode, "repair_mode", "the spock_output plugin")
+
+// Read-only mode and column conversions.
+SPOCK_NOT_YET(spock_terminate_active_transactions, "terminate_active_transactions",
+              "read-only mode")
+SPOCK_NOT_YET(spock_convert_column_to_int8, "convert_column_to_int8", "column conversion helpers")
+SPOCK_NOT_YET(spock_convert_sequence_to_snowflake, "convert_sequence_to_snowflake",
+              "column conversion helpers")
