@@ -8,7 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(spock_node spock_settings);
+our @EXPORT = qw(spock_node spock_settings spock_dsn);
 
 # The postgresql.conf lines every spock node gets.
 sub spock_settings {
@@ -22,6 +22,13 @@ max_wal_senders = 16
 max_worker_processes = 24
 log_min_messages = info
 CONF
+}
+
+# A libpq connection string for a node's database, free of quotes so it can be embedded in
+# SQL string literals.
+sub spock_dsn {
+    my ($node, $db) = @_;
+    return 'host=' . $node->host . ' port=' . $node->port . ' dbname=' . ($db // 'postgres');
 }
 
 # Creates, configures and starts a node. Options:

@@ -30,6 +30,12 @@ like($log, qr/DETAIL:  wal_level must be "logical"\. track_commit_timestamp must
     'warning lists both settings');
 is($misconf->safe_psql('postgres', 'SELECT spock.spock_version()'), '5.1.0',
     'extension works for inspection');
+($rc, $out, $err) = $misconf->psql('postgres',
+    "SELECT spock.node_create('n1', 'dbname=postgres')");
+like($err, qr/server settings do not allow spock replication/, 'node_create refuses');
+like($err, qr/DETAIL:  wal_level must be "logical"/, 'and says which settings are wrong');
+is($misconf->safe_psql('postgres', 'SELECT count(*) FROM spock.node'), '0',
+    'no node was created');
 $misconf->stop;
 
 # Typos in spock.* settings are caught instead of being silently ignored.
