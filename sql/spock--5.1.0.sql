@@ -26,10 +26,13 @@ CREATE TABLE node_interface (
 );
 
 -- At most one row in practice (the identity of this database); the functions enforce that.
+-- local_node and subscription are user catalog tables too (Spock's are not): the output
+-- plugin reads them while decoding, to name the local node and to map the replication origin
+-- of a forwarded transaction to the node it came from.
 CREATE TABLE local_node (
     node_id oid NOT NULL PRIMARY KEY REFERENCES node (node_id),
     node_local_interface oid NOT NULL REFERENCES node_interface (if_id)
-);
+) WITH (user_catalog_table = true);
 
 -- C code reads columns 1..15 by position. Empty lists are stored as NULL.
 CREATE TABLE subscription (
@@ -48,7 +51,7 @@ CREATE TABLE subscription (
     sub_skip_lsn pg_lsn NOT NULL DEFAULT '0/0',
     sub_skip_schema text[],
     sub_created_at timestamptz
-);
+) WITH (user_catalog_table = true);
 
 -- The row with NULL nspname/relname is the subscription-level state; the others are per table.
 CREATE TABLE local_sync_status (
