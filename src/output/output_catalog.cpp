@@ -28,8 +28,8 @@ Oid spock_table(const char* name) {
 AttrNumber column(Relation rel, const char* name) {
     AttrNumber n = get_attnum(RelationGetRelid(rel), name);
     if (n == InvalidAttrNumber) {
-        elog(ERROR, "spock catalog table \"%s\" has no column \"%s\"",
-             RelationGetRelationName(rel), name);
+        elog(ERROR, "spock catalog table \"%s\" has no column \"%s\"", RelationGetRelationName(rel),
+             name);
     }
     return n;
 }
@@ -50,9 +50,15 @@ bool name_in_list(const char* name, List* names) {
 
 }  // namespace
 
-Oid queue_relid() { return spock_table("queue"); }
-Oid replication_set_relid() { return spock_table("replication_set"); }
-Oid replication_set_table_relid() { return spock_table("replication_set_table"); }
+Oid queue_relid() {
+    return spock_table("queue");
+}
+Oid replication_set_relid() {
+    return spock_table("replication_set");
+}
+Oid replication_set_table_relid() {
+    return spock_table("replication_set_table");
+}
 
 Oid read_local_node_id() {
     Oid relid = spock_table("local_node");
@@ -184,8 +190,7 @@ void read_publication(Oid relid, const SetInfo* sets, int nsets, Publication* pu
 
         Datum filter = get(tuple, rel, c_filter, &isnull);
         if (!isnull) {
-            pub->row_filters =
-                lappend(pub->row_filters, stringToNode(TextDatumGetCString(filter)));
+            pub->row_filters = lappend(pub->row_filters, stringToNode(TextDatumGetCString(filter)));
         }
     }
     systable_endscan(scan);

@@ -26,3 +26,9 @@ CREATE FUNCTION catch_query_error_in_cpp(query text) RETURNS text
 -- How many tracked objects this backend has destroyed so far.
 CREATE FUNCTION destructor_runs() RETURNS bigint
     AS 'MODULE_PATHNAME', 'spock_test_destructor_runs' LANGUAGE C;
+
+-- Decodes one native-protocol message (a row of pg_logical_slot_peek_binary_changes on a
+-- spock_output slot) with spock's core codec and renders it as stable text: relation OIDs
+-- become names, LSNs, xids and timestamps are left out.
+CREATE FUNCTION decode_message(data bytea) RETURNS text
+    AS 'MODULE_PATHNAME', 'spock_test_decode_message' LANGUAGE C STRICT;

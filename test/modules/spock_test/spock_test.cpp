@@ -1,6 +1,8 @@
 // Test-only SQL functions that show the error boundary works inside a real server: C++
 // exceptions become ERRORs with the intended SQLSTATE, PostgreSQL errors travel through C++
 // frames and come back out unchanged, and destructors run on both paths.
+#include "spock/core/protocol.hpp"
+#include "spock/core/wal_message.hpp"
 #include "spock/pg/guard.hpp"
 
 #include <memory>
@@ -10,6 +12,7 @@ extern "C" {
 #include <access/xact.h>
 #include <executor/spi.h>
 #include <utils/builtins.h>
+#include <utils/lsyscache.h>
 #include <utils/resowner.h>
 }
 
@@ -86,7 +89,8 @@ SPOCK_PG_FUNCTION(spock_test_throw_std_exception) {
 SPOCK_PG_FUNCTION(spock_test_run_query_in_cpp) {
     Tracked tracked;
     std::string result = run_spi(text_arg(fcinfo, 0));
-    return CStringGetTextDatum(result.c_str());
+    const char* c = result.c_str();
+    return spock::pg::pg_call([c] { return CStringGetTextDatum(c); });
 }
 
 SPOCK_PG_FUNCTION(spock_test_catch_query_error_in_cpp) {
@@ -106,10 +110,136 @@ SPOCK_PG_FUNCTION(spock_test_catch_query_error_in_cpp) {
     }
     MemoryContextSwitchTo(caller_context);
     CurrentResourceOwner = caller_owner;
-    return CStringGetTextDatum(outcome.c_str());
+    const char* c = outcome.c_str();
+    return spock::pg::pg_call([c] { return CStringGetTextDatum(c); });
 }
 
 SPOCK_PG_FUNCTION(spock_test_destructor_runs) {
     (void)fcinfo;
     return Int64GetDatum(destructor_count);
+}
+
+namespace {
+
+std::string rel_name(spock::core::RelId relid) {
+    char* name = spock::pg::pg_call([relid] { return get_rel_name(relid); });
+    return name ? name : "relid " + std::to_string(relid);
+}
+
+std::string type_name(spock::core::TypeOid typid, int32 typmod) {
+    char* name =
+        spock::pg::pg_call([typid, typmod] { return format_type_with_typemod(typid, typmod); });
+    return name;
+}
+
+std::string hex(const std::string& bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+std::string render(const spock::core::TupleData& t) {
+    std::string out = "(";
+    for (size_t i = 0; i < t.columns.size(); i++) {
+        const auto& c = t.columns[i];
+        if (i > 0) {
+            out += ", ";
+        }
+        switch (c.kind) {
+            case spock::core::ColumnKind::Null:
+                out += "null";
+                break;
+            case spock::core::ColumnKind::Unchanged:
+                out += "unchanged";
+                break;
+            case spock::core::ColumnKind::Text:
+                out += "t:" + c.bytes;
+                break;
+            case spock::core::ColumnKind::Binary:
+                out += "b:" + hex(c.bytes);
+                break;
+            case spock::core::ColumnKind::Internal:
+                out += "i:" + hex(c.bytes);
+                break;
+        }
+    }
+    return out + ")";
+}
+
+struct Renderer {
+    std::string operator()(const spock::core::Startup& m) const {
+        std::string out = "STARTUP";
+        for (const auto& [k, v] : m.params) {
+            if (k == "binary.internal_basetypes" || k == "binary.binary_basetypes" ||
+                k == "max_proto_version" || k == "min_proto_version" ||
+                k == "forward_changeset_origins" || k == "spock_version") {
+                out += " " + k + "=" + v;
+            }
+        }
+        return out;
+    }
+    std::string operator()(const spock::core::Begin&) const { return "BEGIN"; }
+    std::string operator()(const spock::core::Origin& m) const {
+        return "ORIGIN " + std::to_string(m.origin_id);
+    }
+    std::string operator()(const spock::core::CommitOrder& m) const {
+        return "COMMIT_ORDER " + std::to_string(m.last_commit_ts.value);
+    }
+    std::string operator()(const spock::core::Relation& m) const {
+        std::string out = "RELATION " + m.nspname + "." + m.relname + " (";
+        for (size_t i = 0; i < m.columns.size(); i++) {
+            const auto& c = m.columns[i];
+            out += (i > 0 ? ", " : "") + c.name + " " + type_name(c.typid, c.typmod) +
+                   (c.is_key ? " key" : "");
+        }
+        return out + ")";
+    }
+    std::string operator()(const spock::core::Insert& m) const {
+        return "INSERT " + rel_name(m.relid) + " " + render(m.new_tuple);
+    }
+    std::string operator()(const spock::core::Update& m) const {
+        std::string out = "UPDATE " + rel_name(m.relid);
+        if (m.old_tuple) {
+            out += " old " + render(m.old_tuple->tuple);
+        }
+        return out + " new " + render(m.new_tuple);
+    }
+    std::string operator()(const spock::core::Delete& m) const {
+        return "DELETE " + rel_name(m.relid) + " " + render(m.old_tuple.tuple);
+    }
+    std::string operator()(const spock::core::Truncate& m) const {
+        std::string out = "TRUNCATE";
+        out += m.cascade ? " cascade" : "";
+        out += m.restart_identity ? " restart_identity" : "";
+        for (auto relid : m.relids) {
+            out += " " + rel_name(relid);
+        }
+        return out;
+    }
+    std::string operator()(const spock::core::LogicalMessage& m) const {
+        std::string out = std::string("MESSAGE ") +
+                          (m.transactional ? "transactional" : "immediate") + " " + m.prefix;
+        if (m.prefix == spock::core::kSpockMessagePrefix) {
+            auto wal = spock::core::decode_wal_message(m.payload);
+            if (auto* ev = std::get_if<spock::core::SyncEvent>(&wal)) {
+                out += " sync_event origin=" + std::to_string(ev->origin);
+            }
+        }
+        return out;
+    }
+    std::string operator()(const spock::core::Commit&) const { return "COMMIT"; }
+};
+
+}  // namespace
+
+SPOCK_PG_FUNCTION(spock_test_decode_message) {
+    bytea* data = PG_GETARG_BYTEA_PP(0);
+    std::string_view bytes(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
+    std::string out = std::visit(Renderer{}, spock::core::decode_message(bytes));
+    const char* c = out.c_str();
+    return spock::pg::pg_call([c] { return CStringGetTextDatum(c); });
 }

@@ -1,0 +1,76 @@
+// The per-decoding-session state of the spock_output plugin.
+//
+// The state is a C++ object (it owns the encode buffer) created in the startup callback. Its
+// lifetime is tied to the decoding context's memory: a reset callback on that context deletes
+// it, so it is released on every path, including an ERROR that never reaches the shutdown
+// callback. Everything else it points to is palloc'd in that context.
+#pragma once
+
+#include <string>
+
+#include "spock/output/output_catalog.hpp"
+#include "spock/pg/postgres.hpp"
+
+extern "C" {
+#include <fmgr.h>
+#include <utils/hsearch.h>
+#include <utils/relcache.h>
+}
+
+struct LogicalDecodingContext;
+
+namespace spock::output {
+
+// Publication and wire format of one relation, cached for the session.
+struct RelEntry {
+    Oid relid;            // hash key
+    bool valid;           // pub and formats loaded
+    bool meta_sent;       // a RELATION message went out since the last invalidation
+    bool is_queue;        // spock.queue
+    bool is_set_catalog;  // spock.replication_set or replication_set_table
+    Publication pub;
+    int natts;            // attributes of the tuple descriptor
+    char* formats;        // per attribute: 'i', 'b', 't', or 0 when not sent
+    FmgrInfo* out_funcs;  // typsend for 'b', typoutput for 't'
+};
+
+struct PluginState {
+    std::string buf;  // one encoded message at a time; capacity is reused
+
+    MemoryContext cxt;         // session lifetime
+    MemoryContext change_cxt;  // reset after each callback
+    HTAB* rels = nullptr;
+
+    // Negotiated at startup (reference §5.1).
+    bool allow_internal = false;
+    bool allow_binary = false;
+    bool forward_all = false;
+    List* set_names = nullptr;     // char*, the subscriber's replication sets
+    char* only_nspname = nullptr;  // spock.replicate_only_table
+    char* only_relname = nullptr;
+    Oid local_node = InvalidOid;
+
+    // Loaded lazily under the historic snapshot, reloaded when the set catalog changes.
+    bool sets_valid = false;
+    SetInfo* sets = nullptr;
+    int nsets = 0;
+
+    // Per transaction.
+    bool startup_sent = false;
+    bool begin_sent = false;
+    bool repair_mode = false;
+};
+
+// The state of the running session, for the relcache callback (which has no context argument).
+PluginState* current_state();
+
+// Creates the state for ctx and ties its lifetime to ctx->context.
+PluginState* create_state(LogicalDecodingContext* ctx);
+
+// Registers the relcache invalidation callback once per process.
+void register_invalidation_callback();
+
+// The relation's cache entry, loaded if needed (catalog reads under the historic snapshot).
+RelEntry* get_rel_entry(PluginState* st, Relation rel);
+
+}  // namespace spock::output
