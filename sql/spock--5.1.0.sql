@@ -436,7 +436,10 @@ CREATE FUNCTION replicate_ddl(command text[],
                               search_path text DEFAULT current_setting('search_path'),
                               role text DEFAULT CURRENT_USER)
     RETURNS SETOF boolean LANGUAGE sql VOLATILE
-    AS $$ SELECT spock.replicate_ddl(c, $2, $3, $4) FROM unnest($1) AS c $$;
+    -- A NULL array reaches the text version as one NULL command, which rejects it by name,
+    -- instead of quietly running nothing.
+    AS $$ SELECT spock.replicate_ddl(c, $2, $3, $4)
+          FROM unnest(coalesce($1, ARRAY[NULL::text])) AS c $$;
 
 -- Sync events, waits and LSN helpers (§3.5).
 CREATE FUNCTION sync_event(transactional boolean DEFAULT false)

@@ -5,6 +5,8 @@
 
 extern "C" {
 #include <access/commit_ts.h>
+#include <access/htup_details.h>
+#include <funcapi.h>
 #include <utils/builtins.h>
 #include <utils/timestamp.h>
 }
@@ -24,22 +26,24 @@ SPOCK_PG_FUNCTION(spock_gen_slot_name) {
     });
 }
 
-// The commit timestamp and origin of a transaction, NULLs when none is recorded. For rows
-// spock applied, the origin is the node id of the node the change came from.
+// The commit timestamp and origin of a transaction, NULLs when none is recorded (an aborted,
+// running, frozen or too old xid). For rows spock applied, the origin is the node id of the node
+// the change came from. The tuple is built from Datums: a text round trip of the timestamp
+// would depend on DateStyle and TimeZone.
 SPOCK_PG_FUNCTION(spock_xact_commit_timestamp_origin) {
     pg::require_arg(fcinfo, 0, "xid");
     TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
-    TimestampTz ts = 0;
-    RepOriginId origin = InvalidRepOriginId;
-    bool found = pg::pg_call(
-        [xid, &ts, &origin] { return TransactionIdGetCommitTsData(xid, &ts, &origin); });
-    pg::SqlRow row = {std::nullopt, std::nullopt};
-    if (found) {
-        char* t = pg::pg_call([ts] {
-            return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts)));
-        });
-        row = {std::string(t), std::to_string(origin)};
-        pfree(t);
-    }
-    return pg::record_result(fcinfo, row);
+    return pg::pg_call([fcinfo, xid] {
+        TimestampTz ts = 0;
+        RepOriginId origin = InvalidRepOriginId;
+        bool found = TransactionIdGetCommitTsData(xid, &ts, &origin);
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+            elog(ERROR, "function returning a record called in a context that cannot take one");
+        }
+        desc = BlessTupleDesc(desc);
+        Datum values[2] = {TimestampTzGetDatum(ts), ObjectIdGetDatum(origin)};
+        bool nulls[2] = {!found, !found};
+        return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+    });
 }

@@ -157,6 +157,8 @@ SPOCK_PG_FUNCTION(spock_node_drop) {
     bool ifexists = pg::bool_arg(fcinfo, 1, "ifexists");
 
     pg::spi_connect();
+    // Serialises with node_create, which takes the same lock to check for a local node.
+    spi_exec("LOCK TABLE spock.local_node IN EXCLUSIVE MODE");
     auto node = sql::find_node(name);
     if (!node) {
         if (!ifexists) {
@@ -178,15 +180,19 @@ SPOCK_PG_FUNCTION(spock_node_drop) {
                           "Drop the subscriptions first with spock.sub_drop().");
     }
     auto local = sql::find_local_node();
-    if (local && local->node.id == node->id) {
-        // The local node's logical slots serve its subscribers; they go with it.
+    bool is_local = local && local->node.id == node->id;
+    if (is_local) {
+        spi_exec("DELETE FROM spock.local_node");
+    }
+    sql::delete_node_rows(node->id);
+    if (is_local) {
+        // The local node's logical slots serve its subscribers; they go with it. Dropping a
+        // slot cannot be rolled back, so it comes after every catalog change that could fail.
         spi_query(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
             "WHERE database = current_database() AND plugin IN ('spock_output', 'spock') "
             "AND slot_name ~ '^spk_'");
-        spi_exec("DELETE FROM spock.local_node");
     }
-    sql::delete_node_rows(node->id);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
