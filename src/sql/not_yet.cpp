@@ -9,7 +9,7 @@ namespace {
     throw spock::core::Error(
         spock::core::sqlstate::kFeatureNotSupported,
         std::string("spock.") + function + "() is not available yet",
-        std::string("It needs ") + feature + ", which is not part of this build of spock.",
+        std::string("This build of spock does not include ") + feature + " yet.",
         "See the feature status table in README.md.");
 }
 
