@@ -85,14 +85,17 @@ RemoteConnection::RemoteConnection(const std::string& dsn, const std::string& na
                                    const std::string& suffix, bool replication)
     : masked_dsn_(core::mask_password(dsn)) {
     // Order matters: later entries override earlier ones, and the expanded dbname (the DSN)
-    // overrides what precedes it. Our defaults and the extra options come first so that the
-    // DSN can change them; application_name and replication come last because they are ours.
-    std::vector<Param> params = extra_options();
-    params.push_back({"connect_timeout", "30"});
-    params.push_back({"keepalives", "1"});
-    params.push_back({"keepalives_idle", "20"});
-    params.push_back({"keepalives_interval", "20"});
-    params.push_back({"keepalives_count", "5"});
+    // overrides what precedes it. Our defaults come first, then spock.extra_connection_options
+    // (which may change them), then the DSN (which may change both); application_name and
+    // replication come last because they are ours.
+    std::vector<Param> params = {{"connect_timeout", "30"},
+                                 {"keepalives", "1"},
+                                 {"keepalives_idle", "20"},
+                                 {"keepalives_interval", "20"},
+                                 {"keepalives_count", "5"}};
+    for (Param& p : extra_options()) {
+        params.push_back(std::move(p));
+    }
     params.push_back({"dbname", dsn});
     params.push_back({"application_name", core::application_name(name, suffix)});
     if (replication) {

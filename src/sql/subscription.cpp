@@ -155,6 +155,12 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
                           "subscription \"" + name + "\" already exists");
     }
     core::SubscriptionId sub_id = core::subscription_id(name);
+    if (sub_id == 0) {
+        // 0 means "no subscription" in sub_drop's result and the statistics views.
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          "subscription name \"" + name + "\" hashes to the invalid id 0", {},
+                          "Choose another subscription name.");
+    }
     if (auto clash = spi_value("SELECT sub_name FROM spock.subscription WHERE sub_id = $1::oid",
                                {to_text(sub_id)})) {
         throw core::Error(core::sqlstate::kDuplicateObject,
@@ -463,5 +469,8 @@ SPOCK_PG_FUNCTION(spock_sub_show_table) {
         "WHERE c.oid = $1::oid",
         {to_text(relid), to_text(sub.id)});
     pg::spi_finish();
-    return pg::record_result(fcinfo, rows.at(0));
+    if (rows.empty()) {
+        throw core::Error("42P01", "relation with OID " + to_text(relid) + " does not exist");
+    }
+    return pg::record_result(fcinfo, rows[0]);
 }
