@@ -1,4 +1,8 @@
 // Replication sets and their tables and sequences (reference §3.3).
+//
+// The catalog queries compare regclass columns as oid and schema-qualify polymorphic functions:
+// an operator or function with exactly matching argument types in any schema on the caller's
+// search_path would otherwise win over pg_catalog's and run with the caller's rights.
 #include <algorithm>
 
 #include "spock/core/names.hpp"
@@ -10,6 +14,7 @@
 
 extern "C" {
 #include <catalog/pg_type.h>
+#include <storage/lmgr.h>
 #include <utils/inval.h>
 }
 
@@ -39,7 +44,10 @@ struct RelInfo {
     std::string display() const { return core::quote_qualified_identifier(nspname, relname); }
 };
 
+// Locks the relation first: DROP and the ALTER TABLE forms that change its replica identity or
+// its columns wait for our transaction, so what we check and record stays true until commit.
 RelInfo rel_info(Oid relid) {
+    pg::pg_call([relid] { LockRelationOid(relid, AccessShareLock); });
     auto rows = spi_query(
         "SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, "
         "  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisvalid AND "
@@ -63,12 +71,13 @@ bool in_system_schema(const RelInfo& rel) {
 
 void check_table(const RelInfo& rel, const sql::ReplicationSet& set) {
     if (rel.relkind != 'r' && rel.relkind != 'p') {
-        throw core::Error("42809", rel.display() + " is not a table", {},
-                          "Use spock.repset_add_seq() for sequences.");
+        throw core::Error(
+            "42809", rel.display() + " is not a table", {},
+            rel.relkind == 'S' ? "Use spock.repset_add_seq() for sequences." : std::string());
     }
     if (rel.persistence != 'p') {
         throw core::Error(core::sqlstate::kFeatureNotSupported,
-                          "UNLOGGED and TEMP tables cannot be replicated",
+                          "unlogged and temporary tables cannot be replicated",
                           "Table " + rel.display() + " is " +
                               (rel.persistence == 'u' ? "unlogged." : "temporary."));
     }
@@ -91,6 +100,12 @@ void check_table(const RelInfo& rel, const sql::ReplicationSet& set) {
 
 // Validates a column list: every column exists, none twice, every key column included.
 std::vector<std::string> check_columns(const RelInfo& rel, const std::vector<std::string>& cols) {
+    if (cols.empty()) {
+        // Stored as NULL, an empty list would silently mean "every column".
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          "column list of table " + rel.display() + " is empty", {},
+                          "Pass NULL to replicate every column.");
+    }
     std::vector<std::string> out;
     for (const std::string& c : cols) {
         auto found = spi_value(
@@ -127,7 +142,7 @@ std::vector<std::string> check_columns(const RelInfo& rel, const std::vector<std
 bool is_member(core::SetId set, Oid relid) {
     return spi_value(
                "SELECT 1 FROM spock.replication_set_table WHERE set_id = $1::oid AND "
-               "set_reloid = $2::oid",
+               "set_reloid::oid = $2::oid",
                {to_text(set), to_text(relid)})
         .has_value();
 }
@@ -168,12 +183,12 @@ void insert_member(const sql::ReplicationSet& set, const RelInfo& rel,
 void queue_message(const std::string& set_name, char type, const std::string& json) {
     spi_exec(
         "INSERT INTO spock.queue (queued_at, role, replication_sets, message_type, message) "
-        "VALUES (now(), current_user, $1::text[], $2::\"char\", $3::json)",
+        "VALUES (pg_catalog.now(), current_user, $1::text[], $2::\"char\", $3::json)",
         {core::to_array_literal({set_name}), std::string(1, type), json});
 }
 
 std::string json_string(const std::string& s) {
-    auto v = spi_value("SELECT to_json($1::text)::text", {s});
+    auto v = spi_value("SELECT pg_catalog.to_json($1::text)::text", {s});
     return *v;
 }
 
@@ -185,8 +200,8 @@ void queue_table_sync(const std::string& set_name, const RelInfo& rel) {
 
 std::vector<Oid> partitions_of(Oid parent) {
     std::vector<Oid> out;
-    for (const SqlRow& r : spi_query("SELECT relid FROM pg_partition_tree($1::oid) "
-                                     "WHERE relid <> $1::oid ORDER BY level, relid",
+    for (const SqlRow& r : spi_query("SELECT relid::oid FROM pg_catalog.pg_partition_tree($1::oid) "
+                                     "WHERE relid::oid <> $1::oid ORDER BY level, relid::oid",
                                      {to_text(parent)})) {
         out.push_back(sql::to_u32(r[0]));
     }
@@ -199,12 +214,12 @@ std::vector<Oid> relations_in_schemas(const std::vector<std::string>& schemas, c
         if (!spi_value("SELECT 1 FROM pg_namespace WHERE nspname = $1::name", {nsp})) {
             throw core::Error("3F000", "schema \"" + nsp + "\" does not exist");
         }
-        for (const SqlRow& r :
-             spi_query("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                       "WHERE n.nspname = $1::name AND c.relkind = ANY (string_to_array($2, "
-                       "',')::\"char\"[]) "
-                       "AND c.relpersistence = 'p' ORDER BY c.relname",
-                       {nsp, std::string(kinds)})) {
+        for (const SqlRow& r : spi_query(
+                 "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = $1::name AND c.relkind = ANY (pg_catalog.string_to_array($2, "
+                 "',')::\"char\"[]) "
+                 "AND c.relpersistence = 'p' ORDER BY c.relname",
+                 {nsp, std::string(kinds)})) {
             out.push_back(sql::to_u32(r[0]));
         }
     }
@@ -217,9 +232,12 @@ void add_sequence(const sql::ReplicationSet& set, const RelInfo& rel, bool sync)
              {to_text(set.id), to_text(rel.oid)});
     std::string qualified = rel.display();
     std::string last = *spi_value(("SELECT last_value::text FROM " + qualified).c_str());
+    // A sequence in several sets shares one state row. (ON CONFLICT is not available on a
+    // user catalog table.)
     spi_exec(
         "INSERT INTO spock.sequence_state (seqoid, cache_size, last_value) "
-        "VALUES ($1::oid, 1000, $2::bigint) ON CONFLICT (seqoid) DO NOTHING",
+        "SELECT $1::oid, 1000, $2::bigint WHERE NOT EXISTS "
+        "  (SELECT 1 FROM spock.sequence_state WHERE seqoid = $1::oid)",
         {to_text(rel.oid), last});
     record_dependency(set.id, rel.oid);
     if (sync) {
@@ -229,6 +247,14 @@ void add_sequence(const sql::ReplicationSet& set, const RelInfo& rel, bool sync)
     }
 }
 
+// Drops the sequence_state row of a sequence that no set contains any more.
+void forget_unused_sequence_state(Oid seqoid) {
+    spi_exec(
+        "DELETE FROM spock.sequence_state WHERE seqoid = $1::oid AND NOT EXISTS "
+        "  (SELECT 1 FROM spock.replication_set_seq WHERE set_seqoid::oid = $1::oid)",
+        {to_text(seqoid)});
+}
+
 void check_sequence(const RelInfo& rel) {
     if (rel.relkind != 'S') {
         throw core::Error("42809", rel.display() + " is not a sequence", {},
@@ -236,7 +262,14 @@ void check_sequence(const RelInfo& rel) {
     }
     if (rel.persistence != 'p') {
         throw core::Error(core::sqlstate::kFeatureNotSupported,
-                          "UNLOGGED and TEMP sequences cannot be replicated");
+                          "unlogged and temporary sequences cannot be replicated",
+                          "Sequence " + rel.display() + " is " +
+                              (rel.persistence == 'u' ? "unlogged." : "temporary."));
+    }
+    if (in_system_schema(rel)) {
+        throw core::Error(core::sqlstate::kFeatureNotSupported,
+                          "system and spock sequences cannot be replicated",
+                          "Sequence " + rel.display() + " is in schema \"" + rel.nspname + "\".");
     }
 }
 
@@ -333,7 +366,12 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
     auto members = spi_query(
         "DELETE FROM spock.replication_set_table WHERE set_id = $1::oid RETURNING set_reloid::oid",
         {id});
-    spi_exec("DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid", {id});
+    auto seqs = spi_query(
+        "DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid RETURNING set_seqoid::oid",
+        {id});
+    for (const SqlRow& r : seqs) {
+        forget_unused_sequence_state(sql::to_u32(r[0]));
+    }
     spi_exec(
         "DELETE FROM spock.depend WHERE classid = 'spock.replication_set_table'::regclass "
         "AND objid = $1::oid",
@@ -438,7 +476,7 @@ SPOCK_PG_FUNCTION(spock_repset_remove_table) {
     for (Oid r : remove) {
         spi_exec(
             "DELETE FROM spock.replication_set_table WHERE set_id = $1::oid AND "
-            "set_reloid = $2::oid",
+            "set_reloid::oid = $2::oid",
             {to_text(set.id), to_text(r)});
         forget_dependency(set.id, r);
         invalidate(r);
@@ -457,7 +495,7 @@ SPOCK_PG_FUNCTION(spock_repset_add_seq) {
     RelInfo rel = rel_info(relid);
     check_sequence(rel);
     if (spi_value("SELECT 1 FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
-                  "set_seqoid = $2::oid",
+                  "set_seqoid::oid = $2::oid",
                   {to_text(set.id), to_text(relid)})) {
         throw core::Error(core::sqlstate::kDuplicateObject,
                           "sequence " + rel.display() +
@@ -477,11 +515,13 @@ SPOCK_PG_FUNCTION(spock_repset_add_all_seqs) {
     sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
     for (Oid relid : relations_in_schemas(schemas, "S")) {
         if (spi_value("SELECT 1 FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
-                      "set_seqoid = $2::oid",
+                      "set_seqoid::oid = $2::oid",
                       {to_text(set.id), to_text(relid)})) {
             continue;
         }
-        add_sequence(set, rel_info(relid), sync);
+        RelInfo rel = rel_info(relid);
+        check_sequence(rel);
+        add_sequence(set, rel, sync);
     }
     pg::spi_finish();
     PG_RETURN_BOOL(true);
@@ -495,13 +535,14 @@ SPOCK_PG_FUNCTION(spock_repset_remove_seq) {
     sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
     RelInfo rel = rel_info(relid);
     if (spi_exec("DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
-                 "set_seqoid = $2::oid",
+                 "set_seqoid::oid = $2::oid",
                  {to_text(set.id), to_text(relid)}) == 0) {
         throw core::Error(core::sqlstate::kUndefinedObject,
                           "sequence " + rel.display() + " is not a member of replication set \"" +
                               set_name + "\"");
     }
     forget_dependency(set.id, relid);
+    forget_unused_sequence_state(relid);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
@@ -529,9 +570,9 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
     int added = 0;
     auto sets = spi_query(
         "SELECT s.set_name, t.set_att_list, t.set_row_filter IS NOT NULL, "
-        "       pg_get_expr(t.set_row_filter, t.set_reloid) "
+        "       pg_catalog.pg_get_expr(t.set_row_filter, t.set_reloid::oid) "
         "FROM spock.replication_set_table t JOIN spock.replication_set s USING (set_id) "
-        "WHERE t.set_reloid = $1::oid AND s.set_nodeid = $2::oid ORDER BY s.set_name",
+        "WHERE t.set_reloid::oid = $1::oid AND s.set_nodeid = $2::oid ORDER BY s.set_name",
         {to_text(parent), to_text(local.node.id)});
     for (const SqlRow& s : sets) {
         sql::ReplicationSet set = sql::require_replication_set(local.node.id, *s[0]);
@@ -581,9 +622,9 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
     for (Oid part : parts) {
         auto rows = spi_query(
             "DELETE FROM spock.replication_set_table t USING spock.replication_set s "
-            "WHERE s.set_id = t.set_id AND s.set_nodeid = $1::oid AND t.set_reloid = $2::oid "
+            "WHERE s.set_id = t.set_id AND s.set_nodeid = $1::oid AND t.set_reloid::oid = $2::oid "
             "AND EXISTS (SELECT 1 FROM spock.replication_set_table p WHERE p.set_id = t.set_id "
-            "            AND p.set_reloid = $3::oid) RETURNING t.set_id",
+            "            AND p.set_reloid::oid = $3::oid) RETURNING t.set_id",
             {to_text(local.node.id), to_text(part), to_text(parent)});
         for (const SqlRow& r : rows) {
             forget_dependency(sql::to_u32(r[0]), part);
@@ -608,9 +649,10 @@ SPOCK_PG_FUNCTION(spock_repset_show_table) {
     auto rows = spi_query(
         "WITH m AS (SELECT t.set_att_list, t.set_row_filter FROM spock.replication_set_table t "
         "           JOIN spock.replication_set s USING (set_id) "
-        "           WHERE t.set_reloid = $1::oid AND s.set_nodeid = $2::oid "
+        "           WHERE t.set_reloid::oid = $1::oid AND s.set_nodeid = $2::oid "
         "             AND s.set_name = ANY ($3::text[])) "
-        "SELECT (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a "
+        "SELECT (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) "
+        "        FROM pg_attribute a "
         "        WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
         "          AND (NOT EXISTS (SELECT 1 FROM m) OR EXISTS (SELECT 1 FROM m WHERE "
         "               m.set_att_list IS NULL OR a.attname = ANY (m.set_att_list)))), "
