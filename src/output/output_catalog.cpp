@@ -79,7 +79,7 @@ Oid read_local_node_id() {
     return node;
 }
 
-SetInfo* read_sets(Oid node_id, List* names, int* nsets) {
+SetInfo* read_sets(Oid node_id, List* names, bool warn_missing, int* nsets) {
     *nsets = 0;
     SetInfo* sets = static_cast<SetInfo*>(palloc0(sizeof(SetInfo) * (list_length(names) + 1)));
     Oid relid = replication_set_relid();
@@ -119,7 +119,7 @@ SetInfo* read_sets(Oid node_id, List* names, int* nsets) {
     ListCell* lc;
     foreach (lc, names) {
         const char* name = static_cast<const char*>(lfirst(lc));
-        if (!name_in_list(name, found)) {
+        if (warn_missing && !name_in_list(name, found)) {
             ereport(WARNING, (errcode(ERRCODE_UNDEFINED_OBJECT),
                               errmsg("replication set \"%s\" requested by the subscriber does "
                                      "not exist on this node",

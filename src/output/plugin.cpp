@@ -1,6 +1,10 @@
 // The spock_output logical decoding plugin (reference §5): startup negotiation, the filters of
 // §5.4 and the native protocol. Each callback is an entry point and runs under the guard; the
 // per-change work below it holds no C++ objects with destructors.
+#include <optional>
+#include <string_view>
+#include <variant>
+
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
@@ -107,23 +111,32 @@ void apply_params(PluginState* st, const core::StartupParams& params) {
 }
 
 // The local node is read once, with a regular snapshot: decoding has not started yet. The
-// walsender calls startup outside a transaction, so one is opened for the read.
+// walsender calls startup outside a transaction, so one is opened for the read. The
+// subscriber's set names are checked against the sets that exist now, so that a name no set
+// has is reported once; while decoding, the sets are read as of each change (see
+// get_rel_entry), when a set created later may not exist yet.
 void load_local_node(PluginState* st) {
+    MemoryContext cxt = CurrentMemoryContext;
     bool own_xact = !IsTransactionState();
     if (own_xact) {
         StartTransactionCommand();
     }
     st->local_node = read_local_node_id();
-    if (own_xact) {
-        CommitTransactionCommand();
-    }
     if (!OidIsValid(st->local_node)) {
+        // Raised inside the transaction: the database name needs the catalog, and error
+        // recovery aborts the transaction.
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("database \"%s\" is not configured as a spock node",
                                get_database_name(MyDatabaseId)),
                         errhint("Create the node with spock.node_create() before subscribing "
                                 "to it.")));
     }
+    int nsets;
+    pfree(read_sets(st->local_node, st->set_names, true, &nsets));
+    if (own_xact) {
+        CommitTransactionCommand();
+    }
+    MemoryContextSwitchTo(cxt);
 }
 
 void startup(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool is_init) {
@@ -216,7 +229,11 @@ void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation 
     if (e->is_queue && !queue_row_wanted(st, rel, filtered)) {
         return;
     }
-    if (e->pub.row_filters != NIL && !row_filters_pass(rel, e->pub.row_filters, filtered)) {
+    HeapTuple old_row = change->action == REORDER_BUFFER_CHANGE_UPDATE && oldtuple != nullptr
+                            ? &oldtuple->tuple
+                            : nullptr;
+    if (e->pub.row_filters != NIL &&
+        !row_filters_pass(rel, e->pub.row_filters, filtered, old_row)) {
         return;
     }
     ensure_begin(ctx, st, txn);
@@ -254,19 +271,41 @@ void handle_truncate(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, int nre
     pfree(relids);
 }
 
+// The type of a "Spock" WAL message, read with the same rules the subscriber applies to the
+// sync events we forward; nullopt and a reason in `problem` when it cannot be read. No
+// PostgreSQL call happens here, so nothing can jump over the C++ objects.
+std::optional<core::WalMessageType> read_wal_message(const char* payload, Size size,
+                                                     char (&problem)[256]) {
+    try {
+        core::WalMessage msg = core::decode_wal_message(std::string_view(payload, size));
+        if (const auto* repair = std::get_if<core::RepairMode>(&msg)) {
+            return repair->on ? core::WalMessageType::RepairModeOn
+                              : core::WalMessageType::RepairModeOff;
+        }
+        return core::WalMessageType::SyncEvent;
+    } catch (const core::Error& e) {
+        strlcpy(problem, e.what(), sizeof problem);
+        return std::nullopt;
+    }
+}
+
 void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecPtr lsn,
                     bool transactional, const char* prefix, Size size, const char* payload) {
     if (strcmp(prefix, core::kSpockMessagePrefix.data()) != 0) {
         return;  // other extensions' messages are not ours to forward
     }
     PluginState* st = state_of(ctx);
-    if (size < sizeof(int32)) {
-        ereport(WARNING, (errmsg("ignoring a malformed spock WAL message of %zu bytes", size)));
+    char problem[256];
+    std::optional<core::WalMessageType> type = read_wal_message(payload, size, problem);
+    if (!type) {
+        // Forwarding it would stop the subscriber, which cannot read it either.
+        problem[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(problem[0])));
+        ereport(WARNING, (errcode(ERRCODE_PROTOCOL_VIOLATION),
+                          errmsg("ignoring a spock WAL message that cannot be read"),
+                          errdetail_internal("%s.", problem)));
         return;
     }
-    int32 mtype;
-    memcpy(&mtype, payload, sizeof mtype);
-    switch (static_cast<core::WalMessageType>(mtype)) {
+    switch (*type) {
         case core::WalMessageType::RepairModeOn:
             st->repair_mode = transactional;
             return;
@@ -286,7 +325,6 @@ void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecP
                                   transactional, prefix, size, payload);
             return;
     }
-    ereport(WARNING, (errmsg("ignoring a spock WAL message of unknown type %d", mtype)));
 }
 
 // ----- callbacks --------------------------------------------------------------------------

@@ -171,7 +171,9 @@ RelEntry* get_rel_entry(PluginState* st, Relation rel) {
         if (st->sets != nullptr) {
             pfree(st->sets);
         }
-        st->sets = read_sets(st->local_node, st->set_names, &st->nsets);
+        // Under the historic snapshot a set may not exist yet; startup reported the names
+        // that do not exist at all.
+        st->sets = read_sets(st->local_node, st->set_names, false, &st->nsets);
         st->sets_valid = true;
         MemoryContextSwitchTo(old);
         // Every publication depends on the sets.

@@ -39,8 +39,9 @@ struct Publication {
 Oid read_local_node_id();
 
 // Resolves the subscriber's set names (List of char*) to sets of node `node_id`. Names that do
-// not exist are reported with a WARNING and skipped. Returns a palloc'd array of *nsets.
-SetInfo* read_sets(Oid node_id, List* names, int* nsets);
+// not exist are skipped, and reported with a WARNING when `warn_missing` is set. Returns a
+// palloc'd array of *nsets.
+SetInfo* read_sets(Oid node_id, List* names, bool warn_missing, int* nsets);
 
 // Fills `pub` for relation `relid` from replication_set_table, for the given sets.
 void read_publication(Oid relid, const SetInfo* sets, int nsets, Publication* pub);
