@@ -32,3 +32,9 @@ CREATE FUNCTION destructor_runs() RETURNS bigint
 -- become names, LSNs, xids and timestamps are left out.
 CREATE FUNCTION decode_message(data bytea) RETURNS text
     AS 'MODULE_PATHNAME', 'spock_test_decode_message' LANGUAGE C STRICT;
+
+-- Runs spock's initial synchronisation of a subscription (structure and/or data) the way an
+-- apply worker does, in a background worker outside any transaction; waits for it and returns
+-- the slot's consistent point. The worker's error, if any, is raised here.
+CREATE FUNCTION run_initial_sync(sub_name name, structure boolean, data boolean) RETURNS pg_lsn
+    AS 'MODULE_PATHNAME', 'spock_test_run_initial_sync' LANGUAGE C STRICT;

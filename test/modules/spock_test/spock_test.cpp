@@ -243,3 +243,129 @@ SPOCK_PG_FUNCTION(spock_test_decode_message) {
     const char* c = out.c_str();
     return spock::pg::pg_call([c] { return CStringGetTextDatum(c); });
 }
+
+// ---------------------------------------------------------------------------------------------
+// run_initial_sync: spock's initial synchronisation of a subscription, run the way an apply
+// worker runs it (a background worker connected to the database, outside any transaction)
+// through spock's C entry point spock_initial_sync_by_name. The calling backend waits for the
+// worker and raises the worker's error as its own.
+
+extern "C" {
+#include <miscadmin.h>
+#include <postmaster/bgworker.h>
+#include <storage/dsm.h>
+#include <tcop/tcopprot.h>
+#include <utils/pg_lsn.h>
+}
+
+namespace {
+
+// Shared between the calling backend and the worker, in a DSM segment.
+struct InitialSyncTask {
+    Oid database;
+    Oid user;
+    char subscription[NAMEDATALEN];
+    bool structure;
+    bool data;
+    bool done;
+    XLogRecPtr lsn;
+    int sqlerrcode;
+    char message[2048];
+    char detail[8192];
+    char hint[1024];
+};
+
+using InitialSyncFn = XLogRecPtr (*)(const char*, bool, bool);
+
+}  // namespace
+
+extern "C" {
+SPOCK_EXPORT void spock_test_initial_sync_main(Datum arg);
+SPOCK_EXPORT Datum spock_test_run_initial_sync(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(spock_test_run_initial_sync);
+}
+
+// The worker. Plain PostgreSQL code: no C++ object lives in these frames.
+void spock_test_initial_sync_main(Datum arg) {
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    dsm_segment* seg = dsm_attach(DatumGetUInt32(arg));
+    if (seg == nullptr) {
+        ereport(ERROR, (errmsg("could not map the initial synchronisation task")));
+    }
+    InitialSyncTask* task = static_cast<InitialSyncTask*>(dsm_segment_address(seg));
+    BackgroundWorkerInitializeConnectionByOid(task->database, task->user, 0);
+    InitialSyncFn run = reinterpret_cast<InitialSyncFn>(
+        load_external_function("$libdir/spock", "spock_initial_sync_by_name", true, nullptr));
+    MemoryContext context = CurrentMemoryContext;
+    PG_TRY();
+    {
+        task->lsn = run(task->subscription, task->structure, task->data);
+        task->done = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        ErrorData* e = CopyErrorData();
+        task->sqlerrcode = e->sqlerrcode;
+        strlcpy(task->message, e->message ? e->message : "", sizeof task->message);
+        strlcpy(task->detail, e->detail ? e->detail : "", sizeof task->detail);
+        strlcpy(task->hint, e->hint ? e->hint : "", sizeof task->hint);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+}
+
+// The SQL function. Plain PostgreSQL code as well.
+Datum spock_test_run_initial_sync(PG_FUNCTION_ARGS) {
+    Name sub = PG_GETARG_NAME(0);
+    dsm_segment* seg = dsm_create(sizeof(InitialSyncTask), 0);
+    InitialSyncTask* task = static_cast<InitialSyncTask*>(dsm_segment_address(seg));
+    memset(task, 0, sizeof *task);
+    task->database = MyDatabaseId;
+    task->user = GetUserId();
+    strlcpy(task->subscription, NameStr(*sub), sizeof task->subscription);
+    task->structure = PG_GETARG_BOOL(1);
+    task->data = PG_GETARG_BOOL(2);
+
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = BGW_NEVER_RESTART;
+    snprintf(worker.bgw_library_name, BGW_MAXLEN, "spock_test");
+    snprintf(worker.bgw_function_name, BGW_MAXLEN, "spock_test_initial_sync_main");
+    snprintf(worker.bgw_name, BGW_MAXLEN, "spock_test initial sync of %s", NameStr(*sub));
+    snprintf(worker.bgw_type, BGW_MAXLEN, "spock_test initial sync");
+    worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+    worker.bgw_notify_pid = MyProcPid;
+    BackgroundWorkerHandle* handle;
+    if (!RegisterDynamicBackgroundWorker(&worker, &handle)) {
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+                        errmsg("could not start a background worker for initial synchronisation"),
+                        errhint("Raise max_worker_processes.")));
+    }
+    PG_TRY();
+    { (void)WaitForBackgroundWorkerShutdown(handle); }
+    PG_CATCH();
+    {
+        TerminateBackgroundWorker(handle);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    if (!task->done) {
+        int code = task->sqlerrcode != 0 ? task->sqlerrcode : ERRCODE_INTERNAL_ERROR;
+        char* message = pstrdup(task->message[0] ? task->message
+                                                 : "initial synchronisation worker exited "
+                                                   "without a result");
+        char* detail = pstrdup(task->detail);
+        char* hint = pstrdup(task->hint);
+        dsm_detach(seg);
+        ereport(ERROR, (errcode(code), errmsg_internal("%s", message),
+                        detail[0] ? errdetail_internal("%s", detail) : 0,
+                        hint[0] ? errhint("%s", hint) : 0));
+    }
+    XLogRecPtr lsn = task->lsn;
+    dsm_detach(seg);
+    PG_RETURN_LSN(lsn);
+}
