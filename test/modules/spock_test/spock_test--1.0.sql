@@ -38,3 +38,12 @@ CREATE FUNCTION decode_message(data bytea) RETURNS text
 -- the slot's consistent point. The worker's error, if any, is raised here.
 CREATE FUNCTION run_initial_sync(sub_name name, structure boolean, data boolean) RETURNS pg_lsn
     AS 'MODULE_PATHNAME', 'spock_test_run_initial_sync' LANGUAGE C STRICT;
+
+-- Applies native-protocol messages (rows of pg_logical_slot_get_binary_changes on a
+-- spock_output slot) with spock's row apply, in the current transaction and with
+-- session_replication_role = replica: RELATION, INSERT, UPDATE, DELETE and TRUNCATE are applied,
+-- BEGIN and ORIGIN supply the transaction's details, the rest is ignored. origin_node and
+-- commit_time, when not NULL, replace what ORIGIN and BEGIN say.
+CREATE FUNCTION apply_messages(messages bytea[], origin_node oid, commit_time timestamptz)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'spock_test_apply_messages' LANGUAGE C;

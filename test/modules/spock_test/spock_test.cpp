@@ -369,3 +369,106 @@ Datum spock_test_run_initial_sync(PG_FUNCTION_ARGS) {
     dsm_detach(seg);
     PG_RETURN_LSN(lsn);
 }
+
+// ---------------------------------------------------------------------------------------------
+// apply_messages: feeds native-protocol messages (as pg_logical_slot_get_binary_changes returns
+// them from a spock_output slot) to spock's row apply in the current transaction, with
+// session_replication_role = replica for the duration of the call, like an apply worker
+// would. R/I/U/D/T are applied; B and O provide the transaction's xid, commit LSN, commit time
+// and origin unless the arguments override them; other messages are ignored. Rows buffered
+// for multi-insert are flushed before returning. spock.so cannot be linked into this module,
+// so the apply functions are looked up through spock_row_apply_functions.
+
+#include "spock/apply/row_apply.hpp"
+
+extern "C" {
+#include <catalog/pg_type.h>
+#include <utils/array.h>
+#include <utils/guc.h>
+#include <utils/timestamp.h>
+}
+
+namespace {
+
+struct ApplyVisitor {
+    const spock::apply::RowApplyFunctions* api;
+    spock::apply::RemoteTxn* txn;
+    bool origin_fixed;
+    bool time_fixed;
+
+    void operator()(const spock::core::Begin& m) const {
+        txn->xid = m.xid;
+        txn->commit_lsn = m.final_lsn;
+        if (!time_fixed) {
+            txn->commit_time = m.commit_time;
+        }
+    }
+    void operator()(const spock::core::Origin& m) const {
+        if (!origin_fixed) {
+            txn->origin_node = m.origin_id;
+            txn->provider_node = m.origin_id;
+        }
+    }
+    void operator()(const spock::core::Relation& m) const {
+        spock::pg::pg_call([&] { api->remember_relation(m); });
+    }
+    void operator()(const spock::core::Insert& m) const {
+        spock::pg::pg_call([&] { api->apply_insert(*txn, m); });
+    }
+    void operator()(const spock::core::Update& m) const {
+        spock::pg::pg_call([&] { api->apply_update(*txn, m); });
+    }
+    void operator()(const spock::core::Delete& m) const {
+        spock::pg::pg_call([&] { api->apply_delete(*txn, m); });
+    }
+    void operator()(const spock::core::Truncate& m) const {
+        spock::pg::pg_call([&] { api->apply_truncate(*txn, m); });
+    }
+    template <typename Other>
+    void operator()(const Other&) const {}
+};
+
+}  // namespace
+
+SPOCK_PG_FUNCTION(spock_test_apply_messages) {
+    if (PG_ARGISNULL(0)) {
+        return (Datum)0;
+    }
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
+    Datum* elems;
+    bool* elem_nulls;
+    int n;
+    spock::pg::pg_call([&] {
+        deconstruct_array(array, BYTEAOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+    });
+    using GetFunctions = const spock::apply::RowApplyFunctions* (*)();
+    auto get = reinterpret_cast<GetFunctions>(spock::pg::pg_call([] {
+        return load_external_function("$libdir/spock", "spock_row_apply_functions", true, nullptr);
+    }));
+    spock::apply::RemoteTxn txn;
+    ApplyVisitor visitor{get(), &txn, !PG_ARGISNULL(1), !PG_ARGISNULL(2)};
+    if (visitor.origin_fixed) {
+        txn.origin_node = PG_GETARG_OID(1);
+        txn.provider_node = txn.origin_node;
+    }
+    if (visitor.time_fixed) {
+        txn.commit_time = spock::core::TimestampUs{PG_GETARG_TIMESTAMPTZ(2)};
+    }
+    int nest = spock::pg::pg_call([] { return NewGUCNestLevel(); });
+    spock::pg::pg_call([] {
+        (void)set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
+                                GUC_ACTION_SAVE, true, 0, false);
+    });
+    for (int i = 0; i < n; i++) {
+        if (elem_nulls[i]) {
+            continue;
+        }
+        Datum d = elems[i];
+        bytea* b = spock::pg::pg_call([d] { return DatumGetByteaPP(d); });
+        std::string_view bytes(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+        std::visit(visitor, spock::core::decode_message(bytes));
+    }
+    spock::pg::pg_call([&] { visitor.api->flush_pending(); });
+    spock::pg::pg_call([nest] { AtEOXact_GUC(true, nest); });
+    return (Datum)0;
+}

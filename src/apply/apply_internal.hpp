@@ -1,0 +1,205 @@
+// Shared by the row-apply files of src/apply (relation_map, tuple_convert, conflict,
+// row_apply, multi_insert). Plain PostgreSQL glue: no function here owns a C++ object, and any
+// of them may raise ERROR.
+#pragma once
+
+#include "spock/apply/row_apply.hpp"
+#include "spock/core/conflict_policy.hpp"
+
+extern "C" {
+#include <access/tupdesc.h>
+#include <executor/tuptable.h>
+#include <access/xlogdefs.h>
+#include <fmgr.h>
+#include <nodes/execnodes.h>
+#include <storage/lockdefs.h>
+#include <utils/relcache.h>
+}
+
+namespace spock::apply::detail {
+
+// ----- relation_map.cpp ----------------------------------------------------------------------
+
+// Per remote column: how its values become local values.
+struct RemoteColumn {
+    char* name;
+    Oid remote_typid;
+    int32 remote_typmod;
+    bool is_key;           // part of the provider's replica identity
+    AttrNumber local_att;  // local attnum, or 0 when the value is dropped (generated locally)
+    // Conversion functions of the local type, looked up on first use (fn_oid == InvalidOid
+    // until then).
+    FmgrInfo input_fn;
+    Oid input_ioparam;
+    FmgrInfo recv_fn;
+    Oid recv_ioparam;
+};
+
+// One remote relation, keyed by the provider's relid. The local side is resolved lazily and
+// reset by relcache invalidation.
+struct RelMapEntry {
+    core::RelId remoteid;  // hash key
+    char* nspname;
+    char* relname;
+    int nremote;
+    RemoteColumn* columns;
+    bool remote_has_key;  // some column carries the replica-identity flag
+
+    bool local_valid;
+    Oid local_relid;
+    int local_natts;
+    int* remote_of_local;  // per local attribute (0-based): remote column index, or -1
+    Oid key_index;         // index for lookups (replica identity, else primary key), or Invalid
+    // Local columns INSERT fills with defaults (not sent, not generated, not dropped), with
+    // their planned default expressions (nullptr: NULL).
+    int ndefaults;
+    AttrNumber* default_atts;
+    Expr** default_exprs;
+    bool volatile_defaults;  // a default other than nextval() is volatile
+    uint64 generation;       // bumped each time the local side is resolved again
+
+    // Multi-insert eligibility, decided on first use for the session_replication_role it was
+    // decided under (multi_insert.cpp).
+    bool batch_checked;
+    bool batch_ok;
+    int batch_role;
+
+    MemoryContext cxt;        // remote description; parent of local_cxt
+    MemoryContext local_cxt;  // local mapping, reset when it is resolved again
+};
+
+// Opens the local relation of a remote relid with `lockmode`, resolving and caching the
+// mapping. ERROR 08P01 for a relid without RELATION message, 42P01 when the local table does
+// not exist, 42703 when it lacks a column the provider sends, 42809 when it is not a table.
+// A partitioned table is accepted only with allow_partitioned (TRUNCATE).
+RelMapEntry* open_mapped_relation(core::RelId remoteid, LOCKMODE lockmode, bool allow_partitioned,
+                                  Relation* rel_out);
+
+// The entry of a remote relid, or nullptr; does not open or resolve anything.
+RelMapEntry* find_mapped_relation(core::RelId remoteid);
+
+// "schema.table" as the provider named it, for messages.
+const char* remote_display_name(const RelMapEntry* e);
+
+// ----- tuple_convert.cpp ---------------------------------------------------------------------
+
+// Converts the remote tuple into local layout: for each local attribute that received a value,
+// values/nulls are set and sent[] is true; the others are left alone. 'u' (unchanged toasted)
+// is accepted only when allow_unchanged, and leaves sent[] false. Allocates in the current
+// memory context.
+void convert_tuple(RelMapEntry* e, TupleDesc desc, const core::TupleData& tuple,
+                   bool allow_unchanged, Datum* values, bool* nulls, bool* sent);
+
+// Text of a tuple for messages: "(col=value, ...)" with each value cut at 40 characters. With
+// a mask, only the columns it marks.
+char* describe_slot(TupleTableSlot* slot, const bool* mask = nullptr);
+
+// ----- conflict.cpp --------------------------------------------------------------------------
+
+enum class ConflictType { InsertExists, UpdateUpdate, DeleteDelete };
+enum class Resolution { ApplyRemote, KeepLocal, Skip };
+
+// Who wrote the local row, from its xmin and the commit timestamp record.
+struct LocalOrigin {
+    TransactionId xmin;
+    bool ours;          // written by the current transaction (an earlier change of this one)
+    bool frozen;        // frozen xmin, or no commit timestamp known for it
+    bool local_change;  // committed here without a replication origin
+    TimestampTz commit_ts;
+    RepOriginId roident;  // origin recorded with the commit (0 for a local change)
+    Oid node;             // spock node the row came from, InvalidOid when unknown or local
+};
+
+void read_local_origin(const RemoteTxn& txn, TupleTableSlot* localslot, LocalOrigin* out);
+
+// True when the local row came from somewhere else than the remote change (update_update
+// check applies).
+bool origin_differs(const RemoteTxn& txn, const LocalOrigin& lo);
+
+// Decides a conflict under spock.conflict_resolution. May raise ERROR (policy error, missing
+// track_commit_timestamp). Never returns Skip.
+Resolution decide_conflict(ConflictType type, const RemoteTxn& txn, const LocalOrigin& lo,
+                           Relation rel, Oid index);
+
+struct ConflictReport {
+    ConflictType type;
+    Resolution resolution;
+    Relation rel;
+    Oid index;
+    TupleTableSlot* local;      // may be nullptr (delete_delete)
+    TupleTableSlot* remote;     // the remote row in local layout, may be nullptr
+    const LocalOrigin* origin;  // may be nullptr
+};
+
+// Text renderings a report needs, taken before the local row changes. Cheap when nobody
+// listens (neither log level nor save_resolutions), then both stay nullptr.
+struct ConflictTexts {
+    char* local_json;
+    char* remote_json;
+    char* local_desc;
+    char* remote_desc;
+};
+bool conflict_reporting_wanted(ConflictType type, Resolution resolution);
+void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out);
+
+// Logs the conflict at spock.conflict_log_level and, with spock.save_resolutions, records it
+// in spock.resolutions (§6.6 rules on which conflicts are reported). Call with the original
+// user, outside per-row executor state.
+void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts);
+
+// ----- multi_insert.cpp ----------------------------------------------------------------------
+
+// Tries to take an INSERT into the buffer. Returns false when the row must go through the
+// single-row path (the buffer has been flushed first when needed).
+bool buffer_insert(const RemoteTxn& txn, const core::Insert& msg);
+
+// Writes buffered rows out and releases the buffer.
+void flush_insert_buffer();
+
+// Registers the transaction callbacks that flush or drop the buffer; once per process.
+void register_buffer_callbacks();
+
+// ----- row_apply.cpp -------------------------------------------------------------------------
+
+// Executor state for one change on one relation.
+struct ApplyExec {
+    Relation rel;
+    EState* estate;
+    RangeTblEntry* rte;
+    ResultRelInfo* rri;
+    EPQState epq;
+    MemoryContext oldcxt;
+    Oid saved_userid;
+    int saved_sec_context;
+    bool snapshot_pushed;
+};
+
+// Sets up the EState (range table, result relation, indexes, snapshot, after-trigger query)
+// and switches to its per-query memory context. end_exec fires queued AFTER triggers, undoes
+// the rest in reverse order and makes the change visible (CommandCounterIncrement).
+void begin_exec(ApplyExec* x, Relation rel);
+void end_exec(ApplyExec* x);
+
+// User code (triggers, defaults, constraints) runs as the table owner: as_owner() switches to
+// it, as_applier() back. An ERROR in between is undone by the (sub)transaction abort.
+void as_owner(const ApplyExec* x);
+void as_applier(const ApplyExec* x);
+
+// Evaluates the defaults of the local columns INSERT did not receive into values/nulls, with
+// expression states from init_defaults (allocated in the current memory context).
+ExprState** init_defaults(const RelMapEntry* e);
+void fill_defaults(const RelMapEntry* e, ExprState** states, EState* estate, TupleDesc desc,
+                   Datum* values, bool* nulls);
+
+// Whether row-level INSERT triggers would fire under the current session_replication_role.
+bool insert_row_triggers_fire(Relation rel);
+
+// Error context while applying one change.
+struct ApplyErrorContext {
+    const char* action;
+    const RelMapEntry* rel;
+};
+void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx);
+void pop_error_context(ErrorContextCallback* cb);
+
+}  // namespace spock::apply::detail

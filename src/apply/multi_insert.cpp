@@ -1,0 +1,384 @@
+// Buffered INSERTs (spock.batch_inserts): a run of INSERTs into one table is written with
+// table_multi_insert and index insertion per row, instead of one ExecSimpleRelationInsert per
+// row, with the same outcome:
+//  * only when nothing row-level would run between rows: no row INSERT trigger that fires
+//    under the current session_replication_role, no volatile default (nextval aside), and
+//    spock.check_all_uc_indexes off;
+//  * every row is still looked up by the key index. A row whose key already exists, or whose
+//    key hash equals one in the buffer (possibly the same key, not yet visible to the lookup),
+//    flushes the buffer and goes through the single-row path, which resolves the conflict;
+//    for that the key index must use its type's default btree operator family and the type
+//    must have a hash function, otherwise the table is not buffered;
+//  * constraints, generated columns and the partition constraint are checked as each row
+//    arrives, so an error names the row that caused it.
+// The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
+// before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
+// that (sub)transaction aborts.
+#include "apply_internal.hpp"
+
+#include "spock/pg/gucs.hpp"
+
+extern "C" {
+#include <access/genam.h>
+#include <access/heapam.h>
+#include <access/table.h>
+#include <access/tableam.h>
+#include <access/xact.h>
+#include <catalog/pg_am.h>
+#include <commands/defrem.h>
+#include <commands/trigger.h>
+#include <common/hashfn.h>
+#include <executor/executor.h>
+#include <executor/nodeModifyTable.h>
+#include <miscadmin.h>
+#include <nodes/makefuncs.h>
+#include <utils/lsyscache.h>
+#include <utils/memutils.h>
+#include <utils/rel.h>
+#include <utils/snapmgr.h>
+#include <utils/typcache.h>
+}
+
+namespace spock::apply::detail {
+namespace {
+
+constexpr int kMaxBufferedRows = 1000;
+constexpr int kKeySlots = 4096;  // a power of two, more than twice kMaxBufferedRows
+
+struct InsertBuffer {
+    int nest_level;
+    core::RelId remoteid;
+    Oid relid;
+    uint64 generation;
+    Relation rel;
+    MemoryContext cxt;
+    MemoryContext rowcxt;
+    EState* estate;
+    ResultRelInfo* rri;
+    BulkInsertState bistate;
+    TupleTableSlot* slots[kMaxBufferedRows];
+    int nslots;  // slots created so far
+    int nused;   // rows buffered
+    TupleTableSlot* lookup;
+    ExprState** defaults;
+    bool has_generated;
+    bool has_constraints;
+    bool is_partition;
+    Oid saved_userid;
+    int saved_sec_context;
+    Oid key_index;
+    int nkeys;
+    AttrNumber key_atts[INDEX_MAX_KEYS];
+    FmgrInfo* key_hash[INDEX_MAX_KEYS];
+    Oid key_coll[INDEX_MAX_KEYS];
+    uint32 key_hashes[kKeySlots];
+    bool key_used[kKeySlots];
+};
+
+InsertBuffer* buffer = nullptr;
+bool callbacks_registered = false;
+
+void owner_on(const InsertBuffer* b) {
+    Oid owner = b->rel->rd_rel->relowner;
+    if (owner == b->saved_userid) {
+        return;
+    }
+    int sec = b->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
+    if (!superuser_arg(b->saved_userid)) {
+        sec |= SECURITY_RESTRICTED_OPERATION;
+    }
+    SetUserIdAndSecContext(owner, sec);
+}
+
+void owner_off(const InsertBuffer* b) {
+    SetUserIdAndSecContext(b->saved_userid, b->saved_sec_context);
+}
+
+// Whether the key index can be mirrored by hashing (see the file comment); fills the hash
+// functions into b when given.
+bool key_hashable(Oid index, TupleDesc desc, InsertBuffer* b) {
+    Relation idx = index_open(index, AccessShareLock);
+    bool ok = idx->rd_rel->relam == BTREE_AM_OID;
+    int n = IndexRelationGetNumberOfKeyAttributes(idx);
+    for (int k = 0; ok && k < n; k++) {
+        AttrNumber att = idx->rd_index->indkey.values[k];
+        Oid typid = TupleDescAttr(desc, att - 1)->atttypid;
+        Oid opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+        TypeCacheEntry* tc = lookup_type_cache(typid, TYPECACHE_HASH_PROC_FINFO);
+        ok = OidIsValid(opclass) && get_opclass_family(opclass) == idx->rd_opfamily[k] &&
+             OidIsValid(tc->hash_proc);
+        if (ok && b != nullptr) {
+            b->key_atts[k] = att;
+            b->key_hash[k] = &tc->hash_proc_finfo;
+            b->key_coll[k] = idx->rd_indcollation[k];
+        }
+    }
+    if (b != nullptr) {
+        b->nkeys = n;
+    }
+    index_close(idx, AccessShareLock);
+    return ok;
+}
+
+bool batchable(RelMapEntry* e, Relation rel) {
+    if (!e->batch_checked || e->batch_role != SessionReplicationRole) {
+        e->batch_ok = !insert_row_triggers_fire(rel) && !e->volatile_defaults &&
+                      (!OidIsValid(e->key_index) ||
+                       key_hashable(e->key_index, RelationGetDescr(rel), nullptr));
+        e->batch_role = SessionReplicationRole;
+        e->batch_checked = true;
+    }
+    return e->batch_ok;
+}
+
+void flush_error_callback(void* arg) {
+    auto* b = static_cast<InsertBuffer*>(arg);
+    errcontext("writing %d buffered remote INSERTs to relation \"%s\"", b->nused,
+               RelationGetRelationName(b->rel));
+}
+
+void xact_callback(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PARALLEL_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE:
+            flush_insert_buffer();
+            break;
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            buffer = nullptr;  // its memory and resources go with the transaction
+            break;
+        default:
+            break;
+    }
+}
+
+void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    if (buffer == nullptr || buffer->nest_level < GetCurrentTransactionNestLevel()) {
+        return;
+    }
+    if (event == SUBXACT_EVENT_PRE_COMMIT_SUB) {
+        flush_insert_buffer();
+    } else if (event == SUBXACT_EVENT_ABORT_SUB) {
+        buffer = nullptr;
+    }
+}
+
+void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
+    register_buffer_callbacks();
+    MemoryContext cxt =
+        AllocSetContextCreate(CurTransactionContext, "spock insert buffer", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(cxt);
+    auto* b = static_cast<InsertBuffer*>(palloc0(sizeof(InsertBuffer)));
+    b->cxt = cxt;
+    b->rowcxt = AllocSetContextCreate(cxt, "spock insert buffer row", ALLOCSET_DEFAULT_SIZES);
+    b->rel = table_open(RelationGetRelid(rel), NoLock);  // already locked
+    b->nest_level = GetCurrentTransactionNestLevel();
+    b->remoteid = remoteid;
+    b->relid = RelationGetRelid(rel);
+    b->generation = e->generation;
+
+    b->estate = CreateExecutorState();
+    MemoryContextSwitchTo(b->estate->es_query_cxt);
+    RangeTblEntry* rte = makeNode(RangeTblEntry);
+    rte->rtekind = RTE_RELATION;
+    rte->relid = b->relid;
+    rte->relkind = rel->rd_rel->relkind;
+    rte->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(b->estate, list_make1(rte));
+    b->rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(b->rri, b->rel, 1, nullptr, 0);
+    b->estate->es_opened_result_relations = list_make1(b->rri);
+    b->estate->es_output_cid = GetCurrentCommandId(true);
+    ExecOpenIndices(b->rri, false);
+    b->defaults = init_defaults(e);
+    MemoryContextSwitchTo(cxt);
+
+    TupleDesc desc = RelationGetDescr(b->rel);
+    b->bistate = GetBulkInsertState();
+    b->lookup = table_slot_create(b->rel, nullptr);
+    b->has_generated = desc->constr != nullptr && desc->constr->has_generated_stored;
+    b->has_constraints = desc->constr != nullptr;
+    b->is_partition = b->rel->rd_rel->relispartition;
+    b->key_index = e->key_index;
+    if (OidIsValid(b->key_index)) {
+        key_hashable(b->key_index, desc, b);
+    }
+    GetUserIdAndSecContext(&b->saved_userid, &b->saved_sec_context);
+    MemoryContextSwitchTo(old);
+    buffer = b;
+}
+
+// Remembers a key hash; false when it was there already.
+bool add_key_hash(InsertBuffer* b, uint32 h) {
+    for (uint32 i = h & (kKeySlots - 1);; i = (i + 1) & (kKeySlots - 1)) {
+        if (!b->key_used[i]) {
+            b->key_used[i] = true;
+            b->key_hashes[i] = h;
+            return true;
+        }
+        if (b->key_hashes[i] == h) {
+            return false;
+        }
+    }
+}
+
+// Buffers one row. False when it must take the single-row path (the buffer is flushed then).
+bool add_row(RelMapEntry* e, const core::Insert& msg) {
+    InsertBuffer* b = buffer;
+    TupleDesc desc = RelationGetDescr(b->rel);
+    if (b->nused == b->nslots) {
+        MemoryContext old = MemoryContextSwitchTo(b->cxt);
+        b->slots[b->nslots++] = table_slot_create(b->rel, nullptr);
+        MemoryContextSwitchTo(old);
+    }
+    TupleTableSlot* slot = b->slots[b->nused];
+    MemoryContext old = MemoryContextSwitchTo(b->rowcxt);
+    PushActiveSnapshot(GetTransactionSnapshot());
+    ExecClearTuple(slot);
+    memset(slot->tts_isnull, true, sizeof(bool) * desc->natts);
+    bool* sent = static_cast<bool*>(palloc0(sizeof(bool) * Max(desc->natts, 1)));
+    convert_tuple(e, desc, msg.new_tuple, false, slot->tts_values, slot->tts_isnull, sent);
+    owner_on(b);
+    fill_defaults(e, b->defaults, b->estate, desc, slot->tts_values, slot->tts_isnull);
+    ExecStoreVirtualTuple(slot);
+    if (b->has_generated) {
+        ExecComputeStoredGenerated(b->rri, b->estate, slot, CMD_INSERT);
+    }
+    if (b->has_constraints) {
+        ExecConstraints(b->rri, slot, b->estate);
+    }
+    if (b->is_partition) {
+        ExecPartitionCheck(b->rri, slot, b->estate, true);
+    }
+    owner_off(b);
+
+    bool single_row = false;
+    if (OidIsValid(b->key_index)) {
+        slot_getallattrs(slot);  // the lookup reads tts_values directly
+        uint32 h = 0;
+        bool has_null = false;
+        for (int k = 0; k < b->nkeys; k++) {
+            int a = b->key_atts[k] - 1;
+            if (slot->tts_isnull[a]) {
+                has_null = true;  // never equal to anything in a unique index
+                break;
+            }
+            h = hash_combine(h, DatumGetUInt32(FunctionCall1Coll(b->key_hash[k], b->key_coll[k],
+                                                                 slot->tts_values[a])));
+        }
+        if (!has_null) {
+            single_row = !add_key_hash(b, h) ||
+                         RelationFindReplTupleByIndex(b->rel, b->key_index, LockTupleExclusive,
+                                                      slot, b->lookup);
+            ExecClearTuple(b->lookup);
+        }
+    }
+    if (!single_row) {
+        ExecMaterializeSlot(slot);
+        b->nused++;
+    } else {
+        ExecClearTuple(slot);
+    }
+    PopActiveSnapshot();
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(b->rowcxt);
+    ResetPerTupleExprContext(b->estate);
+    if (single_row || b->nused >= kMaxBufferedRows) {
+        flush_insert_buffer();
+    }
+    return !single_row;
+}
+
+}  // namespace
+
+void register_buffer_callbacks() {
+    if (!callbacks_registered) {
+        RegisterXactCallback(xact_callback, nullptr);
+        RegisterSubXactCallback(subxact_callback, nullptr);
+        callbacks_registered = true;
+    }
+}
+
+bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
+    if (gucs::check_all_uc_indexes) {
+        return false;
+    }
+    // A table known not to qualify costs nothing more.
+    RelMapEntry* known = find_mapped_relation(msg.relid);
+    if (known != nullptr && known->local_valid && known->batch_checked && !known->batch_ok &&
+        known->batch_role == SessionReplicationRole) {
+        return false;
+    }
+    Relation rel;
+    RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
+    if (buffer != nullptr &&
+        (buffer->remoteid != msg.relid || buffer->relid != RelationGetRelid(rel) ||
+         buffer->generation != e->generation ||
+         buffer->nest_level != GetCurrentTransactionNestLevel())) {
+        flush_insert_buffer();
+    }
+    if (buffer == nullptr) {
+        if (!batchable(e, rel)) {
+            table_close(rel, NoLock);
+            return false;
+        }
+        start_buffer(e, rel, msg.relid);
+    }
+    ApplyErrorContext ectx{"INSERT", e};
+    ErrorContextCallback cb;
+    push_error_context(&cb, &ectx);
+    bool taken = add_row(e, msg);
+    pop_error_context(&cb);
+    table_close(rel, NoLock);
+    return taken;
+}
+
+void flush_insert_buffer() {
+    InsertBuffer* b = buffer;
+    if (b == nullptr) {
+        return;
+    }
+    buffer = nullptr;  // whatever happens below, this buffer is done
+    int n = b->nused;
+    if (n > 0) {
+        ErrorContextCallback cb;
+        cb.callback = flush_error_callback;
+        cb.arg = b;
+        cb.previous = error_context_stack;
+        error_context_stack = &cb;
+        MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
+        owner_on(b);
+        PushActiveSnapshot(GetTransactionSnapshot());
+        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
+        if (b->rri->ri_NumIndices > 0) {
+            for (int i = 0; i < n; i++) {
+                List* recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false,
+                                                      nullptr, NIL);
+                list_free(recheck);
+                ResetPerTupleExprContext(b->estate);
+            }
+        }
+        PopActiveSnapshot();
+        owner_off(b);
+        MemoryContextSwitchTo(old);
+        error_context_stack = cb.previous;
+        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"", n,
+             RelationGetRelationName(b->rel));
+    }
+    for (int i = 0; i < b->nslots; i++) {
+        ExecDropSingleTupleTableSlot(b->slots[i]);
+    }
+    ExecDropSingleTupleTableSlot(b->lookup);
+    FreeBulkInsertState(b->bistate);
+    table_finish_bulk_insert(b->rel, 0);
+    ExecCloseResultRelations(b->estate);
+    FreeExecutorState(b->estate);
+    table_close(b->rel, NoLock);
+    MemoryContextDelete(b->cxt);
+    if (n > 0) {
+        CommandCounterIncrement();
+    }
+}
+
+}  // namespace spock::apply::detail

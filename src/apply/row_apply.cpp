@@ -1,0 +1,645 @@
+// Applying decoded rows through the executor (reference §6.3).
+//
+// Each change gets its own EState with one range-table entry and result relation, opened
+// indexes, an active snapshot and an after-trigger query; data changes go through core's
+// ExecSimpleRelationInsert/Update/Delete, which check constraints, maintain indexes, compute
+// generated columns and fire row triggers (under session_replication_role = replica only
+// REPLICA and ALWAYS triggers fire). Rows are found through the replica identity index or the
+// primary key with a dirty snapshot and locked, or by a sequential scan that compares the
+// columns the provider sent when the table has no usable index.
+//
+// Plain glue: no C++ objects with destructors live in these frames, and PostgreSQL errors
+// propagate as ERROR to the apply worker.
+#include "apply_internal.hpp"
+
+#include "spock/pg/gucs.hpp"
+
+extern "C" {
+#include <access/genam.h>
+#include <access/heapam.h>
+#include <access/htup_details.h>
+#include <access/table.h>
+#include <access/tableam.h>
+#include <access/xact.h>
+#include <catalog/catalog.h>
+#include <catalog/pg_index.h>
+#include <catalog/pg_trigger.h>
+#include <catalog/pg_inherits.h>
+#include <commands/tablecmds.h>
+#include <commands/trigger.h>
+#include <executor/executor.h>
+#include <miscadmin.h>
+#include <nodes/makefuncs.h>
+#include <storage/lmgr.h>
+#include <utils/datum.h>
+#include <utils/lsyscache.h>
+#include <utils/rel.h>
+#include <utils/snapmgr.h>
+#include <utils/syscache.h>
+#include <utils/typcache.h>
+}
+
+namespace spock::apply {
+namespace detail {
+namespace {
+
+void apply_error_callback(void* arg) {
+    auto* c = static_cast<ApplyErrorContext*>(arg);
+    errcontext("applying remote %s to relation \"%s.%s\"", c->action, c->rel->nspname,
+               c->rel->relname);
+}
+
+// Equality of two values of an attribute: the type's default equality operator, or the
+// binary image for types without one.
+bool values_equal(Form_pg_attribute att, Datum a, Datum b) {
+    TypeCacheEntry* tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR_FINFO);
+    if (!OidIsValid(tc->eq_opr_finfo.fn_oid)) {
+        return datum_image_eq(a, b, att->attbyval, att->attlen);
+    }
+    return DatumGetBool(FunctionCall2Coll(&tc->eq_opr_finfo, att->attcollation, a, b));
+}
+
+bool slot_matches(TupleTableSlot* candidate, TupleTableSlot* search, const bool* cmp) {
+    TupleDesc desc = candidate->tts_tupleDescriptor;
+    slot_getallattrs(candidate);
+    for (int k = 0; k < desc->natts; k++) {
+        if (!cmp[k]) {
+            continue;
+        }
+        bool n1 = candidate->tts_isnull[k];
+        bool n2 = search->tts_isnull[k];
+        if (n1 != n2) {
+            return false;
+        }
+        if (!n1 && !values_equal(TupleDescAttr(desc, k), candidate->tts_values[k],
+                                 search->tts_values[k])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Finds and locks the row whose compared columns equal the search row, by a sequential scan
+// with a dirty snapshot (so that rows of transactions in progress are seen and waited for).
+bool find_row_by_scan(Relation rel, TupleTableSlot* search, const bool* cmp, TupleTableSlot* out) {
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    TableScanDesc scan = table_beginscan(rel, &dirty, 0, nullptr);
+    TupleTableSlot* candidate = table_slot_create(rel, nullptr);
+    bool found = false;
+    for (;;) {
+        found = false;
+        table_rescan(scan, nullptr);
+        bool wait = false;
+        TransactionId xwait = InvalidTransactionId;
+        while (table_scan_getnextslot(scan, ForwardScanDirection, candidate)) {
+            if (!slot_matches(candidate, search, cmp)) {
+                continue;
+            }
+            found = true;
+            ExecCopySlot(out, candidate);
+            // The dirty snapshot reports an in-progress inserter or deleter of this row.
+            xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+            wait = TransactionIdIsValid(xwait);
+            break;
+        }
+        if (wait) {
+            XactLockTableWait(xwait, nullptr, nullptr, XLTW_None);
+            continue;
+        }
+        if (!found) {
+            break;
+        }
+        TM_FailureData tmfd;
+        ItemPointerData tid = out->tts_tid;
+        PushActiveSnapshot(GetLatestSnapshot());
+        TM_Result res =
+            table_tuple_lock(rel, &tid, GetLatestSnapshot(), out, GetCurrentCommandId(false),
+                             LockTupleExclusive, LockWaitBlock, 0, &tmfd);
+        PopActiveSnapshot();
+        if (res == TM_Ok) {
+            break;
+        }
+        if (res == TM_Updated || res == TM_Deleted) {
+            continue;  // changed concurrently: look again
+        }
+        elog(ERROR, "unexpected table_tuple_lock status %d while applying to relation \"%s\"",
+             static_cast<int>(res), RelationGetRelationName(rel));
+    }
+    table_endscan(scan);
+    ExecDropSingleTupleTableSlot(candidate);
+    return found;
+}
+
+// Locates the local row for an UPDATE or DELETE. cmp marks the search row's columns that
+// carry values; index_used gets the index, or InvalidOid after a sequential scan.
+bool find_local_row(ApplyExec* x, RelMapEntry* e, TupleTableSlot* search, bool* cmp,
+                    TupleTableSlot** local_out, Oid* index_used) {
+    TupleTableSlot* local = table_slot_create(x->rel, &x->estate->es_tupleTable);
+    *local_out = local;
+    if (OidIsValid(e->key_index)) {
+        *index_used = e->key_index;
+        return RelationFindReplTupleByIndex(x->rel, e->key_index, LockTupleExclusive, search,
+                                            local);
+    }
+    *index_used = InvalidOid;
+    int natts = RelationGetDescr(x->rel)->natts;
+    bool any = false;
+    for (int k = 0; k < natts; k++) {
+        // The provider's key, when it has one, identifies the row; other columns of a key
+        // tuple arrive as NULL.
+        if (cmp[k] && e->remote_has_key && !e->columns[e->remote_of_local[k]].is_key) {
+            cmp[k] = false;
+        }
+        any |= cmp[k];
+    }
+    if (!any) {
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("cannot identify rows of relation \"%s.%s\" on the subscriber",
+                               e->nspname, e->relname),
+                        errdetail("No column the provider sent can identify the row."),
+                        errhint("Give the table a primary key, or REPLICA IDENTITY FULL on the "
+                                "provider.")));
+    }
+    return find_row_by_scan(x->rel, search, cmp, local);
+}
+
+// A virtual slot holding the local row with the received columns replaced.
+TupleTableSlot* merged_row(ApplyExec* x, TupleTableSlot* local, const Datum* values,
+                           const bool* nulls, const bool* sent) {
+    TupleDesc desc = RelationGetDescr(x->rel);
+    TupleTableSlot* s = ExecInitExtraTupleSlot(x->estate, desc, &TTSOpsVirtual);
+    ExecClearTuple(s);
+    slot_getallattrs(local);
+    for (int k = 0; k < desc->natts; k++) {
+        if (sent[k]) {
+            s->tts_values[k] = values[k];
+            s->tts_isnull[k] = nulls[k];
+        } else {
+            s->tts_values[k] = local->tts_values[k];
+            s->tts_isnull[k] = local->tts_isnull[k];
+        }
+    }
+    ExecStoreVirtualTuple(s);
+    return s;
+}
+
+// Updates the located local row to `newrow`; `sent` marks the columns the change sets (for
+// UPDATE OF triggers and generated columns).
+void update_local_row(ApplyExec* x, TupleTableSlot* local, TupleTableSlot* newrow,
+                      const bool* sent) {
+    int natts = RelationGetDescr(x->rel)->natts;
+    for (int k = 0; k < natts; k++) {
+        if (sent[k]) {
+            x->rte->updatedCols =
+                bms_add_member(x->rte->updatedCols, k + 1 - FirstLowInvalidHeapAttributeNumber);
+        }
+    }
+    as_owner(x);
+    ExecSimpleRelationUpdate(x->rri, x->estate, &x->epq, local, newrow);
+    as_applier(x);
+}
+
+// spock.check_all_uc_indexes: probes every other valid, unique, immediate, non-partial index
+// for a row that the INSERT would collide with.
+bool find_in_other_unique_indexes(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote,
+                                  TupleTableSlot* local, Oid* index_used) {
+    List* indexes = RelationGetIndexList(x->rel);
+    ListCell* lc;
+    foreach (lc, indexes) {
+        Oid idx = lfirst_oid(lc);
+        if (idx == e->key_index) {
+            continue;
+        }
+        HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+        if (!HeapTupleIsValid(tup)) {
+            elog(ERROR, "cache lookup failed for index %u", idx);
+        }
+        auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
+        bool usable = ix->indisunique && ix->indisvalid && ix->indimmediate &&
+                      heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
+                      heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
+        for (int k = 0; usable && k < ix->indnkeyatts; k++) {
+            // A NULL never matches under NULLS DISTINCT; under NULLS NOT DISTINCT the scan
+            // key could not express it. Either way this index cannot report a collision.
+            if (remote->tts_isnull[ix->indkey.values[k] - 1]) {
+                usable = false;
+            }
+        }
+        ReleaseSysCache(tup);
+        if (usable &&
+            RelationFindReplTupleByIndex(x->rel, idx, LockTupleExclusive, remote, local)) {
+            *index_used = idx;
+            list_free(indexes);
+            return true;
+        }
+    }
+    list_free(indexes);
+    return false;
+}
+
+Datum* palloc_values(int natts) {
+    return static_cast<Datum*>(palloc0(sizeof(Datum) * Max(natts, 1)));
+}
+
+bool* palloc_flags(int natts, bool value) {
+    bool* f = static_cast<bool*>(palloc(sizeof(bool) * Max(natts, 1)));
+    memset(f, value, sizeof(bool) * Max(natts, 1));
+    return f;
+}
+
+void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
+    Relation rel;
+    RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
+    ApplyErrorContext ectx{"INSERT", e};
+    ErrorContextCallback cb;
+    push_error_context(&cb, &ectx);
+    ApplyExec x;
+    begin_exec(&x, rel);
+    TupleDesc desc = RelationGetDescr(rel);
+    TupleTableSlot* remote = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+    ExecClearTuple(remote);
+    memset(remote->tts_isnull, true, sizeof(bool) * desc->natts);
+    bool* sent = palloc_flags(desc->natts, false);
+    convert_tuple(e, desc, msg.new_tuple, false, remote->tts_values, remote->tts_isnull, sent);
+    as_owner(&x);
+    fill_defaults(e, init_defaults(e), x.estate, desc, remote->tts_values, remote->tts_isnull);
+    as_applier(&x);
+    ExecStoreVirtualTuple(remote);
+
+    bool found = false;
+    TupleTableSlot* local = nullptr;
+    Oid index = InvalidOid;
+    if (OidIsValid(e->key_index)) {
+        local = table_slot_create(rel, &x.estate->es_tupleTable);
+        index = e->key_index;
+        found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
+    }
+    if (!found && gucs::check_all_uc_indexes) {
+        if (local == nullptr) {
+            local = table_slot_create(rel, &x.estate->es_tupleTable);
+        }
+        found = find_in_other_unique_indexes(&x, e, remote, local, &index);
+    }
+
+    if (!found) {
+        as_owner(&x);
+        ExecSimpleRelationInsert(x.rri, x.estate, remote);
+        as_applier(&x);
+        end_exec(&x);
+        table_close(rel, NoLock);
+        pop_error_context(&cb);
+        return;
+    }
+
+    // insert_exists: the remote row either becomes an UPDATE of the local one, or is dropped.
+    LocalOrigin lo;
+    read_local_origin(txn, local, &lo);
+    Resolution res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
+    TupleTableSlot* newrow = merged_row(&x, local, remote->tts_values, remote->tts_isnull, sent);
+    ConflictReport rep{ConflictType::InsertExists, res, rel, index, local, remote, &lo};
+    ConflictTexts texts;
+    MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+    capture_conflict_texts(rep, &texts);
+    MemoryContextSwitchTo(qcxt);
+    if (res == Resolution::ApplyRemote) {
+        update_local_row(&x, local, newrow, sent);
+    }
+    end_exec(&x);
+    rep.local = nullptr;
+    rep.remote = nullptr;
+    report_conflict(txn, rep, texts);
+    table_close(rel, NoLock);
+    pop_error_context(&cb);
+}
+
+}  // namespace
+
+void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx) {
+    cb->callback = apply_error_callback;
+    cb->arg = ctx;
+    cb->previous = error_context_stack;
+    error_context_stack = cb;
+}
+
+void pop_error_context(ErrorContextCallback* cb) {
+    error_context_stack = cb->previous;
+}
+
+void begin_exec(ApplyExec* x, Relation rel) {
+    memset(x, 0, sizeof *x);
+    x->rel = rel;
+    x->estate = CreateExecutorState();
+    x->oldcxt = MemoryContextSwitchTo(x->estate->es_query_cxt);
+
+    x->rte = makeNode(RangeTblEntry);
+    x->rte->rtekind = RTE_RELATION;
+    x->rte->relid = RelationGetRelid(rel);
+    x->rte->relkind = rel->rd_rel->relkind;
+    x->rte->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(x->estate, list_make1(x->rte));
+
+    x->rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(x->rri, rel, 1, nullptr, 0);
+    x->estate->es_opened_result_relations = lappend(x->estate->es_opened_result_relations, x->rri);
+    x->estate->es_output_cid = GetCurrentCommandId(true);
+    ExecOpenIndices(x->rri, false);
+
+    PushActiveSnapshot(GetTransactionSnapshot());
+    x->snapshot_pushed = true;
+    x->estate->es_snapshot = GetActiveSnapshot();
+    AfterTriggerBeginQuery();
+    EvalPlanQualInit(&x->epq, x->estate, nullptr, NIL, -1);
+    GetUserIdAndSecContext(&x->saved_userid, &x->saved_sec_context);
+}
+
+void end_exec(ApplyExec* x) {
+    as_owner(x);
+    AfterTriggerEndQuery(x->estate);
+    as_applier(x);
+    EvalPlanQualEnd(&x->epq);
+    ExecCloseResultRelations(x->estate);
+    ExecResetTupleTable(x->estate->es_tupleTable, false);
+    if (x->snapshot_pushed) {
+        PopActiveSnapshot();
+    }
+    MemoryContextSwitchTo(x->oldcxt);
+    FreeExecutorState(x->estate);
+    x->estate = nullptr;
+    CommandCounterIncrement();
+}
+
+void as_owner(const ApplyExec* x) {
+    Oid owner = x->rel->rd_rel->relowner;
+    if (owner == x->saved_userid) {
+        return;
+    }
+    int sec = x->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
+    if (!superuser_arg(x->saved_userid)) {
+        sec |= SECURITY_RESTRICTED_OPERATION;  // the owner's code must not act as us
+    }
+    SetUserIdAndSecContext(owner, sec);
+}
+
+void as_applier(const ApplyExec* x) {
+    SetUserIdAndSecContext(x->saved_userid, x->saved_sec_context);
+}
+
+ExprState** init_defaults(const RelMapEntry* e) {
+    if (e->ndefaults == 0) {
+        return nullptr;
+    }
+    auto** states = static_cast<ExprState**>(palloc(sizeof(ExprState*) * e->ndefaults));
+    for (int i = 0; i < e->ndefaults; i++) {
+        states[i] = e->default_exprs[i] ? ExecInitExpr(e->default_exprs[i], nullptr) : nullptr;
+    }
+    return states;
+}
+
+void fill_defaults(const RelMapEntry* e, ExprState** states, EState* estate, TupleDesc desc,
+                   Datum* values, bool* nulls) {
+    if (e->ndefaults == 0) {
+        return;
+    }
+    ExprContext* econtext = GetPerTupleExprContext(estate);
+    for (int i = 0; i < e->ndefaults; i++) {
+        int k = e->default_atts[i] - 1;
+        if (states[i] == nullptr) {
+            values[k] = (Datum)0;
+            nulls[k] = true;
+            continue;
+        }
+        Datum v = ExecEvalExpr(states[i], econtext, &nulls[k]);
+        if (nulls[k]) {
+            values[k] = (Datum)0;
+            continue;
+        }
+        // Keep the value beyond the per-tuple context, which the executor may reset.
+        Form_pg_attribute att = TupleDescAttr(desc, k);
+        values[k] = datumCopy(v, att->attbyval, att->attlen);
+    }
+}
+
+bool insert_row_triggers_fire(Relation rel) {
+    TriggerDesc* td = rel->trigdesc;
+    if (td == nullptr) {
+        return false;
+    }
+    for (int i = 0; i < td->numtriggers; i++) {
+        const Trigger* t = &td->triggers[i];
+        if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_INSERT(t->tgtype) ||
+            t->tgenabled == TRIGGER_DISABLED) {
+            continue;
+        }
+        bool replica = SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA;
+        if (t->tgenabled == TRIGGER_FIRES_ALWAYS ||
+            (replica && t->tgenabled == TRIGGER_FIRES_ON_REPLICA) ||
+            (!replica && t->tgenabled == TRIGGER_FIRES_ON_ORIGIN)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
+    if (gucs::batch_inserts && buffer_insert(txn, msg)) {
+        return;
+    }
+    flush_insert_buffer();
+    apply_insert_row(txn, msg);
+}
+
+void apply_update(const RemoteTxn& txn, const core::Update& msg) {
+    flush_insert_buffer();
+    Relation rel;
+    RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
+    ApplyErrorContext ectx{"UPDATE", e};
+    ErrorContextCallback cb;
+    push_error_context(&cb, &ectx);
+    ApplyExec x;
+    begin_exec(&x, rel);
+    TupleDesc desc = RelationGetDescr(rel);
+    int natts = desc->natts;
+
+    // The new row as received; 'u' columns keep their local values.
+    Datum* values = palloc_values(natts);
+    bool* nulls = palloc_flags(natts, true);
+    bool* sent = palloc_flags(natts, false);
+    convert_tuple(e, desc, msg.new_tuple, true, values, nulls, sent);
+
+    // The search row: the old key (or old row) when the provider sent one, else the new row.
+    TupleTableSlot* search = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+    ExecClearTuple(search);
+    bool* cmp = palloc_flags(natts, false);
+    if (msg.old_tuple.has_value()) {
+        memset(search->tts_isnull, true, sizeof(bool) * natts);
+        convert_tuple(e, desc, msg.old_tuple->tuple, false, search->tts_values, search->tts_isnull,
+                      cmp);
+    } else {
+        memcpy(search->tts_values, values, sizeof(Datum) * natts);
+        memcpy(search->tts_isnull, nulls, sizeof(bool) * natts);
+        memcpy(cmp, sent, sizeof(bool) * natts);
+    }
+    ExecStoreVirtualTuple(search);
+
+    TupleTableSlot* local;
+    Oid index;
+    if (!find_local_row(&x, e, search, cmp, &local, &index)) {
+        bool* keymask = cmp;
+        if (OidIsValid(e->key_index)) {
+            keymask = palloc_flags(natts, false);
+            Relation idx = index_open(e->key_index, AccessShareLock);
+            for (int k = 0; k < idx->rd_index->indnkeyatts; k++) {
+                keymask[idx->rd_index->indkey.values[k] - 1] = true;
+            }
+            index_close(idx, AccessShareLock);
+        }
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("logical replication did not find row to be updated in relation "
+                               "\"%s.%s\"",
+                               e->nspname, e->relname),
+                        errdetail("Searched for %s.", describe_slot(search, keymask))));
+    }
+
+    LocalOrigin lo;
+    read_local_origin(txn, local, &lo);
+    bool conflict = origin_differs(txn, lo);
+    Resolution res = Resolution::ApplyRemote;
+    if (conflict) {
+        res = decide_conflict(ConflictType::UpdateUpdate, txn, lo, rel, index);
+    }
+    TupleTableSlot* newrow = merged_row(&x, local, values, nulls, sent);
+    ConflictReport rep{ConflictType::UpdateUpdate, res, rel, index, local, newrow, &lo};
+    ConflictTexts texts;
+    memset(&texts, 0, sizeof texts);
+    if (conflict) {
+        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        capture_conflict_texts(rep, &texts);
+        MemoryContextSwitchTo(qcxt);
+    }
+    if (res == Resolution::ApplyRemote) {
+        update_local_row(&x, local, newrow, sent);
+    }
+    end_exec(&x);
+    if (conflict) {
+        rep.local = nullptr;
+        rep.remote = nullptr;
+        report_conflict(txn, rep, texts);
+    }
+    table_close(rel, NoLock);
+    pop_error_context(&cb);
+}
+
+void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
+    flush_insert_buffer();
+    Relation rel;
+    RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
+    ApplyErrorContext ectx{"DELETE", e};
+    ErrorContextCallback cb;
+    push_error_context(&cb, &ectx);
+    ApplyExec x;
+    begin_exec(&x, rel);
+    TupleDesc desc = RelationGetDescr(rel);
+    int natts = desc->natts;
+    TupleTableSlot* search = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+    ExecClearTuple(search);
+    memset(search->tts_isnull, true, sizeof(bool) * natts);
+    bool* cmp = palloc_flags(natts, false);
+    convert_tuple(e, desc, msg.old_tuple.tuple, false, search->tts_values, search->tts_isnull, cmp);
+    ExecStoreVirtualTuple(search);
+
+    TupleTableSlot* local;
+    Oid index;
+    if (find_local_row(&x, e, search, cmp, &local, &index)) {
+        as_owner(&x);
+        ExecSimpleRelationDelete(x.rri, x.estate, &x.epq, local);
+        as_applier(&x);
+        end_exec(&x);
+    } else {
+        // delete_delete: the row is already gone; nothing to do but say so.
+        ConflictReport rep{
+            ConflictType::DeleteDelete, Resolution::Skip, rel, index, nullptr, search, nullptr};
+        ConflictTexts texts;
+        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        capture_conflict_texts(rep, &texts);
+        MemoryContextSwitchTo(qcxt);
+        end_exec(&x);
+        rep.remote = nullptr;
+        report_conflict(txn, rep, texts);
+    }
+    table_close(rel, NoLock);
+    pop_error_context(&cb);
+}
+
+// TRUNCATE of the named tables (partitioned ones with all their partitions), RESTART IDENTITY
+// as received, RESTRICT always: a provider's CASCADE is not honoured, so a table referenced
+// by a foreign key from a table not in the message makes the TRUNCATE fail (as in Spock).
+void apply_truncate(const RemoteTxn&, const core::Truncate& msg) {
+    flush_insert_buffer();
+    List* rels = NIL;
+    List* relids = NIL;
+    List* relids_logged = NIL;
+    auto add = [&](Relation r) {
+        rels = lappend(rels, r);
+        relids = lappend_oid(relids, RelationGetRelid(r));
+        if (RelationIsLogicallyLogged(r)) {
+            relids_logged = lappend_oid(relids_logged, RelationGetRelid(r));
+        }
+    };
+    for (core::RelId remoteid : msg.relids) {
+        Relation rel;
+        open_mapped_relation(remoteid, AccessExclusiveLock, true, &rel);
+        if (list_member_oid(relids, RelationGetRelid(rel))) {
+            table_close(rel, NoLock);
+            continue;
+        }
+        add(rel);
+        if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
+            List* children =
+                find_all_inheritors(RelationGetRelid(rel), AccessExclusiveLock, nullptr);
+            ListCell* lc;
+            foreach (lc, children) {
+                Oid child = lfirst_oid(lc);
+                if (list_member_oid(relids, child)) {
+                    continue;
+                }
+                Relation c = table_open(child, NoLock);  // locked by find_all_inheritors
+                if (RELATION_IS_OTHER_TEMP(c)) {
+                    table_close(c, NoLock);
+                    continue;
+                }
+                add(c);
+            }
+        }
+    }
+    PushActiveSnapshot(GetTransactionSnapshot());
+    ExecuteTruncateGuts(rels, relids, relids_logged, DROP_RESTRICT, msg.restart_identity);
+    PopActiveSnapshot();
+    ListCell* lc;
+    foreach (lc, rels) {
+        table_close(static_cast<Relation>(lfirst(lc)), NoLock);
+    }
+    CommandCounterIncrement();
+}
+
+void flush_pending() {
+    flush_insert_buffer();
+}
+
+namespace {
+
+const RowApplyFunctions row_apply_functions = {
+    remember_relation, forget_relations, apply_insert,  apply_update,
+    apply_delete,      apply_truncate,   flush_pending,
+};
+
+}  // namespace
+}  // namespace spock::apply
+
+const spock::apply::RowApplyFunctions* spock_row_apply_functions(void) {
+    return &spock::apply::row_apply_functions;
+}
