@@ -376,7 +376,7 @@ void cb_commit(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecPtr co
             write_commit(ctx, st, txn, commit_lsn);
         } else {
             // Nothing was sent; let the walsender advance the slot past this transaction.
-            OutputPluginUpdateProgress(ctx, false);
+            OutputPluginUpdateProgress(ctx, true);
         }
         st->repair_mode = false;
     });

@@ -62,7 +62,7 @@ bool is_array_type(Form_pg_type t) {
 // The column format of reference §5.3: internal for built-in scalar base types when the
 // subscriber can take our binary layout, send/receive when both sides share the type, text
 // otherwise.
-char choose_format(PluginState* st, Oid typid, FmgrInfo* out) {
+char choose_format(PluginState* st, Oid typid, FmgrInfo* out, MemoryContext cxt) {
     HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
     if (!HeapTupleIsValid(tup)) {
         elog(ERROR, "cache lookup failed for type %u", typid);
@@ -75,23 +75,26 @@ char choose_format(PluginState* st, Oid typid, FmgrInfo* out) {
     } else if (st->allow_binary && OidIsValid(t->typreceive) && OidIsValid(t->typsend) &&
                (builtin || (t->typtype != TYPTYPE_COMPOSITE && !is_array_type(t)))) {
         format = 'b';
-        fmgr_info_cxt(t->typsend, out, st->cxt);
+        fmgr_info_cxt(t->typsend, out, cxt);
     } else {
         format = 't';
-        fmgr_info_cxt(t->typoutput, out, st->cxt);
+        fmgr_info_cxt(t->typoutput, out, cxt);
     }
     ReleaseSysCache(tup);
     return format;
 }
 
 void load_entry(PluginState* st, RelEntry* e, Relation rel) {
-    MemoryContext old = MemoryContextSwitchTo(st->cxt);
-    if (e->formats != nullptr) {
-        pfree(e->formats);
-        pfree(e->out_funcs);
+    // Everything an entry owns (formats, functions, the publication with its filter trees)
+    // lives in the entry's own context, so a reload frees all of it.
+    if (e->cxt == nullptr) {
+        e->cxt = AllocSetContextCreate(st->cxt, "spock output relation", ALLOCSET_SMALL_SIZES);
+    } else {
+        MemoryContextReset(e->cxt);
     }
-    bms_free(e->pub.columns);
-    list_free_deep(e->pub.row_filters);
+    MemoryContext old = MemoryContextSwitchTo(e->cxt);
+    e->formats = nullptr;
+    e->out_funcs = nullptr;
     memset(&e->pub, 0, sizeof e->pub);
 
     Oid relid = RelationGetRelid(rel);
@@ -122,7 +125,7 @@ void load_entry(PluginState* st, RelEntry* e, Relation rel) {
                 (e->pub.columns != nullptr && !bms_is_member(att->attnum, e->pub.columns))) {
                 continue;
             }
-            e->formats[i] = choose_format(st, att->atttypid, &e->out_funcs[i]);
+            e->formats[i] = choose_format(st, att->atttypid, &e->out_funcs[i], e->cxt);
         }
     }
     e->valid = true;

@@ -72,10 +72,14 @@ void write_tuple(PluginState* st, Relation rel, RelEntry* e, HeapTuple tuple, bo
             continue;
         }
         if (att->attlen == -1 && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value))) {
-            // A toast pointer in a decoded tuple: the value did not change in this UPDATE.
-            core::encode_column(st->buf,
-                                is_new ? core::ColumnKind::Unchanged : core::ColumnKind::Null, {});
-            continue;
+            if (is_new) {
+                // A toast pointer in an UPDATE's new tuple: the value did not change.
+                core::encode_column(st->buf, core::ColumnKind::Unchanged, {});
+                continue;
+            }
+            // Elsewhere PostgreSQL logs values inline; should a pointer turn up, send the value.
+            value = PointerGetDatum(
+                detoast_external_attr(reinterpret_cast<struct varlena*>(DatumGetPointer(value))));
         }
         if (format == 'i') {
             if (att->attbyval) {
@@ -238,7 +242,7 @@ void write_change(LogicalDecodingContext* ctx, PluginState* st, Relation rel, Re
             put_u8(b, 0);
             put_u32(b, RelationGetRelid(rel));
             put_u8(b, core::marker::kName);
-            write_tuple(st, rel, e, &newtuple->tuple, true);
+            write_tuple(st, rel, e, &newtuple->tuple, false);
             break;
         case REORDER_BUFFER_CHANGE_UPDATE:
             put_u8(b, core::msgtype::kUpdate);

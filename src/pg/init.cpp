@@ -3,6 +3,8 @@
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/worker/notify.hpp"
+#include "spock/worker/shmem.hpp"
 #include "spock/worker/supervisor.hpp"
 
 extern "C" {
@@ -31,6 +33,8 @@ void _PG_init(void) {
             return;
         }
         spock::pg::warn_about_replication_settings();
+        spock::worker::install_shmem_hooks();
+        spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
     });

@@ -7,6 +7,7 @@
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/sql/catalog.hpp"
+#include "spock/worker/notify.hpp"
 
 extern "C" {
 #include <access/xlog.h>
@@ -148,6 +149,7 @@ SPOCK_PG_FUNCTION(spock_node_create) {
         "INSERT INTO spock.local_node (node_id, node_local_interface) "
         "VALUES ($1::oid, $2::oid)",
         {to_text(id), to_text(core::interface_id(id, name))});
+    worker::notify_at_commit();
     pg::spi_finish();
     return ObjectIdGetDatum(id);
 }
@@ -184,6 +186,7 @@ SPOCK_PG_FUNCTION(spock_node_drop) {
     if (is_local) {
         spi_exec("DELETE FROM spock.local_node");
     }
+    worker::notify_at_commit();
     sql::delete_node_rows(node->id);
     if (is_local) {
         // The local node's logical slots serve its subscribers; they go with it. Dropping a

@@ -29,10 +29,6 @@ SPOCK_NOT_YET(spock_table_wait_for_sync, "table_wait_for_sync",
               "initial and per-table synchronisation")
 SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
               "initial and per-table synchronisation")
-SPOCK_NOT_YET(spock_get_apply_worker_status, "get_apply_worker_status", "apply workers")
-SPOCK_NOT_YET(spock_wait_for_apply_worker, "wait_for_apply_worker", "apply workers")
-SPOCK_NOT_YET(spock_pause_apply_workers, "pause_apply_workers", "apply workers")
-SPOCK_NOT_YET(spock_resume_apply_workers, "resume_apply_workers", "apply workers")
 SPOCK_NOT_YET(spock_reset_channel_stats, "reset_channel_stats", "apply statistics")
 
 // Messages through the replication stream.

@@ -9,6 +9,8 @@
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/sql/catalog.hpp"
+#include "spock/worker/notify.hpp"
+#include "spock/worker/status.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -111,9 +113,24 @@ void drop_origin(const std::string& name) {
     pg::pg_call([n] { replorigin_drop_by_name(n, true, false); });
 }
 
+// replicating: a worker runs and the subscription is synchronised; initializing: a worker
+// runs and synchronises it; down: enabled but no worker (starting, or failing and waiting to
+// be restarted); disabled.
 std::string status_of(const sql::Subscription& sub) {
-    // Apply workers are not part of this build: an enabled subscription has no worker.
-    return sub.enabled ? "down" : "disabled";
+    if (!sub.enabled) {
+        return "disabled";
+    }
+    if (!worker::apply_worker_running(MyDatabaseId, sub.id)) {
+        return "down";
+    }
+    auto status = spi_value(
+        "SELECT sync_status FROM spock.local_sync_status WHERE sync_subid = $1::oid "
+        "AND sync_nspname IS NULL AND sync_relname IS NULL",
+        {to_text(sub.id)});
+    if (!status) {
+        return "unknown";
+    }
+    return *status == "r" ? "replicating" : "initializing";
 }
 
 }  // namespace
@@ -257,6 +274,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
         "sync_relname, sync_status, sync_statuslsn) "
         "VALUES ($1::\"char\", $2::oid, NULL, NULL, $3::\"char\", '0/0')",
         {kind, to_text(sub_id), status});
+    worker::notify_at_commit(sub_id);
     if (!enabled) {
         // A disabled subscription starts streaming from the origin's position when enabled
         // (the zero-downtime add-node path sets that position first).
@@ -280,6 +298,16 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
         pg::spi_finish();
         return ObjectIdGetDatum(InvalidOid);
     }
+    // The worker streams from the slot; it has to let go of it before the slot can be dropped.
+    Oid subid = sub->id;
+    bool stopped =
+        pg::pg_call([subid] { return worker::stop_apply_worker(MyDatabaseId, subid, 30000L); });
+    if (!stopped) {
+        throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
+                          "the apply worker of subscription \"" + name + "\" did not stop", {},
+                          "Try again; check the server log for what the worker is doing.");
+    }
+    worker::notify_at_commit(sub->id);
     spi_exec("DELETE FROM spock.local_sync_status WHERE sync_subid = $1::oid", {to_text(sub->id)});
     spi_exec("DELETE FROM spock.subscription WHERE sub_id = $1::oid", {to_text(sub->id)});
     auto local = sql::find_local_node();
@@ -339,7 +367,13 @@ void set_enabled(FunctionCallInfo fcinfo, bool enabled) {
     }
     spi_exec("UPDATE spock.subscription SET sub_enabled = $2::bool WHERE sub_id = $1::oid",
              {to_text(sub.id), std::string(enabled ? "t" : "f")});
+    worker::notify_at_commit(sub.id);
     pg::spi_finish();
+    if (immediate && !enabled) {
+        // Outside a transaction block (checked above): the update is about to commit.
+        Oid subid = sub.id;
+        pg::pg_call([subid] { worker::stop_apply_worker(MyDatabaseId, subid, 30000L); });
+    }
 }
 
 }  // namespace
@@ -369,6 +403,7 @@ SPOCK_PG_FUNCTION(spock_sub_alter_interface) {
     if (changed) {
         spi_exec("UPDATE spock.subscription SET sub_origin_if = $2::oid WHERE sub_id = $1::oid",
                  {to_text(sub.id), to_text(iface->id)});
+        worker::notify_at_commit(sub.id);
     }
     pg::spi_finish();
     PG_RETURN_BOOL(changed);
@@ -387,6 +422,7 @@ SPOCK_PG_FUNCTION(spock_sub_add_repset) {
         "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
         "WHERE sub_id = $1::oid",
         {to_text(sub.id), sql::array_or_null(sets)});
+    worker::notify_at_commit(sub.id);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
@@ -406,6 +442,7 @@ SPOCK_PG_FUNCTION(spock_sub_remove_repset) {
         "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
         "WHERE sub_id = $1::oid",
         {to_text(sub.id), sql::array_or_null(sets)});
+    worker::notify_at_commit(sub.id);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
@@ -416,6 +453,7 @@ SPOCK_PG_FUNCTION(spock_sub_alter_skiplsn) {
     pg::require_arg(fcinfo, 1, "lsn");
     spi_exec("UPDATE spock.subscription SET sub_skip_lsn = $2::pg_lsn WHERE sub_id = $1::oid",
              {to_text(sub.id), lsn});
+    worker::notify_at_commit(sub.id);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }

@@ -8,7 +8,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(spock_node spock_settings spock_dsn);
+our @EXPORT = qw(spock_node spock_settings spock_dsn spock_create_node spock_subscribe
+  spock_wait_replicating spock_wait_caught_up table_digest);
 
 # The postgresql.conf lines every spock node gets.
 sub spock_settings {
@@ -47,6 +48,58 @@ sub spock_node {
     $node->start;
     $node->safe_psql('postgres', 'CREATE EXTENSION spock') if $opt{extension};
     return $node;
+}
+
+# Creates the spock node of a node's database (named like the node unless given).
+sub spock_create_node {
+    my ($node, %opt) = @_;
+    my $name = $opt{name} // $node->name;
+    my $db = $opt{db} // 'postgres';
+    my $dsn = spock_dsn($node, $db);
+    $node->safe_psql($db, "SELECT spock.node_create('$name', '$dsn')");
+    return $name;
+}
+
+# Subscribes $sub to $prov with the given sub_create arguments (SQL text, e.g.
+# "synchronize_data := true"), and waits until it replicates.
+sub spock_subscribe {
+    my ($sub, $prov, $name, $args, %opt) = @_;
+    my $db = $opt{db} // 'postgres';
+    my $dsn = spock_dsn($prov, $db);
+    my $extra = defined $args && $args ne '' ? ", $args" : '';
+    $sub->safe_psql($db, "SELECT spock.sub_create('$name', '$dsn'$extra)");
+    spock_wait_replicating($sub, $name, db => $db) unless $opt{nowait};
+}
+
+sub spock_wait_replicating {
+    my ($node, $sub, %opt) = @_;
+    my $db = $opt{db} // 'postgres';
+    $node->poll_query_until($db,
+        "SELECT status = 'replicating' FROM spock.sub_show_status('$sub')")
+      or die "subscription $sub on " . $node->name . " never reached replicating: "
+      . $node->safe_psql($db, "SELECT status FROM spock.sub_show_status('$sub')");
+}
+
+# Waits until every spock slot on $prov has confirmed the provider's current WAL position,
+# i.e. every subscriber has applied (and flushed) everything committed on $prov so far.
+sub spock_wait_caught_up {
+    my ($prov, %opt) = @_;
+    my $db = $opt{db} // 'postgres';
+    my $lsn = $prov->safe_psql($db, 'SELECT pg_current_wal_lsn()');
+    $prov->poll_query_until($db,
+        "SELECT count(*) = 0 FROM pg_replication_slots WHERE plugin = 'spock_output' "
+          . "AND (confirmed_flush_lsn IS NULL OR confirmed_flush_lsn < '$lsn')")
+      or die 'subscribers of ' . $prov->name . " did not catch up to $lsn";
+}
+
+# count and md5 of a table's rows in key order, to compare nodes.
+sub table_digest {
+    my ($node, $table, %opt) = @_;
+    my $db = $opt{db} // 'postgres';
+    my $order = $opt{order_by} // 'id';
+    return $node->safe_psql($db,
+        "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY $order)), '-') "
+          . "FROM $table t");
 }
 
 1;

@@ -32,6 +32,7 @@ struct RelEntry {
     int natts;            // attributes of the tuple descriptor
     char* formats;        // per attribute: 'i', 'b', 't', or 0 when not sent
     FmgrInfo* out_funcs;  // typsend for 'b', typoutput for 't'
+    MemoryContext cxt;    // holds everything above; reset on every reload
 };
 
 struct PluginState {

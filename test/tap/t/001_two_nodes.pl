@@ -45,17 +45,27 @@ ok($n2->poll_query_until('postgres',
 is($n2->safe_psql('postgres', 'SELECT spock.spock_version_num()'), '50100',
     'extension usable after crash-restart');
 
-# The spock_output plugin name resolves: the shim loads spock.so and hands over to it. The
-# encoder itself is not built yet, so decoding refuses with a clear error.
-my ($rc, $out, $err) = $n1->psql('postgres',
-    "SELECT pg_create_logical_replication_slot('s1', 'spock_output')");
-isnt($rc, 0, 'slot creation with spock_output refused for now');
-like($err, qr/the spock_output plugin cannot decode changes yet/,
-    'clear error from spock.so through the spock_output shim');
-
-# A plugin that is not in output_plugin_libraries is refused by the server itself; spock_output
-# is in the list, so the failure above came from spock, not from the server's allow list.
-unlike($err, qr/output_plugin_libraries/, 'spock_output is an approved plugin');
+# The spock_output plugin name resolves: the shim loads spock.so and hands over to it, and the
+# server's allow list (output_plugin_libraries) accepts it.
+is($n1->safe_psql('postgres',
+        "SELECT plugin FROM pg_create_logical_replication_slot('s1', 'spock_output')"),
+    'spock_output', 'slot created with the spock_output plugin');
+$n1->safe_psql('postgres', q{
+    SELECT spock.node_create('n1', 'dbname=postgres');
+    CREATE TABLE t (id int PRIMARY KEY);
+    SELECT spock.repset_add_table('default', 't');
+    INSERT INTO t VALUES (1);
+});
+is($n1->safe_psql('postgres', q{
+        SELECT count(*) FROM pg_logical_slot_get_binary_changes('s1', NULL, NULL,
+            'startup_params_format', '1', 'min_proto_version', '3', 'max_proto_version', '4',
+            'spock.replication_set_names', 'default')}),
+    '7', 'the insert decodes to startup, begin, origin, commit order, relation, insert, commit');
+my ($rc, $out, $err) = $n1->psql('postgres', q{
+        SELECT count(*) FROM pg_logical_slot_get_binary_changes('s1', NULL, NULL,
+            'startup_params_format', '1', 'min_proto_version', '5', 'max_proto_version', '6')});
+like($err, qr/protocol/i, 'a subscriber speaking another protocol version is refused');
+$n1->safe_psql('postgres', "SELECT pg_drop_replication_slot('s1')");
 
 $n1->stop;
 $n2->stop;

@@ -1,0 +1,80 @@
+// Spock's shared memory: the worker table the supervisor, managers, apply workers and SQL
+// functions share (reference §1.6, §1.8).
+#pragma once
+
+#include "spock/pg/postgres.hpp"
+
+extern "C" {
+#include <port/atomics.h>
+#include <storage/condition_variable.h>
+#include <storage/lwlock.h>
+#include <storage/proc.h>
+#include <utils/timestamp.h>
+}
+
+struct BackgroundWorkerHandle;
+
+namespace spock::worker {
+
+enum class WorkerType : uint8 { None = 0, Manager, Apply, Sync };
+
+enum class WorkerStatus : uint8 { None = 0, Starting, Running, Stopping, Stopped };
+
+struct WorkerSlot {
+    WorkerType type;
+    WorkerStatus status;
+    uint16 generation;  // bumped on every reuse, so a stale handle cannot act on a new worker
+    PGPROC* proc;       // set once the worker attached, nullptr when not running
+    pid_t pid;
+    Oid dboid;
+    Oid subid;                   // apply and sync workers
+    TimestampTz terminated_at;   // when it last stopped with an error (0 = clean)
+    bool pause_requested;        // pause_apply_workers() of its database
+    bool paused;                 // the worker is waiting between transactions
+    XLogRecPtr last_received;    // apply workers: newest WAL position received
+    XLogRecPtr last_applied;     // apply workers: end LSN of the last applied commit
+    TimestampTz last_commit_ts;  // apply workers: commit time of that transaction
+};
+
+struct SpockShared {
+    LWLock* lock;  // protects everything below except the atomics
+    PGPROC* supervisor;
+    bool subscriptions_changed;
+    ConditionVariable pause_cv;
+    int nslots;
+    WorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
+};
+
+// Installs the shared memory hooks. Called from _PG_init.
+void install_shmem_hooks();
+
+// The shared state; valid in every process after startup.
+SpockShared* shared();
+
+// Registers a dynamic background worker of `type` for (dboid, subid) in a free slot and waits
+// until it has started or failed. Returns the slot index, or -1 when no slot or no
+// background worker could be had (a WARNING says which). Caller must not hold the lock.
+// With `handle`, the caller keeps the postmaster's handle to notice a worker that dies before
+// it attaches (see reap_unattached).
+int start_worker(WorkerType type, Oid dboid, Oid subid, const char* name,
+                 BackgroundWorkerHandle** handle = nullptr);
+
+// Marks slot `index` stopped when its worker, started with `handle`, exited without ever
+// attaching (e.g. it failed during startup). Returns true when the handle is finished with.
+bool reap_unattached(int index, BackgroundWorkerHandle* handle);
+
+// Finds the running or starting slot of a type for (dboid, subid); -1 when there is none.
+// Caller holds the lock (shared or exclusive).
+int find_slot(WorkerType type, Oid dboid, Oid subid);
+
+// Attaches the calling background worker to its slot (main_arg) and connects to its database.
+// Sets up SIGTERM/SIGHUP handling. Returns the slot.
+WorkerSlot* attach_worker(Datum main_arg, WorkerType expected);
+
+// Wakes the supervisor and the manager of `dboid` so they look at the catalog again.
+void wake_managers(Oid dboid);
+
+// Wakes the apply worker of a subscription (to re-read it, or to stop when it is gone).
+void wake_apply_worker(Oid dboid, Oid subid);
+
+}  // namespace spock::worker

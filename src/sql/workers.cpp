@@ -1,0 +1,187 @@
+// Apply-worker functions of the SQL API (reference §3.2): status, waiting, pausing.
+#include "spock/pg/fmgr_args.hpp"
+#include "spock/pg/guard.hpp"
+#include "spock/pg/gucs.hpp"
+#include "spock/worker/shmem.hpp"
+#include "spock/worker/status.hpp"
+
+extern "C" {
+#include <miscadmin.h>
+#include <pgstat.h>
+#include <storage/latch.h>
+#include <utils/timestamp.h>
+}
+
+using namespace spock;
+using worker::WorkerSlot;
+using worker::WorkerStatus;
+using worker::WorkerType;
+
+namespace spock::worker {
+
+bool apply_worker_running(Oid dboid, Oid subid) {
+    LWLockAcquire(shared()->lock, LW_SHARED);
+    int i = find_slot(WorkerType::Apply, dboid, subid);
+    bool running = i >= 0 && shared()->slots[i].status == WorkerStatus::Running;
+    LWLockRelease(shared()->lock);
+    return running;
+}
+
+bool stop_apply_worker(Oid dboid, Oid subid, long timeout_ms) {
+    TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+    bool signalled = false;
+    for (;;) {
+        LWLockAcquire(shared()->lock, LW_SHARED);
+        int i = find_slot(WorkerType::Apply, dboid, subid);
+        pid_t pid = i >= 0 ? shared()->slots[i].pid : 0;
+        LWLockRelease(shared()->lock);
+        if (i < 0) {
+            return true;
+        }
+        if (pid != 0 && !signalled) {
+            kill(pid, SIGTERM);
+            signalled = true;
+        }
+        if (GetCurrentTimestamp() >= deadline) {
+            return false;
+        }
+        WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100L,
+                  PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    }
+}
+
+}  // namespace spock::worker
+
+namespace {
+
+const char* status_text(WorkerStatus s) {
+    switch (s) {
+        case WorkerStatus::None:
+            return "none";
+        case WorkerStatus::Starting:
+            return "idle";
+        case WorkerStatus::Running:
+            return "running";
+        case WorkerStatus::Stopping:
+            return "stopping";
+        case WorkerStatus::Stopped:
+            return "stopped";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+SPOCK_PG_FUNCTION(spock_get_apply_worker_status) {
+    std::vector<pg::SqlRow> rows;
+    LWLockAcquire(worker::shared()->lock, LW_SHARED);
+    for (int i = 0; i < worker::shared()->nslots; i++) {
+        const WorkerSlot& s = worker::shared()->slots[i];
+        if (s.type != WorkerType::Apply || s.proc == nullptr) {
+            continue;
+        }
+        rows.push_back({std::to_string(s.pid), std::to_string(s.dboid), std::to_string(s.subid),
+                        std::string(status_text(s.status))});
+    }
+    LWLockRelease(worker::shared()->lock);
+    return pg::rows_result(fcinfo, rows);
+}
+
+// Polls every 200 ms: false as soon as the worker is missing or not running, true when it is
+// still running after `timeout` ms (as Spock does; timeout 0 means one look).
+SPOCK_PG_FUNCTION(spock_wait_for_apply_worker) {
+    pg::require_arg(fcinfo, 0, "p_subbid");
+    int64 subid = PG_GETARG_INT64(0);
+    int timeout = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+    if (timeout < 0) {
+        throw core::Error(core::sqlstate::kInvalidParameterValue, "timeout must not be negative");
+    }
+    TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout);
+    for (;;) {
+        if (!worker::apply_worker_running(MyDatabaseId, static_cast<Oid>(subid))) {
+            PG_RETURN_BOOL(false);
+        }
+        if (timeout == 0) {
+            PG_RETURN_BOOL(false);
+        }
+        if (GetCurrentTimestamp() >= deadline) {
+            PG_RETURN_BOOL(true);
+        }
+        pg::pg_call([] {
+            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200L,
+                      PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+        });
+    }
+}
+
+// Pauses the apply workers of this database between transactions (Spock pauses a flag for
+// every database but waits only for its own, §14 item 17; ours is per database throughout).
+SPOCK_PG_FUNCTION(spock_pause_apply_workers) {
+    (void)fcinfo;
+    worker::SpockShared* sh = worker::shared();
+    LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+    for (int i = 0; i < sh->nslots; i++) {
+        WorkerSlot& s = sh->slots[i];
+        if (s.type == WorkerType::Apply && s.dboid == MyDatabaseId) {
+            s.pause_requested = true;
+            if (s.proc != nullptr) {
+                SetLatch(&s.proc->procLatch);
+            }
+        }
+    }
+    LWLockRelease(sh->lock);
+    TimestampTz deadline =
+        TimestampTzPlusMilliseconds(GetCurrentTimestamp(), gucs::pause_timeout * 1000L);
+    for (;;) {
+        bool all_paused = true;
+        LWLockAcquire(sh->lock, LW_SHARED);
+        for (int i = 0; i < sh->nslots; i++) {
+            const WorkerSlot& s = sh->slots[i];
+            if (s.type == WorkerType::Apply && s.dboid == MyDatabaseId &&
+                s.status == WorkerStatus::Running && !s.paused) {
+                all_paused = false;
+            }
+        }
+        LWLockRelease(sh->lock);
+        if (all_paused) {
+            break;
+        }
+        if (GetCurrentTimestamp() >= deadline) {
+            LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+            for (int i = 0; i < sh->nslots; i++) {
+                if (sh->slots[i].dboid == MyDatabaseId) {
+                    sh->slots[i].pause_requested = false;
+                }
+            }
+            LWLockRelease(sh->lock);
+            ConditionVariableBroadcast(&sh->pause_cv);
+            throw core::Error("55P03", "apply workers did not pause within spock.pause_timeout",
+                              "They were resumed.", "Retry, or raise spock.pause_timeout.");
+        }
+        pg::pg_call([] {
+            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
+                      PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+        });
+    }
+    PG_RETURN_VOID();
+}
+
+SPOCK_PG_FUNCTION(spock_resume_apply_workers) {
+    (void)fcinfo;
+    worker::SpockShared* sh = worker::shared();
+    LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+    for (int i = 0; i < sh->nslots; i++) {
+        if (sh->slots[i].type == WorkerType::Apply && sh->slots[i].dboid == MyDatabaseId) {
+            sh->slots[i].pause_requested = false;
+        }
+    }
+    LWLockRelease(sh->lock);
+    ConditionVariableBroadcast(&sh->pause_cv);
+    PG_RETURN_VOID();
+}

@@ -1,0 +1,64 @@
+# Two nodes replicating to each other: writes on both converge and nothing loops back.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use SpockTest;
+
+my $n1 = spock_node('bi_n1', extension => 1);
+my $n2 = spock_node('bi_n2', extension => 1);
+spock_create_node($n1, name => 'n1');
+spock_create_node($n2, name => 'n2');
+for my $node ($n1, $n2) {
+    $node->safe_psql('postgres', q{
+        CREATE TABLE items (id int PRIMARY KEY, label text, qty int);
+        SELECT spock.repset_add_table('default', 'items');
+    });
+}
+spock_subscribe($n2, $n1, 'sub_n1_n2');
+spock_subscribe($n1, $n2, 'sub_n2_n1');
+
+$n1->safe_psql('postgres',
+    "INSERT INTO items SELECT g, 'n1-' || g, g FROM generate_series(1, 500) g");
+$n2->safe_psql('postgres',
+    "INSERT INTO items SELECT g, 'n2-' || g, g FROM generate_series(1001, 1500) g");
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is(table_digest($n1, 'items'), table_digest($n2, 'items'), 'inserts on both converge');
+is($n1->safe_psql('postgres', 'SELECT count(*) FROM items'), '1000', 'no duplicates');
+
+$n1->safe_psql('postgres', 'UPDATE items SET qty = qty * 2 WHERE id <= 1100 AND id % 2 = 0');
+$n2->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 0');
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is(table_digest($n1, 'items'), table_digest($n2, 'items'), 'updates and deletes converge');
+
+# Nothing loops: the origin filter keeps a node's own changes from coming back. n1 updated
+# 300 rows; each node has applied exactly those 300 updates once (a loop would apply them again
+# as conflicting inserts or repeated updates).
+for my $node ($n1, $n2) {
+    ok($node->poll_query_until('postgres',
+            "SELECT n_tup_upd = 300 FROM pg_stat_user_tables WHERE relname = 'items'"),
+        $node->name . ': every update applied exactly once');
+}
+$n1->safe_psql('postgres', "INSERT INTO items VALUES (5000, 'ping', 1)");
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is($n1->safe_psql('postgres',
+        "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'items'"),
+    '300', 'n1 received nothing of its own back');
+
+# Applied rows carry the origin of the node they came from.
+my $n1_id = $n1->safe_psql('postgres', 'SELECT node_id FROM spock.node_info()');
+my $roident = $n2->safe_psql('postgres',
+    "SELECT (spock.xact_commit_timestamp_origin(xmin)).roident FROM items WHERE id = 5000");
+isnt($roident, '0', 'applied row has a replication origin');
+is($n2->safe_psql('postgres',
+        "SELECT external_id FROM pg_replication_origin_status WHERE local_id = $roident"),
+    $n2->safe_psql('postgres', "SELECT sub_slot_name FROM spock.subscription WHERE sub_name = 'sub_n1_n2'"),
+    'the origin is the subscription\'s own');
+
+$n1->stop;
+$n2->stop;
+done_testing();
