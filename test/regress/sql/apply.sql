@@ -4,8 +4,8 @@
 -- (session_replication_role = replica, one local transaction). Its commit_time argument stands
 -- in for the provider's commit time, so that conflicts can be steered.
 SET client_min_messages = warning;
-DROP DATABASE IF EXISTS apply_prov;
-DROP DATABASE IF EXISTS apply_sub;
+DROP DATABASE IF EXISTS apply_prov WITH (FORCE);
+DROP DATABASE IF EXISTS apply_sub WITH (FORCE);
 RESET client_min_messages;
 CREATE DATABASE apply_prov;
 CREATE DATABASE apply_sub;
@@ -374,6 +374,6 @@ SELECT pg_replication_origin_drop(:'slot' || '_n4242');
 SELECT count(*) AS slots_dropped
 FROM (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = 'apply_prov') s;
 SET client_min_messages = warning;
-DROP DATABASE apply_prov;
-DROP DATABASE apply_sub;
+DROP DATABASE apply_prov WITH (FORCE);
+DROP DATABASE apply_sub WITH (FORCE);
 DROP ROLE apply_owner;

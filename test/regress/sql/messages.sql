@@ -51,4 +51,4 @@ SELECT :node_id = (hashtext('msg_node') & 65535) AS origin_is_local_node;
 SELECT pg_drop_replication_slot('msg_slot');
 SELECT spock.node_drop('msg_node');
 \c regression
-DROP DATABASE messages_test;
+DROP DATABASE messages_test WITH (FORCE);

@@ -3,8 +3,8 @@
 -- stable text (no LSNs, xids, timestamps or OIDs). The test runs in databases of its own so
 -- that its node, sets and slots cannot meet those of other tests.
 SET client_min_messages = warning;
-DROP DATABASE IF EXISTS output_test;
-DROP DATABASE IF EXISTS output_peer;
+DROP DATABASE IF EXISTS output_test WITH (FORCE);
+DROP DATABASE IF EXISTS output_peer WITH (FORCE);
 RESET client_min_messages;
 -- UTF8 whatever the instance's default, so that unicode survives and messages naming the
 -- encoding are stable.
@@ -633,8 +633,8 @@ SELECT spock.node_drop('n1');
 \c output_peer
 SELECT spock.node_drop('peer');
 \c regression
-DROP DATABASE output_test;
-DROP DATABASE output_peer;
+DROP DATABASE output_test WITH (FORCE);
+DROP DATABASE output_peer WITH (FORCE);
 SELECT count(*) AS slots_left FROM pg_replication_slots WHERE slot_name LIKE 'output%';
 SELECT count(*) AS origins_left FROM pg_replication_origin
 WHERE roname = 'foreign' OR roname LIKE 'spk_output_test%';

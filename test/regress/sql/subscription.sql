@@ -1,8 +1,8 @@
 -- Subscriptions, catalog side. Two databases of this instance act as provider and subscriber;
 -- no apply worker runs yet, so subscriptions are created disabled or show as "down".
 SET client_min_messages = warning;
-DROP DATABASE IF EXISTS sub_provider;
-DROP DATABASE IF EXISTS sub_subscriber;
+DROP DATABASE IF EXISTS sub_provider WITH (FORCE);
+DROP DATABASE IF EXISTS sub_subscriber WITH (FORCE);
 RESET client_min_messages;
 CREATE DATABASE sub_provider;
 CREATE DATABASE sub_subscriber;
@@ -154,5 +154,5 @@ SELECT count(*) AS progress_rows FROM spock.progress;
 SELECT spock.node_drop('subr');
 
 \c regression
-DROP DATABASE sub_provider;
-DROP DATABASE sub_subscriber;
+DROP DATABASE sub_provider WITH (FORCE);
+DROP DATABASE sub_subscriber WITH (FORCE);

@@ -47,8 +47,8 @@ is($n2->safe_psql('postgres', 'SELECT spock.spock_version_num()'), '50100',
 
 # The spock_output plugin name resolves: the shim loads spock.so and hands over to it, and the
 # server's allow list (output_plugin_libraries) accepts it.
-is($n1->safe_psql('postgres',
-        "SELECT plugin FROM pg_create_logical_replication_slot('s1', 'spock_output')"),
+$n1->safe_psql('postgres', "SELECT pg_create_logical_replication_slot('s1', 'spock_output')");
+is($n1->safe_psql('postgres', "SELECT plugin FROM pg_replication_slots WHERE slot_name = 's1'"),
     'spock_output', 'slot created with the spock_output plugin');
 $n1->safe_psql('postgres', q{
     SELECT spock.node_create('n1', 'dbname=postgres');

@@ -59,6 +59,40 @@ is($n2->safe_psql('postgres',
     $n2->safe_psql('postgres', "SELECT sub_slot_name FROM spock.subscription WHERE sub_name = 'sub_n1_n2'"),
     'the origin is the subscription\'s own');
 
+# Workers: one per subscription, visible; pausing and resuming leaves replication working.
+is($n2->safe_psql('postgres',
+        "SELECT count(*) FROM spock.get_apply_worker_status() WHERE worker_status = 'running'"),
+    '1', 'n2 runs one apply worker');
+my $subid = $n2->safe_psql('postgres',
+    "SELECT sub_id FROM spock.subscription WHERE sub_name = 'sub_n1_n2'");
+is($n2->safe_psql('postgres', "SELECT spock.wait_for_apply_worker($subid, 300)"), 't',
+    'wait_for_apply_worker sees it running');
+$n2->safe_psql('postgres', 'SELECT spock.pause_apply_workers()');
+$n1->safe_psql('postgres', "INSERT INTO items VALUES (5001, 'while paused', 1)");
+$n2->safe_psql('postgres', 'SELECT spock.resume_apply_workers()');
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', 'SELECT label FROM items WHERE id = 5001'), 'while paused',
+    'the change made while paused arrives after resume');
+
+# Disabling stops the worker; enabling starts it again.
+$n2->safe_psql('postgres', "SELECT spock.sub_disable('sub_n1_n2')");
+ok($n2->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM spock.get_apply_worker_status()"), 'disabled: worker stopped');
+is($n2->safe_psql('postgres', "SELECT status FROM spock.sub_show_status('sub_n1_n2')"),
+    'disabled', 'status disabled');
+$n1->safe_psql('postgres', "INSERT INTO items VALUES (5002, 'while disabled', 1)");
+$n2->safe_psql('postgres', "SELECT spock.sub_enable('sub_n1_n2')");
+spock_wait_replicating($n2, 'sub_n1_n2');
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', 'SELECT label FROM items WHERE id = 5002'), 'while disabled',
+    'enabled again: the change made while disabled arrives');
+
+# Dropping the subscription stops its worker and drops the slot on the provider.
+$n2->safe_psql('postgres', "SELECT spock.sub_drop('sub_n1_n2')");
+is($n1->safe_psql('postgres',
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'spk_postgres_n1_sub_n1_n2'"),
+    '0', 'sub_drop dropped the provider slot');
+
 $n1->stop;
 $n2->stop;
 done_testing();
