@@ -209,44 +209,101 @@ have_function() { # port name
 }
 
 # ============================================================================================
-# REPLICATION SETUP. This is the place where later releases make the demo replicate: today it
-# creates one spock node per instance when the build has spock.node_create. Still to come here:
-#   - subscriptions between every pair of nodes (spock.sub_create), once apply workers exist;
-#   - a demo table in the default replication set, and a row written on one node and read on
-#     the others, once the output plugin and apply workers exist.
+# REPLICATION SETUP: a spock node per instance, a full mesh of subscriptions (each node
+# subscribes to the other two), a demo table in the default replication set, and one row
+# written on every node, shown arriving everywhere.
 # ============================================================================================
 setup_replication() {
-    local i name port failed=0
-    if ! have_function "$(node_port 0)" node_create; then
-        replication_note="This build has no node management yet (spock.node_create is missing):
-the three servers run spock, but replication between the nodes comes with a later release."
+    local i j name port failed=0
+    if ! have_function "$(node_port 0)" sub_create; then
+        replication_note="This build has no subscriptions (spock.sub_create is missing): the three
+servers run spock, but do not replicate."
         return
     fi
     for i in 0 1 2; do
         name=${nodes[$i]}
         port=$(node_port "$i")
-        if [ -n "$(sql "$port" "$db" "SELECT 1 FROM pg_class c JOIN pg_namespace n
-                ON n.oid = c.relnamespace WHERE n.nspname = 'spock' AND c.relname = 'local_node'")" ] &&
-            [ "$(sql "$port" "$db" "SELECT count(*) FROM spock.local_node")" != 0 ]; then
+        if [ "$(sql "$port" "$db" "SELECT count(*) FROM spock.local_node")" != 0 ]; then
             log "$name: spock node already exists"
-            continue
+        else
+            log "$name: creating spock node $name"
+            if ! sql "$port" "$db" "SELECT spock.node_create(node_name := '$name',
+                    dsn := '$(node_dsn "$name" "$i")')" >/dev/null 2>"$demo_dir/$name.err"; then
+                log "$name: spock.node_create failed:"
+                cat "$demo_dir/$name.err" >&2
+                failed=$((failed + 1))
+                continue
+            fi
         fi
-        log "$name: creating spock node $name"
-        if ! sql "$port" "$db" "SELECT spock.node_create(node_name := '$name',
-                dsn := '$(node_dsn "$name" "$i")')" >/dev/null 2>"$demo_dir/$name.node_create.err"; then
-            log "$name: spock.node_create failed:"
-            cat "$demo_dir/$name.node_create.err" >&2
-            failed=$((failed + 1))
+        # The demo table, in the default replication set (which replicates every change).
+        sql "$port" "$db" "CREATE TABLE IF NOT EXISTS demo_items (
+                id int PRIMARY KEY, written_on text NOT NULL, note text,
+                written_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+        if [ "$(sql "$port" "$db" "SELECT count(*) FROM spock.tables
+                WHERE relname = 'demo_items' AND set_name = 'default'")" = 0 ]; then
+            sql "$port" "$db" "SELECT spock.repset_add_table('default', 'demo_items')" >/dev/null
         fi
     done
-    # LATER: create the subscriptions here (each node subscribes to the other two).
     if [ "$failed" != 0 ]; then
-        replication_note="spock.node_create failed on $failed instance(s) (see above); the servers
-run, but without a spock node there. Replication between the nodes comes with a later release."
-    else
-        replication_note="Each instance has a spock node. Subscriptions, and with them replication
-between the nodes, come with a later release."
+        replication_note="spock.node_create failed on $failed instance(s) (see above)."
+        return
     fi
+    # Every node subscribes to the other two.
+    for i in 0 1 2; do
+        for j in 0 1 2; do
+            [ "$i" = "$j" ] && continue
+            local sub="sub_${nodes[$j]}_${nodes[$i]}"
+            port=$(node_port "$i")
+            if [ "$(sql "$port" "$db" "SELECT count(*) FROM spock.subscription
+                    WHERE sub_name = '$sub'")" = 0 ]; then
+                log "${nodes[$i]}: subscribing to ${nodes[$j]} ($sub)"
+                sql "$port" "$db" "SELECT spock.sub_create('$sub',
+                        '$(node_dsn "${nodes[$j]}" "$j")')" >/dev/null
+            fi
+        done
+    done
+    for i in 0 1 2; do
+        wait_for "$(node_port "$i")" "SELECT count(*) = 2 FROM spock.sub_show_status()
+            WHERE status = 'replicating'" "${nodes[$i]}: subscriptions replicating" ||
+            { replication_note="Subscriptions did not reach 'replicating'; see the logs."; return; }
+    done
+    # One row written on each node ...
+    local stamp
+    stamp=$(date +%H:%M:%S)
+    for i in 0 1 2; do
+        sql "$(node_port "$i")" "$db" "INSERT INTO demo_items (id, written_on, note)
+            SELECT coalesce(max(id) + 1, $i * 1000000 + 1), '${nodes[$i]}', 'demo run at $stamp'
+            FROM demo_items WHERE id / 1000000 = $i" >/dev/null
+    done
+    # ... arrives on every node.
+    for i in 0 1 2; do
+        wait_for "$(node_port "$i")" "SELECT count(*) >= 3 AND count(*) FILTER
+            (WHERE note = 'demo run at $stamp') = 3 FROM demo_items" \
+            "${nodes[$i]}: rows from all three nodes arrived" ||
+            { replication_note="Rows did not arrive everywhere; see the logs."; return; }
+    done
+    replication_note="Replication: each node subscribes to the other two (a full mesh). This run
+wrote one row on each node; every node now has all three:
+$(for i in 0 1 2; do
+    echo "  on ${nodes[$i]}:"
+    sql "$(node_port "$i")" "$db" "SELECT '    id ' || id || ' written on ' || written_on
+        FROM demo_items WHERE note = 'demo run at $stamp' ORDER BY written_on"
+done)
+Try it: insert into demo_items on any node and select it on the others."
+}
+
+# wait_for PORT SQL WHAT: polls SQL (which returns t/f) every 0.2 s for up to 60 s.
+wait_for() {
+    local port=$1 query=$2 what=$3 n
+    for n in $(seq 1 300); do
+        if [ "$(sql "$port" "$db" "$query" 2>/dev/null)" = t ]; then
+            log "$what"
+            return 0
+        fi
+        sleep 0.2
+    done
+    log "timed out waiting: $what"
+    return 1
 }
 
 print_nodes() {

@@ -1,0 +1,80 @@
+# A transaction the subscriber cannot apply stops replication with an error naming it; the DBA
+# skips exactly that transaction with sub_alter_skiplsn and replication goes on. apply_delay
+# holds changes back.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use SpockTest;
+
+my $n1 = spock_node('skip_n1', extension => 1);
+my $n2 = spock_node('skip_n2', extension => 1, extra => "spock.restart_delay_default = 200\n");
+spock_create_node($n1, name => 'n1');
+spock_create_node($n2, name => 'n2');
+for my $node ($n1, $n2) {
+    $node->safe_psql('postgres', q{
+        CREATE TABLE t (id int PRIMARY KEY, v text);
+        SELECT spock.repset_add_table('default', 't');
+    });
+}
+# Row 1 exists only on the provider, so an UPDATE of it cannot be applied.
+$n1->safe_psql('postgres', "INSERT INTO t VALUES (1, 'provider only')");
+spock_subscribe($n2, $n1, 'sub_n1_n2');
+$n1->safe_psql('postgres', "INSERT INTO t VALUES (2, 'before')");
+$n1->safe_psql('postgres', "UPDATE t SET v = 'changed' WHERE id = 1");
+$n1->safe_psql('postgres', "INSERT INTO t VALUES (3, 'after')");
+
+# The worker fails on the UPDATE and says which remote transaction it was.
+my $lsn;
+ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM t WHERE id = 2"),
+    'the transaction before the bad one applied');
+my $log_ok = 0;
+for (1 .. 300) {
+    my $log = slurp_file($n2->logfile);
+    if ($log =~ /did not find row to be updated.*?committing at ([0-9A-F]+\/[0-9A-F]+)/s) {
+        $lsn = $1;
+        $log_ok = 1;
+        last;
+    }
+    usleep(100_000);
+}
+ok($log_ok, "the error names the failing remote transaction ($lsn)");
+is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = 3'), '0',
+    'nothing after it was applied');
+
+# Skip it; the next transaction arrives, the skip LSN is cleared.
+$n2->safe_psql('postgres', "SELECT spock.sub_alter_skiplsn('sub_n1_n2', '$lsn')");
+ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM t WHERE id = 3"),
+    'replication goes on after the skipped transaction');
+is($n2->safe_psql('postgres', "SELECT sub_skip_lsn FROM spock.subscription"), '0/0',
+    'skip LSN cleared once used');
+is($n2->safe_psql('postgres', "SELECT count(*) FROM t WHERE id = 1"), '0',
+    'the skipped change was not applied');
+
+# apply_delay: a change is applied no sooner than the delay after its commit. The subscriber's
+# table has an extra column stamped when the row is applied locally.
+$n2->safe_psql('postgres', "SELECT spock.sub_drop('sub_n1_n2')");
+$n1->safe_psql('postgres', q{
+    CREATE TABLE d (id int PRIMARY KEY, v text);
+    SELECT spock.repset_add_table('default', 'd');
+});
+$n2->safe_psql('postgres',
+    'CREATE TABLE d (id int PRIMARY KEY, v text, applied_at timestamptz DEFAULT clock_timestamp())');
+spock_subscribe($n2, $n1, 'sub_delayed', q{apply_delay := '2 seconds'});
+$n1->safe_psql('postgres', "INSERT INTO d VALUES (10, 'delayed')");
+my $committed = $n1->safe_psql('postgres',
+    "SELECT pg_xact_commit_timestamp(xmin) FROM d WHERE id = 10");
+ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM d WHERE id = 10"),
+    'delayed change arrives');
+is($n2->safe_psql('postgres',
+        "SELECT applied_at - '$committed'::timestamptz >= interval '2 seconds' FROM d WHERE id = 10"),
+    't', 'applied at least apply_delay after the provider committed it');
+# Applied rows keep the provider's commit time, which conflict resolution compares.
+is($n2->safe_psql('postgres', "SELECT pg_xact_commit_timestamp(xmin) FROM d WHERE id = 10"),
+    $committed, 'commit timestamp of the applied row is the provider\'s');
+
+$n1->stop;
+$n2->stop;
+done_testing();
