@@ -73,11 +73,26 @@ FROM spock.local_sync_status;
 SELECT roname FROM pg_replication_origin;
 SELECT spock.spock_gen_slot_name(current_database(), 'prov', 'sub1');
 
--- Statuses without apply workers: disabled, or down when enabled.
+-- A disabled subscription created for an existing copy of the data is ready at once, so
+-- waiting for its synchronisation returns immediately; a snapshot that never moves is refused.
+SELECT spock.sub_wait_for_sync('sub1');
+SELECT spock.table_wait_for_sync('sub1', 'spock.node');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT spock.sub_wait_for_sync('sub1');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT spock.sub_wait_for_sync('nosuch');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- Statuses: disabled, or down when enabled but no worker runs (yet).
 SELECT subscription_name, status, provider_node, provider_dsn, slot_name, replication_sets,
        forward_origins FROM spock.sub_show_status();
+-- (Checked before the enabling commits: the manager starts the worker only then. This
+-- subscription has no slot on the provider, so its worker would fail anyway.)
+BEGIN;
 SELECT spock.sub_enable('sub1');
 SELECT status FROM spock.sub_show_status('sub1');
+ROLLBACK;
 BEGIN;
 SELECT spock.sub_disable('sub1', immediate := true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

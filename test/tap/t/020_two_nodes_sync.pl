@@ -24,6 +24,13 @@ $n1->safe_psql('postgres', q{
 spock_subscribe($n2, $n1, 'sub_n1_n2',
     'synchronize_structure := true, synchronize_data := true');
 
+$n2->safe_psql('postgres', "SELECT spock.sub_wait_for_sync('sub_n1_n2')");
+$n2->safe_psql('postgres', "SELECT spock.table_wait_for_sync('sub_n1_n2', 'accounts')");
+is($n2->safe_psql('postgres', q{
+        SELECT string_agg(relname || ':' || status, ',' ORDER BY relname)
+        FROM (SELECT (spock.sub_show_table('sub_n1_n2', c.oid)).* FROM pg_class c
+              WHERE c.relname IN ('accounts', 'docs')) s}),
+    'accounts:replicating,docs:replicating', 'per-table sync status');
 is(table_digest($n2, 'accounts'), table_digest($n1, 'accounts'), 'accounts copied');
 is(table_digest($n2, 'docs'), table_digest($n1, 'docs'), 'toasted docs copied');
 is($n2->safe_psql('postgres', "SELECT count(*) FROM pg_indexes WHERE indexname = 'docs_body_len'"),
