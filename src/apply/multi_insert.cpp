@@ -57,8 +57,9 @@ struct InsertBuffer {
     ResultRelInfo* rri;
     BulkInsertState bistate;
     TupleTableSlot* slots[kMaxBufferedRows];
-    int nslots;  // slots created so far
-    int nused;   // rows buffered
+    TupleDesc slot_desc;  // unpinned copy shared by the buffered slots
+    int nslots;           // slots created so far
+    int nused;            // rows buffered
     TupleTableSlot* lookup;
     ExprState** defaults;
     bool has_generated;
@@ -229,7 +230,13 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
     TupleDesc desc = RelationGetDescr(b->rel);
     if (b->nused == b->nslots) {
         MemoryContext old = MemoryContextSwitchTo(b->cxt);
-        b->slots[b->nslots++] = table_slot_create(b->rel, nullptr);
+        // A private copy of the descriptor is not reference-counted, so the slots do not go
+        // through the resource owner (which costs as much as the insert itself at 1000 slots).
+        if (b->slot_desc == nullptr) {
+            b->slot_desc = CreateTupleDescCopy(RelationGetDescr(b->rel));
+        }
+        b->slots[b->nslots++] =
+            MakeSingleTupleTableSlot(b->slot_desc, table_slot_callbacks(b->rel));
         MemoryContextSwitchTo(old);
     }
     TupleTableSlot* slot = b->slots[b->nused];

@@ -61,18 +61,26 @@ std::string read_name(ByteReader& r, std::size_t len, std::size_t len_at, std::s
     return std::string(raw);
 }
 
-// A 32-bit column or payload length that must be >= 0 and fit in what remains.
-std::size_t read_length(ByteReader& r, std::string_view what) {
+// A 32-bit column or payload length that must be >= 0 and fit in what remains. `name`
+// produces the field's name for an error message; it is called only when there is one, so the
+// per-column hot path formats nothing.
+template <typename Name>
+std::size_t read_length_lazy(ByteReader& r, Name&& name) {
     const std::size_t at = r.offset();
-    const std::int32_t len = r.i32(what);
+    const std::int32_t len = r.remaining() >= 4 ? r.i32({}) : r.i32(name());
     if (len < 0) {
-        r.fail_at(at, fmt::format("{} {} is negative", what, len));
+        r.fail_at(at, fmt::format("{} {} is negative", name(), len));
     }
     const auto n = static_cast<std::size_t>(len);
     if (n > r.remaining()) {
-        r.fail_at(at, fmt::format("{} {} exceeds the {} remaining bytes", what, n, r.remaining()));
+        r.fail_at(at,
+                  fmt::format("{} {} exceeds the {} remaining bytes", name(), n, r.remaining()));
     }
     return n;
+}
+
+std::size_t read_length(ByteReader& r, std::string_view what) {
+    return read_length_lazy(r, [what] { return std::string(what); });
 }
 
 std::size_t read_natts(ByteReader& r, std::string_view what) {
@@ -94,8 +102,8 @@ TupleData read_tuple(ByteReader& r, bool allow_unchanged) {
     tuple.columns.reserve(std::min(natts, r.remaining()));
     for (std::size_t i = 0; i < natts; ++i) {
         const std::size_t at = r.offset();
-        const auto what = fmt::format("column {} kind", i + 1);
-        const std::uint8_t kind = r.u8(what);
+        const std::uint8_t kind =
+            r.remaining() >= 1 ? r.u8({}) : r.u8(fmt::format("column {} kind", i + 1));
         ColumnValue col;
         switch (kind) {
             case static_cast<std::uint8_t>(ColumnKind::Null):
@@ -112,21 +120,21 @@ TupleData read_tuple(ByteReader& r, bool allow_unchanged) {
             case static_cast<std::uint8_t>(ColumnKind::Internal):
             case static_cast<std::uint8_t>(ColumnKind::Binary): {
                 col.kind = static_cast<ColumnKind>(kind);
-                const auto field = fmt::format("column {} length", i + 1);
-                const std::size_t len = read_length(r, field);
-                col.bytes = std::string(r.bytes(len, field));
+                const std::size_t len =
+                    read_length_lazy(r, [i] { return fmt::format("column {} length", i + 1); });
+                col.bytes = std::string(r.bytes(len, {}));
                 break;
             }
             case static_cast<std::uint8_t>(ColumnKind::Text): {
                 col.kind = ColumnKind::Text;
-                const auto field = fmt::format("column {} text length", i + 1);
+                auto field = [i] { return fmt::format("column {} text length", i + 1); };
                 const std::size_t len_at = r.offset();
-                const std::size_t len = read_length(r, field);
+                const std::size_t len = read_length_lazy(r, field);
                 if (len == 0) {
-                    r.fail_at(len_at, fmt::format("{} is 0, leaving no room for the NUL", field));
+                    r.fail_at(len_at, fmt::format("{} is 0, leaving no room for the NUL", field()));
                 }
                 const std::size_t text_at = r.offset();
-                std::string_view text = r.bytes(len, field);
+                std::string_view text = r.bytes(len, {});
                 if (text.back() != '\0') {
                     r.fail_at(text_at, fmt::format("column {} text is not NUL-terminated", i + 1));
                 }
