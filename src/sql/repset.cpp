@@ -273,6 +273,26 @@ void check_sequence(const RelInfo& rel) {
     }
 }
 
+// The partitions repset_add_partition / repset_remove_partition act on: `partition` when
+// given (it must belong to `parent`), else all of them. nullopt when `parent` is not a
+// partitioned table, which both functions answer with 0.
+std::optional<std::vector<Oid>> selected_partitions(Oid parent, std::optional<Oid> partition) {
+    RelInfo prel = rel_info(parent);
+    if (prel.relkind != 'p') {
+        return std::nullopt;
+    }
+    std::vector<Oid> parts = partitions_of(parent);
+    if (partition) {
+        if (std::find(parts.begin(), parts.end(), *partition) == parts.end()) {
+            throw core::Error(
+                core::sqlstate::kInvalidParameterValue,
+                rel_info(*partition).display() + " is not a partition of " + prel.display());
+        }
+        parts = {*partition};
+    }
+    return parts;
+}
+
 }  // namespace
 
 SPOCK_PG_FUNCTION(spock_repset_create) {
@@ -553,20 +573,12 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
     SqlValue filter_text = pg::opt_text_arg(fcinfo, 2);
     pg::spi_connect();
     sql::LocalNode local = sql::require_local_node();
-    RelInfo prel = rel_info(parent);
-    if (prel.relkind != 'p') {
+    std::optional<std::vector<Oid>> selected = selected_partitions(parent, partition);
+    if (!selected) {
         pg::spi_finish();
         PG_RETURN_INT32(0);
     }
-    std::vector<Oid> parts = partitions_of(parent);
-    if (partition) {
-        if (std::find(parts.begin(), parts.end(), *partition) == parts.end()) {
-            throw core::Error(
-                core::sqlstate::kInvalidParameterValue,
-                rel_info(*partition).display() + " is not a partition of " + prel.display());
-        }
-        parts = {*partition};
-    }
+    std::vector<Oid> parts = *selected;
     int added = 0;
     auto sets = spi_query(
         "SELECT s.set_name, t.set_att_list, t.set_row_filter IS NOT NULL, "
@@ -604,20 +616,12 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
     std::optional<Oid> partition = pg::opt_oid_arg(fcinfo, 1);
     pg::spi_connect();
     sql::LocalNode local = sql::require_local_node();
-    RelInfo prel = rel_info(parent);
-    if (prel.relkind != 'p') {
+    std::optional<std::vector<Oid>> selected = selected_partitions(parent, partition);
+    if (!selected) {
         pg::spi_finish();
         PG_RETURN_INT32(0);
     }
-    std::vector<Oid> parts = partitions_of(parent);
-    if (partition) {
-        if (std::find(parts.begin(), parts.end(), *partition) == parts.end()) {
-            throw core::Error(
-                core::sqlstate::kInvalidParameterValue,
-                rel_info(*partition).display() + " is not a partition of " + prel.display());
-        }
-        parts = {*partition};
-    }
+    std::vector<Oid> parts = *selected;
     int removed = 0;
     for (Oid part : parts) {
         auto rows = spi_query(

@@ -2,6 +2,7 @@
 // spock.local_sync_status every 200 ms, each time with a fresh snapshot.
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
+#include "spock/pg/waits.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/sql/catalog.hpp"
 
@@ -37,12 +38,7 @@ void wait_until(const std::string& sub_name, const char* sql, const pg::SqlValue
         if (done && *done == "t") {
             return;
         }
-        pg::pg_call([] {
-            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200L,
-                      PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
-        });
+        pg::sleep_on_latch(200L);
     }
 }
 

@@ -1,6 +1,7 @@
 // Apply-worker functions of the SQL API (reference §3.2): status, waiting, pausing.
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
+#include "spock/pg/waits.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/worker/shmem.hpp"
 #include "spock/worker/status.hpp"
@@ -109,12 +110,7 @@ SPOCK_PG_FUNCTION(spock_wait_for_apply_worker) {
         if (GetCurrentTimestamp() >= deadline) {
             PG_RETURN_BOOL(true);
         }
-        pg::pg_call([] {
-            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200L,
-                      PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
-        });
+        pg::sleep_on_latch(200L);
     }
 }
 
@@ -162,12 +158,7 @@ SPOCK_PG_FUNCTION(spock_pause_apply_workers) {
             throw core::Error("55P03", "apply workers did not pause within spock.pause_timeout",
                               "They were resumed.", "Retry, or raise spock.pause_timeout.");
         }
-        pg::pg_call([] {
-            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
-                      PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
-        });
+        pg::sleep_on_latch(10L);
     }
     PG_RETURN_VOID();
 }

@@ -1,0 +1,21 @@
+#include "spock/pg/waits.hpp"
+
+#include "spock/pg/guard.hpp"
+
+extern "C" {
+#include <miscadmin.h>
+#include <pgstat.h>
+#include <storage/latch.h>
+}
+
+namespace spock::pg {
+
+void sleep_on_latch(long ms) {
+    pg_call([ms] {
+        WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    });
+}
+
+}  // namespace spock::pg
