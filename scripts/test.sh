@@ -10,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-layers=${SPOCK_TESTS:-build unit regress tap}
+layers=${SPOCK_TESTS:-build unit fuzz regress tap}
 passed=0
 failed=0
 summary=()
@@ -79,6 +79,37 @@ if [[ " $layers " == *" unit "* ]]; then
     nfail=${nfail:-0}
     if [ "$rc" != 0 ] && [ "$nfail" = 0 ]; then nfail=1; fi
     count unit $((total - nfail)) "$nfail"
+fi
+
+# --- fuzz ------------------------------------------------------------------------------
+# The protocol decoder under libFuzzer (with ASan and UBSan) for a bounded time, when clang is
+# there to build it. A crash, a sanitizer report or an unexpected exception fails the layer.
+if [[ " $layers " == *" fuzz "* ]]; then
+    if command -v clang++ >/dev/null 2>&1; then
+        log "fuzzing the protocol decoder for ${SPOCK_FUZZ_SECONDS:-60} s (libFuzzer)"
+        fuzz_build="${SPOCK_FUZZ_BUILD_DIR:-$SPOCK_BUILD_DIR-fuzz}"
+        mkdir -p "$work/fuzz-corpus"
+        cp "$SPOCK_ROOT"/test/fuzz/corpus/* "$work/fuzz-corpus/"
+        set +e
+        (CXX=clang++ cmake -S "$SPOCK_ROOT" -B "$fuzz_build" -DSPOCK_BUILD_FUZZ=ON \
+            -DSPOCK_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DPG_CONFIG="$(pg_config_path)" &&
+            cmake --build "$fuzz_build" --target spock_decode_fuzz -j"$(nproc)" &&
+            "$fuzz_build/spock_decode_fuzz" -max_total_time="${SPOCK_FUZZ_SECONDS:-60}" \
+                -rss_limit_mb=2048 "$work/fuzz-corpus") >"$work/fuzz.log" 2>&1
+        rc=$?
+        set -e
+        tail -n 5 "$work/fuzz.log"
+        if [ "$rc" = 0 ]; then
+            echo "ok - decoder fuzzed without a crash"
+            count fuzz 1 0
+        else
+            echo "not ok - decoder fuzzing failed (see $work/fuzz.log)"
+            count fuzz 0 1
+        fi
+    else
+        log "clang++ not found: fuzzing skipped"
+    fi
 fi
 
 # --- regress -----------------------------------------------------------------------------
