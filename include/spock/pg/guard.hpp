@@ -103,25 +103,51 @@ auto pg_call(F&& fn) -> decltype(fn()) {
                   "pg_call returns only plain values");
     MemoryContext caller_context = CurrentMemoryContext;
     volatile bool failed = false;
+    // A C++ exception from fn (from a nested pg_call, say) must not unwind out of the PG_TRY
+    // block: PostgreSQL's exception stack would go on pointing at this frame. It is caught
+    // inside and rethrown after PG_END_TRY.
+    std::exception_ptr cpp_error;
     if constexpr (std::is_void_v<R>) {
         PG_TRY();
-        { fn(); }
+        {
+            try {
+                fn();
+            } catch (...) {
+                cpp_error = std::current_exception();
+            }
+        }
         PG_CATCH();
-        { failed = true; }
+        {
+            failed = true;
+        }
         PG_END_TRY();
         if (failed) {
             detail::rethrow_pg_error(caller_context);
+        }
+        if (cpp_error) {
+            std::rethrow_exception(cpp_error);
         }
     } else {
         // volatile: the value is written between sigsetjmp and a possible longjmp.
         R volatile result{};
         PG_TRY();
-        { result = fn(); }
+        {
+            try {
+                result = fn();
+            } catch (...) {
+                cpp_error = std::current_exception();
+            }
+        }
         PG_CATCH();
-        { failed = true; }
+        {
+            failed = true;
+        }
         PG_END_TRY();
         if (failed) {
             detail::rethrow_pg_error(caller_context);
+        }
+        if (cpp_error) {
+            std::rethrow_exception(cpp_error);
         }
         return result;
     }

@@ -47,3 +47,10 @@ CREATE FUNCTION run_initial_sync(sub_name name, structure boolean, data boolean)
 CREATE FUNCTION apply_messages(messages bytea[], origin_node oid, commit_time timestamptz)
     RETURNS void
     AS 'MODULE_PATHNAME', 'spock_test_apply_messages' LANGUAGE C;
+
+-- Throws a C++ exception from inside pg_call(), the way a nested pg_call reports a PostgreSQL
+-- error, and then lets a PostgreSQL error happen in the same backend: the exception must come
+-- out as an ERROR and the next error must still be handled (PostgreSQL's exception stack was
+-- restored).
+CREATE FUNCTION throw_inside_pg_call(message text) RETURNS void
+    AS 'MODULE_PATHNAME', 'spock_test_throw_inside_pg_call' LANGUAGE C STRICT;

@@ -472,3 +472,16 @@ SPOCK_PG_FUNCTION(spock_test_apply_messages) {
     spock::pg::pg_call([nest] { AtEOXact_GUC(true, nest); });
     return (Datum)0;
 }
+
+SPOCK_PG_FUNCTION(spock_test_throw_inside_pg_call) {
+    Tracked tracked;
+    std::string message = text_arg(fcinfo, 0);
+    const char* m = message.c_str();
+    spock::pg::pg_call([m] {
+        // An inner pg_call that fails turns the PostgreSQL error into a C++ exception, which
+        // then travels through the outer pg_call.
+        spock::pg::pg_call(
+            [m] { ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s", m))); });
+    });
+    PG_RETURN_VOID();
+}

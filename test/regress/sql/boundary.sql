@@ -48,5 +48,13 @@ SELECT spock_test.run_query_in_cpp('INSERT INTO t VALUES (7) RETURNING x');
 SELECT * FROM t;
 COMMIT;
 
+-- A PostgreSQL error inside a pg_call nested in another pg_call travels out as one exception;
+-- afterwards PostgreSQL's own error handling still works (its exception stack was restored).
+SELECT spock_test.throw_inside_pg_call('inner failure');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT 1/0;
+SELECT spock_test.run_query_in_cpp('SELECT 1/0');
+SELECT spock_test.destructor_runs() AS after_nested;
+
 -- The backend survived every error and still answers.
 SELECT pg_backend_pid() = :pid_before AS same_backend, spock_test.run_query_in_cpp('SELECT 42');
