@@ -7,8 +7,8 @@
 // created; calling it says plainly why there is nothing to show.
 SPOCK_PG_FUNCTION(spock_get_channel_stats) {
     (void)fcinfo;
-    throw spock::core::Error(
-        spock::core::sqlstate::kFeatureNotSupported,
-        "spock.get_channel_stats() is not available yet",
-        "Apply statistics are collected by the apply worker, which is not part of this build.", "");
+    throw spock::core::Error(spock::core::sqlstate::kFeatureNotSupported,
+                             "spock.get_channel_stats() is not available yet",
+                             "This build of spock does not collect per-table apply statistics yet.",
+                             "");
 }

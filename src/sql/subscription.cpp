@@ -341,7 +341,15 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
                 });
             }
         }
+        // The subscription's own origin and those of the nodes whose changes it forwarded
+        // ("<slot>_n<id>", see include/spock/apply/origins.hpp).
         drop_origin(sub->slot_name);
+        for (const SqlRow& r : spi_query("SELECT roname FROM pg_catalog.pg_replication_origin "
+                                         "WHERE starts_with(roname, $1 || '_n') "
+                                         "  AND substr(roname, length($1) + 3) ~ '^[0-9]+$'",
+                                         {sub->slot_name})) {
+            drop_origin(*r[0]);
+        }
     }
     pg::spi_finish();
     // Spock declares oid but returns 1/0 (§14 item 5); we return the dropped subscription's
