@@ -244,6 +244,11 @@ std::vector<StartupOption> client_startup_options(const ClientStartupInputs& in)
     add("spock_version", in.spock_version);
     add("spock_version_num", std::to_string(in.spock_version_num));
     add("spock_apply_pid", std::to_string(in.apply_pid));
+    if (in.subscriber_node_id != 0) {
+        // Ours, not Spock's (a Spock provider ignores unknown keys): lets the provider hold
+        // back changes that came from the subscriber itself when it forwards all origins.
+        add("spock.subscriber_node_id", std::to_string(in.subscriber_node_id));
+    }
     return opts;
 }
 
@@ -331,6 +336,8 @@ StartupParams parse_startup_options(std::span<const StartupOption> options) {
             p.replication_set_names = parse_identifier_list(opt);
         } else if (n == "spock.replicate_only_table") {
             p.replicate_only_table = parse_qualified_name(opt);
+        } else if (n == "spock.subscriber_node_id") {
+            p.subscriber_node_id = parse_u32_option(opt);
         } else if (n == "no_txinfo") {
             p.no_txinfo = parse_bool_option(opt);
         } else if (n == "pg_version") {

@@ -90,6 +90,9 @@ void apply_params(PluginState* st, const core::StartupParams& params) {
     st->allow_internal = formats.internal;
     st->allow_binary = formats.binary;
     st->forward_all = params.forward_all_origins;
+    if (params.subscriber_node_id) {
+        st->subscriber_node = *params.subscriber_node_id;
+    }
     MemoryContext cxt = st->cxt;
     if (params.replication_set_names) {
         for (const std::string& name : *params.replication_set_names) {
@@ -198,6 +201,19 @@ bool queue_row_wanted(PluginState* st, Relation rel, HeapTuple tuple) {
     return false;
 }
 
+// A change that came from the subscriber itself, through other nodes that forward all origins:
+// sending it back would make it go round a ring for ever.
+bool from_subscriber(PluginState* st, ReorderBufferTXN* txn) {
+    if (!OidIsValid(st->subscriber_node) || txn == nullptr ||
+        txn->origin_id == InvalidRepOriginId) {
+        return false;
+    }
+    if (st->from_subscriber < 0) {
+        st->from_subscriber = origin_node_id(st, txn->origin_id) == st->subscriber_node ? 1 : 0;
+    }
+    return st->from_subscriber == 1;
+}
+
 void ensure_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN* txn) {
     if (!st->begin_sent) {
         write_begin(ctx, st, txn);
@@ -207,7 +223,7 @@ void ensure_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN
 void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation rel,
                    ReorderBufferChange* change) {
     PluginState* st = state_of(ctx);
-    if (st->repair_mode) {
+    if (st->repair_mode || from_subscriber(st, txn)) {
         return;
     }
     RelEntry* e = get_rel_entry(st, rel);
@@ -246,7 +262,7 @@ void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation 
 void handle_truncate(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, int nrelations,
                      Relation relations[], ReorderBufferChange* change) {
     PluginState* st = state_of(ctx);
-    if (st->repair_mode) {
+    if (st->repair_mode || from_subscriber(st, txn)) {
         return;
     }
     Oid* relids = static_cast<Oid*>(palloc(sizeof(Oid) * nrelations));
@@ -314,7 +330,7 @@ void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecP
             return;
         case core::WalMessageType::SyncEvent:
             if (transactional) {
-                if (st->repair_mode) {
+                if (st->repair_mode || from_subscriber(st, txn)) {
                     return;
                 }
                 ensure_begin(ctx, st, txn);
@@ -351,6 +367,7 @@ void cb_begin(LogicalDecodingContext* ctx, ReorderBufferTXN*) {
     PluginState* st = state_of(ctx);
     st->begin_sent = false;
     st->repair_mode = false;
+    st->from_subscriber = -1;
 }
 
 void cb_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation rel,

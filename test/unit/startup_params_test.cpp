@@ -1,3 +1,4 @@
+#include <algorithm>
 // Startup parameters (reference §5.1): what the subscriber sends, how the provider validates it,
 // binary format negotiation and the 'S' message parameters.
 #include "spock/core/startup_params.hpp"
@@ -325,3 +326,33 @@ TEST(ServerStartupParams, KeysInReferenceOrder) {
 }
 
 }  // namespace
+
+namespace spock::core {
+namespace {
+
+TEST(StartupParamsSubscriberNode, SentWhenKnownAndParsed) {
+    ClientStartupInputs in;
+    in.expected_encoding = "UTF8";
+    in.pg_version_num = 150020;
+    in.binary = native_binary_traits(150020);
+    in.replication_sets = {"default"};
+    const auto without = client_startup_options(in);
+    EXPECT_TRUE(std::none_of(without.begin(), without.end(), [](const StartupOption& o) {
+        return o.name == "spock.subscriber_node_id";
+    }));
+    in.subscriber_node_id = 49708;
+    auto opts = client_startup_options(in);
+    auto it = std::find_if(opts.begin(), opts.end(), [](const StartupOption& o) {
+        return o.name == "spock.subscriber_node_id";
+    });
+    ASSERT_NE(it, opts.end());
+    EXPECT_EQ(it->value, "49708");
+    StartupParams p = parse_startup_options(opts);
+    ASSERT_TRUE(p.subscriber_node_id.has_value());
+    EXPECT_EQ(*p.subscriber_node_id, 49708u);
+    EXPECT_TRUE(std::find(p.ignored_options.begin(), p.ignored_options.end(),
+                          "spock.subscriber_node_id") == p.ignored_options.end());
+}
+
+}  // namespace
+}  // namespace spock::core

@@ -60,6 +60,8 @@ struct ClientStartupInputs {
     std::int32_t apply_pid = 0;
     std::string spock_version;  // informational
     std::int32_t spock_version_num = 0;
+    // The subscriber's own node id; sent as spock.subscriber_node_id when not 0.
+    std::uint32_t subscriber_node_id = 0;
 };
 
 // The options Spock's client sends, in its order. Names are sent as identifier lists
@@ -108,6 +110,9 @@ struct StartupParams {
     std::optional<std::pair<std::string, std::string>> replicate_only_table;  // schema, table
     std::optional<bool> no_txinfo;  // json only; the glue warns when it is given for native
     std::optional<std::string> pg_version;
+    // spock.subscriber_node_id (ours): changes that originated on this node are not sent back
+    // to it, which keeps a ring of subscriptions forwarding all origins from looping.
+    std::optional<std::uint32_t> subscriber_node_id;
     std::vector<std::string> ignored_options;  // unknown names, for a DEBUG1 line each
 
     bool operator==(const StartupParams&) const = default;

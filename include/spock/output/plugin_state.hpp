@@ -50,6 +50,7 @@ struct PluginState {
     char* only_nspname = nullptr;  // spock.replicate_only_table
     char* only_relname = nullptr;
     Oid local_node = InvalidOid;
+    Oid subscriber_node = InvalidOid;  // spock.subscriber_node_id, when the subscriber sent it
 
     // Loaded lazily under the historic snapshot, reloaded when the set catalog changes.
     bool sets_valid = false;
@@ -60,6 +61,8 @@ struct PluginState {
     bool startup_sent = false;
     bool begin_sent = false;
     bool repair_mode = false;
+    // Whether the transaction being decoded came from the subscriber itself (computed once).
+    int from_subscriber = -1;  // -1 unknown, 0 no, 1 yes
 };
 
 // The state of the running session, for the relcache callback (which has no context argument).
