@@ -4,8 +4,29 @@
 // stream and hands every decoded message to Applier. Applier keeps the transaction record (the
 // messages of the remote transaction in progress) so that a failed transaction can later be
 // replayed from it without reading the stream again, and applies each change as it arrives.
+//
+// Per-table resynchronisation (sub_resync_table, sub_alter_sync; reference §7.3) happens in
+// this worker, between remote transactions, for tables whose local_sync_status row says 'i':
+//  1. On a replication connection to the provider, CREATE_REPLICATION_SLOT ... TEMPORARY
+//     LOGICAL ... EXPORT_SNAPSHOT. Its consistent point L splits the provider's transactions:
+//     those whose commit record starts before L (final_lsn < L) are visible in the exported
+//     snapshot; the others are not. L is never behind this worker's stream position, since the
+//     provider sent that position before the slot existed.
+//  2. In one local transaction, under the subscription's replication origin (so the copy is
+//     not replicated onward) with the epoch as commit timestamp (so later changes win
+//     conflicts): TRUNCATE the table, COPY it from the provider in the snapshot, and set its
+//     status to 'y' (synchronized) with sync_statuslsn = L. A crash before this commit leaves
+//     'i' and the copy is redone; after it, the status and L survive with the rows.
+//  3. The temporary slot goes away with its connection.
+//  4. The stream then goes on where it paused. For a table at 'y', changes of transactions with
+//     final_lsn < L are already in the copy and are skipped; later ones are applied. Other
+//     tables are not affected. Once the stream has passed L between transactions (a commit or
+//     keepalive at or after L), nothing older can arrive and the status becomes 'r'.
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <optional>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -13,6 +34,7 @@
 #include "spock/apply/origins.hpp"
 #include "spock/apply/row_apply.hpp"
 #include "spock/core/byte_order.hpp"
+#include "spock/core/names.hpp"
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
@@ -23,6 +45,8 @@
 #include "spock/sql/catalog.hpp"
 #include "spock/sync/initial_sync.hpp"
 #include "spock/worker/shmem.hpp"
+
+#include "../sync/copy_data.hpp"
 
 #include <libpq-fe.h>
 
@@ -38,6 +62,7 @@ extern "C" {
 #include <storage/ipc.h>
 #include <storage/latch.h>
 #include <tcop/tcopprot.h>
+#include <common/pg_prng.h>
 #include <utils/guc.h>
 #include <utils/memutils.h>
 #include <utils/snapmgr.h>
@@ -231,7 +256,15 @@ class Applier {
     XLogRecPtr last_commit_end() const { return last_commit_end_; }
     TimestampTz last_commit_time() const { return last_commit_time_; }
 
+    // Tables resynchronised at a provider position (status 'y'), by qualified name.
+    using TableKey = std::pair<std::string, std::string>;
+    std::map<TableKey, XLogRecPtr>& synced() { return synced_; }
+    // Copies one table again (step 1-3 of the design above) and returns L. Between remote
+    // transactions only. Returns InvalidXLogRecPtr when the provider no longer publishes it.
+    XLogRecPtr resync_table(const TableKey& table);
+
   private:
+    bool skip_change(core::RelId relid) const;
     void dispatch(const core::ProtocolMessage& msg, size_t size);
     template <typename F>
     void per_change(F&& fn);
@@ -254,6 +287,9 @@ class Applier {
     bool record_overflow_ = false;
     std::string session_origin_name_;
     MemoryContext change_cxt_ = nullptr;
+    std::unordered_map<core::RelId, TableKey> relnames_;
+    std::map<TableKey, XLogRecPtr> synced_;
+    core::Truncate truncate_kept_;  // a TRUNCATE without the tables the copy already holds
     std::deque<PendingFlush> pending_;
     XLogRecPtr last_commit_end_ = InvalidXLogRecPtr;
     TimestampTz last_commit_time_ = 0;
@@ -319,28 +355,35 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
             } else if constexpr (std::is_same_v<T, core::Relation>) {
                 ensure_local_txn();
                 remember_relation(m);
+                relnames_[m.relid] = TableKey(m.nspname, m.relname);
             } else if constexpr (std::is_same_v<T, core::Insert>) {
-                if (!skipping_) {
+                if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
                     per_change([&] { apply_insert(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Update>) {
-                if (!skipping_) {
+                if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
                     flush_pending();
                     per_change([&] { apply_update(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Delete>) {
-                if (!skipping_) {
+                if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
                     flush_pending();
                     per_change([&] { apply_delete(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Truncate>) {
                 if (!skipping_) {
-                    ensure_local_txn();
-                    flush_pending();
-                    per_change([&] { apply_truncate(txn_, m); });
+                    // A member, not a local: apply_truncate may raise a PostgreSQL error.
+                    truncate_kept_ = m;
+                    std::erase_if(truncate_kept_.relids,
+                                  [this](core::RelId r) { return skip_change(r); });
+                    if (!truncate_kept_.relids.empty()) {
+                        ensure_local_txn();
+                        flush_pending();
+                        per_change([&] { apply_truncate(txn_, truncate_kept_); });
+                    }
                 }
             } else if constexpr (std::is_same_v<T, core::Commit>) {
                 on_commit(m);
@@ -349,6 +392,97 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
             // the sync-event functions) need nothing here.
         },
         msg);
+}
+
+// A change to a resynchronised table from a transaction the copy already holds.
+bool Applier::skip_change(core::RelId relid) const {
+    if (synced_.empty()) {
+        return false;
+    }
+    auto name = relnames_.find(relid);
+    if (name == relnames_.end()) {
+        return false;
+    }
+    auto at = synced_.find(name->second);
+    return at != synced_.end() && txn_.commit_lsn.value < at->second;
+}
+
+XLogRecPtr Applier::resync_table(const TableKey& table) {
+    const std::string qualified = table.first + "." + table.second;
+    // A temporary slot name of our own: the subscription's slot and 8 random hex digits.
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "_%08x",
+             static_cast<unsigned>(pg_prng_uint32(&pg_global_prng_state)));
+    std::string slot = cfg_.slot_name.substr(0, 54) + suffix;
+    pg::RemoteConnection repl(cfg_.provider_dsn, cfg_.slot_name, "resync", true);
+    std::vector<SqlRow> created = repl.query("CREATE_REPLICATION_SLOT \"" + slot +
+                                             "\" TEMPORARY LOGICAL spock_output EXPORT_SNAPSHOT");
+    if (created.size() != 1 || created[0].size() < 3 || !created[0][1] || !created[0][2]) {
+        throw core::Error(core::sqlstate::kProtocolViolation,
+                          "unexpected result from CREATE_REPLICATION_SLOT");
+    }
+    core::Lsn consistent = core::Lsn::parse(*created[0][1]);
+    pg::RemoteConnection conn(cfg_.provider_dsn, cfg_.slot_name, "copy", false);
+    sync::prepare_copy_session(conn);
+    sync::begin_snapshot_transaction(conn, *created[0][2]);
+    std::optional<sync::ProviderTable> found;
+    for (sync::ProviderTable& t : sync::list_provider_tables(conn, cfg_.sets, cfg_.skip_schema)) {
+        if (t.nspname == table.first && t.relname == table.second) {
+            found = std::move(t);
+        }
+    }
+    if (!found) {
+        pg::pg_call([&qualified, this] {
+            ereport(WARNING, (errmsg("table %s is no longer published to subscription \"%s\"; "
+                                     "its resynchronisation is dropped",
+                                     qualified.c_str(), cfg_.name.c_str())));
+        });
+        begin_xact();
+        pg::spi_connect();
+        pg::spi_exec(
+            "DELETE FROM spock.local_sync_status WHERE sync_subid = $1::oid "
+            "AND sync_nspname = $2::name AND sync_relname = $3::name AND sync_status = 'i'",
+            {std::to_string(cfg_.id), table.first, table.second});
+        pg::spi_finish();
+        commit_xact();
+        return InvalidXLogRecPtr;
+    }
+    use_origin(cfg_.provider);
+    begin_xact();
+    TimestampTz epoch = core::timestamp_from_unix_us(0).value;
+    pg::pg_call([epoch] {
+        replorigin_session_origin_lsn = InvalidXLogRecPtr;
+        replorigin_session_origin_timestamp = epoch;
+        (void)set_config_option("DateStyle", "ISO", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+                                true, 0, false);
+        (void)set_config_option("IntervalStyle", "postgres", PGC_SUSET, PGC_S_SESSION,
+                                GUC_ACTION_LOCAL, true, 0, false);
+    });
+    pg::spi_connect();
+    std::string truncate =
+        "TRUNCATE TABLE " + core::quote_qualified_identifier(table.first, table.second);
+    pg::spi_exec(truncate.c_str());
+    pg::pg_call([] { CommandCounterIncrement(); });
+    std::uint64_t rows = sync::copy_table(conn, *found);
+    pg::pg_call([] { CommandCounterIncrement(); });
+    pg::spi_exec(
+        "UPDATE spock.local_sync_status SET sync_status = 'y', sync_statuslsn = $4::pg_lsn "
+        "WHERE sync_subid = $1::oid AND sync_nspname = $2::name AND sync_relname = $3::name",
+        {std::to_string(cfg_.id), table.first, table.second, consistent.to_string()});
+    pg::spi_finish();
+    commit_xact();
+    pg::pg_call([] {
+        replorigin_session_origin_lsn = InvalidXLogRecPtr;
+        replorigin_session_origin_timestamp = 0;
+    });
+    std::string at = consistent.to_string();
+    pg::pg_call([&] {
+        ereport(LOG, (errmsg("subscription \"%s\" copied %llu rows of table %s again, as of "
+                             "provider position %s",
+                             cfg_.name.c_str(), static_cast<unsigned long long>(rows),
+                             qualified.c_str(), at.c_str())));
+    });
+    return consistent.value;
 }
 
 void Applier::wait_for_apply_delay() {
@@ -499,6 +633,7 @@ class Stream {
     void update_progress();
     bool config_changed();
     void wait_while_paused();
+    void check_resync(bool now);
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -514,6 +649,7 @@ class Stream {
     TimestampTz last_progress_ = 0;
     XLogRecPtr progress_written_ = InvalidXLogRecPtr;
     int since_feedback_ = 0;
+    TimestampTz last_sync_check_ = 0;
 };
 
 void Stream::start(core::Lsn from) {
@@ -592,6 +728,7 @@ void Stream::process(const char* buf, int len) {
             send_feedback(true);
         }
         if (std::holds_alternative<core::Commit>(msg)) {
+            check_resync(false);
             wait_while_paused();
         }
     } else if (buf[0] == 'k') {
@@ -710,6 +847,69 @@ void Stream::wait_while_paused() {
     }
 }
 
+// Between remote transactions: copies the tables waiting for it (status 'i'), and moves the
+// resynchronised ones to 'r' once the stream has passed their position. Reads the catalog at
+// most once a second unless `now` (the worker was notified).
+void Stream::check_resync(bool now) {
+    TimestampTz ts = GetCurrentTimestamp();
+    if (applier_.in_remote_txn() ||
+        (!now && !TimestampDifferenceExceeds(last_sync_check_, ts, 1000))) {
+        return;
+    }
+    last_sync_check_ = ts;
+    begin_xact();
+    pg::spi_connect();
+    std::vector<SqlRow> rows = pg::spi_query(
+        "SELECT sync_nspname::text, sync_relname::text, sync_status::text, "
+        "       sync_statuslsn::text FROM spock.local_sync_status "
+        "WHERE sync_subid = $1::oid AND sync_relname IS NOT NULL "
+        "  AND sync_status IN ('i', 'y') ORDER BY 1, 2",
+        {std::to_string(cfg_.id)});
+    pg::spi_finish();
+    commit_xact();
+    auto& synced = applier_.synced();
+    synced.clear();
+    std::vector<Applier::TableKey> to_copy;
+    for (const SqlRow& r : rows) {
+        Applier::TableKey key(*r[0], *r[1]);
+        if (*r[2] == "y") {
+            synced[key] = core::Lsn::parse(*r[3]).value;
+        } else {
+            to_copy.push_back(key);
+        }
+    }
+    for (const Applier::TableKey& key : to_copy) {
+        send_feedback(true);  // the provider hears from us before a long copy
+        XLogRecPtr at = applier_.resync_table(key);
+        if (at != InvalidXLogRecPtr) {
+            synced[key] = at;
+        }
+    }
+    bool waiting = false;
+    for (auto it = synced.begin(); it != synced.end();) {
+        if (received_ < it->second) {
+            waiting = true;
+            ++it;
+            continue;
+        }
+        begin_xact();
+        pg::spi_connect();
+        pg::spi_exec(
+            "UPDATE spock.local_sync_status SET sync_status = 'r' "
+            "WHERE sync_subid = $1::oid AND sync_nspname = $2::name AND sync_relname = $3::name "
+            "  AND sync_status = 'y' AND sync_statuslsn = $4::pg_lsn",
+            {std::to_string(cfg_.id), it->first.first, it->first.second,
+             core::Lsn{it->second}.to_string()});
+        pg::spi_finish();
+        commit_xact();
+        it = synced.erase(it);
+    }
+    if (waiting) {
+        // An idle provider may stay silent: ask it where it is.
+        send_feedback(true, true);
+    }
+}
+
 bool Stream::config_changed() {
     auto fresh = load_config(cfg_.id);
     return !fresh || !fresh->same_stream(cfg_);
@@ -717,6 +917,10 @@ bool Stream::config_changed() {
 
 void Stream::run() {
     start(resume_position(cfg_.slot_name));
+    if (ShutdownRequestPending) {
+        return;
+    }
+    check_resync(true);
     PGconn* c = conn_->raw();
     last_recv_time_ = GetCurrentTimestamp();
     for (;;) {
@@ -750,6 +954,7 @@ void Stream::run() {
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
             update_progress();
+            check_resync(false);
             wait_while_paused();
         }
         int socket = PQsocket(c);
@@ -766,6 +971,9 @@ void Stream::run() {
                                      cfg_.name.c_str())));
             });
             return;
+        }
+        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn()) {
+            check_resync(true);
         }
         if (!PQconsumeInput(c)) {
             throw core::Error("08006", "lost the replication connection to the provider",

@@ -22,8 +22,6 @@ namespace {
     }
 
 // Apply workers and initial synchronisation.
-SPOCK_NOT_YET(spock_sub_alter_sync, "sub_alter_sync", "initial and per-table synchronisation")
-SPOCK_NOT_YET(spock_sub_resync_table, "sub_resync_table", "initial and per-table synchronisation")
 SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
               "initial and per-table synchronisation")
 SPOCK_NOT_YET(spock_reset_channel_stats, "reset_channel_stats", "apply statistics")

@@ -129,8 +129,6 @@ $f$;
 
 SELECT c.fname, r.code, r.names_it, r.message, c.stmt AS call
 FROM (VALUES
-    ('sub_alter_sync', $$SELECT spock.sub_alter_sync('sub1', true)$$),
-    ('sub_resync_table', $$SELECT spock.sub_resync_table('sub1', 'api_t')$$),
     ('table_data_filtered',
      $$SELECT * FROM spock.table_data_filtered(NULL::api_t, 'api_t', ARRAY['default'])$$),
     ('reset_channel_stats', $$SELECT spock.reset_channel_stats()$$),
