@@ -24,6 +24,7 @@
 //     keepalive at or after L), nothing older can arrive and the status becomes 'r'.
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -42,6 +43,7 @@
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
+#include "spock/pg/waits.hpp"
 #include "spock/sql/catalog.hpp"
 #include "spock/sync/initial_sync.hpp"
 #include "spock/worker/shmem.hpp"
@@ -212,6 +214,22 @@ void synchronize(const SubConfig& cfg) {
     req.skip_schemas = cfg.skip_schema;
     req.structure = cfg.sync_kind == 's' || cfg.sync_kind == 'f';
     req.data = cfg.sync_kind == 'd' || cfg.sync_kind == 'f';
+    req.provider_node_id = cfg.provider;
+    req.local_node_id = cfg.local;
+    // Each step is recorded as it starts: a step that fails after something committed (the
+    // data copy, say) cannot simply be redone, and the next start says so instead of failing
+    // in a confusing way.
+    Oid subid = cfg.id;
+    req.on_status = [subid](char status) {
+        begin_xact();
+        pg::spi_connect();
+        pg::spi_exec(
+            "UPDATE spock.local_sync_status SET sync_status = $2::\"char\" "
+            "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
+            {std::to_string(subid), std::string(1, status)});
+        pg::spi_finish();
+        commit_xact();
+    };
     core::Lsn start = sync::synchronize_subscription(req);
 
     // The origin starts at the slot's consistent point, and the subscription is ready, in one
@@ -247,7 +265,13 @@ struct PendingFlush {
 
 class Applier {
   public:
-    Applier(const SubConfig& cfg, worker::WorkerSlot* slot) : cfg_(cfg), slot_(slot) {}
+    Applier(const SubConfig& cfg, worker::WorkerSlot* slot)
+        : cfg_(cfg), slot_(slot), skip_lsn_(cfg.skip_lsn) {}
+
+    // A new skip LSN takes effect from the next remote transaction, without a restart.
+    void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
+    // Called while apply_delay holds a transaction back, so the provider keeps hearing from us.
+    void set_idle_callback(std::function<void()> cb) { idle_ = std::move(cb); }
 
     void handle(const core::ProtocolMessage& msg, size_t size);
     static void error_context(void* arg);
@@ -287,6 +311,8 @@ class Applier {
     bool record_overflow_ = false;
     std::string session_origin_name_;
     MemoryContext change_cxt_ = nullptr;
+    core::Lsn skip_lsn_;
+    std::function<void()> idle_;
     std::unordered_map<core::RelId, TableKey> relnames_;
     std::map<TableKey, XLogRecPtr> synced_;
     core::Truncate truncate_kept_;  // a TRUNCATE without the tables the copy already holds
@@ -328,10 +354,21 @@ void Applier::per_change(F&& fn) {
                                          ALLOCSET_DEFAULT_SIZES);
         });
     }
-    MemoryContext old = MemoryContextSwitchTo(change_cxt_);
-    fn();
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(change_cxt_);
+    // The row code is plain glue that raises PostgreSQL errors; pg_call turns them into C++
+    // exceptions so that the frames above (which own the decoded message and the transaction
+    // record) unwind normally. One guard per change, not per row operation.
+    MemoryContext cxt = change_cxt_;
+    pg::pg_call([cxt, &fn] {
+        MemoryContext old = MemoryContextSwitchTo(cxt);
+        fn();
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(cxt);
+    });
+}
+
+// Writes out buffered inserts (see row_apply.hpp), under the same guard as a change.
+void flush_buffered() {
+    pg::pg_call([] { flush_pending(); });
 }
 
 void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
@@ -364,13 +401,13 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
             } else if constexpr (std::is_same_v<T, core::Update>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    flush_pending();
+                    flush_buffered();
                     per_change([&] { apply_update(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Delete>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    flush_pending();
+                    flush_buffered();
                     per_change([&] { apply_delete(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Truncate>) {
@@ -381,7 +418,7 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
                                   [this](core::RelId r) { return skip_change(r); });
                     if (!truncate_kept_.relids.empty()) {
                         ensure_local_txn();
-                        flush_pending();
+                        flush_buffered();
                         per_change([&] { apply_truncate(txn_, truncate_kept_); });
                     }
                 }
@@ -496,12 +533,10 @@ void Applier::wait_for_apply_delay() {
         if (wait <= 0 || ShutdownRequestPending) {
             return;
         }
-        pg::pg_call([wait] {
-            WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                      std::min(wait, 1000L), PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
-        });
+        pg::sleep_on_latch(std::min(wait, 1000L));
+        if (idle_) {
+            idle_();
+        }
     }
 }
 
@@ -518,7 +553,7 @@ void Applier::on_begin(const core::Begin& m) {
     txn_.commit_time = m.commit_time;
     txn_.xid = m.xid;
     txn_.commit_lsn = m.final_lsn;
-    skipping_ = cfg_.skip_lsn.is_valid() && cfg_.skip_lsn == m.final_lsn;
+    skipping_ = skip_lsn_.is_valid() && skip_lsn_ == m.final_lsn;
     if (skipping_) {
         std::string lsn = m.final_lsn.to_string();
         pg::pg_call([&lsn] {
@@ -579,7 +614,7 @@ void Applier::on_commit(const core::Commit& m) {
         skipping_ = false;
     }
     if (local_txn_) {
-        flush_pending();
+        flush_buffered();
         TimestampTz ts = m.commit_time.value;
         pg::pg_call([end, ts] {
             replorigin_session_origin_lsn = end;
@@ -621,7 +656,9 @@ XLogRecPtr Applier::flush_position(XLogRecPtr received) {
 class Stream {
   public:
     Stream(const SubConfig& cfg, worker::WorkerSlot* slot)
-        : cfg_(cfg), slot_(slot), applier_(cfg, slot) {}
+        : cfg_(cfg), slot_(slot), applier_(cfg, slot) {
+        applier_.set_idle_callback([this] { send_feedback(true); });
+    }
 
     // Runs until the subscription changes (returns) or an error (throws).
     void run();
@@ -662,6 +699,7 @@ void Stream::start(core::Lsn from) {
     in.forward_origins = cfg_.forward_origins;
     in.replication_sets = cfg_.sets;
     in.apply_pid = MyProcPid;
+    in.subscriber_node_id = cfg_.local;
     in.spock_version = core::kVersion;
     in.spock_version_num = core::kVersionNum;
     std::vector<core::StartupOption> options = core::client_startup_options(in);
@@ -912,7 +950,11 @@ void Stream::check_resync(bool now) {
 
 bool Stream::config_changed() {
     auto fresh = load_config(cfg_.id);
-    return !fresh || !fresh->same_stream(cfg_);
+    if (!fresh || !fresh->same_stream(cfg_)) {
+        return true;
+    }
+    applier_.set_skip_lsn(fresh->skip_lsn);
+    return false;
 }
 
 void Stream::run() {
