@@ -67,4 +67,32 @@ like($c3->safe_psql('postgres', q{
         FROM pg_replication_origin_status}),
     qr/_n$c1_id/, 'cascade: a forwarded origin for c1 exists on c3');
 $_->stop for ($c1, $c2, $c3);
+
+# A ring r1 -> r2 -> r3 -> r1 where every subscription forwards all origins: a change goes
+# round once and stops at the node it came from (the subscriber tells the provider its node id).
+my @ring = map { spock_node("ring_r$_", extension => 1) } 1 .. 3;
+for my $i (0 .. 2) {
+    spock_create_node($ring[$i], name => 'r' . ($i + 1));
+    $ring[$i]->safe_psql('postgres', q{
+        CREATE TABLE loop_check (id int PRIMARY KEY, v text);
+        SELECT spock.repset_add_table('default', 'loop_check');
+    });
+}
+for my $i (0 .. 2) {
+    my $prov = ($i + 2) % 3;    # r1 <- r3, r2 <- r1, r3 <- r2
+    spock_subscribe($ring[$i], $ring[$prov], 'sub_ring_' . ($prov + 1) . '_' . ($i + 1),
+        q{forward_origins := '{all}'});
+}
+$ring[0]->safe_psql('postgres', "INSERT INTO loop_check VALUES (1, 'once round')");
+ok($ring[2]->poll_query_until('postgres', 'SELECT count(*) = 1 FROM loop_check'),
+    'ring: the row reached the last node');
+spock_wait_caught_up($_) for @ring;
+spock_wait_caught_up($_) for @ring;
+for my $node (@ring) {
+    ok($node->poll_query_until('postgres',
+            "SELECT n_tup_ins = 1 AND n_tup_upd = 0 FROM pg_stat_user_tables "
+              . "WHERE relname = 'loop_check'"),
+        $node->name . ': wrote the row exactly once, no update came round');
+}
+$_->stop for @ring;
 done_testing();
