@@ -117,9 +117,7 @@ auto pg_call(F&& fn) -> decltype(fn()) {
             }
         }
         PG_CATCH();
-        {
-            failed = true;
-        }
+        { failed = true; }
         PG_END_TRY();
         if (failed) {
             detail::rethrow_pg_error(caller_context);
@@ -139,9 +137,7 @@ auto pg_call(F&& fn) -> decltype(fn()) {
             }
         }
         PG_CATCH();
-        {
-            failed = true;
-        }
+        { failed = true; }
         PG_END_TRY();
         if (failed) {
             detail::rethrow_pg_error(caller_context);
