@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -49,6 +50,7 @@
 #include "spock/worker/shmem.hpp"
 
 #include "../sync/copy_data.hpp"
+#include "queue_messages.hpp"
 
 #include <libpq-fe.h>
 
@@ -286,6 +288,8 @@ class Applier {
     // Copies one table again (step 1-3 of the design above) and returns L. Between remote
     // transactions only. Returns InvalidXLogRecPtr when the provider no longer publishes it.
     XLogRecPtr resync_table(const TableKey& table);
+    // A queue message asked for a table copy since the last call.
+    bool take_copy_request() { return std::exchange(copy_requested_, false); }
 
   private:
     bool skip_change(core::RelId relid) const;
@@ -319,6 +323,7 @@ class Applier {
     std::deque<PendingFlush> pending_;
     XLogRecPtr last_commit_end_ = InvalidXLogRecPtr;
     TimestampTz last_commit_time_ = 0;
+    bool copy_requested_ = false;
 };
 
 // Every error raised while applying names the remote transaction, so a DBA can find it (and
@@ -397,6 +402,15 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
                     per_change([&] { apply_insert(txn_, m); });
+                    auto name = relnames_.find(m.relid);
+                    if (name != relnames_.end() &&
+                        is_queue_relation(name->second.first, name->second.second)) {
+                        // Messages of spock.queue act in the transaction that brings them.
+                        flush_buffered();
+                        if (act_on_queue_insert(cfg_.id, m)) {
+                            copy_requested_ = true;
+                        }
+                    }
                 }
             } else if constexpr (std::is_same_v<T, core::Update>) {
                 if (!skipping_ && !skip_change(m.relid)) {
@@ -766,7 +780,7 @@ void Stream::process(const char* buf, int len) {
             send_feedback(true);
         }
         if (std::holds_alternative<core::Commit>(msg)) {
-            check_resync(false);
+            check_resync(applier_.take_copy_request());
             wait_while_paused();
         }
     } else if (buf[0] == 'k') {
