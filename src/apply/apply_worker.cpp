@@ -699,6 +699,7 @@ class Stream {
     TimestampTz last_ping_ = 0;
     TimestampTz last_progress_ = 0;
     XLogRecPtr progress_written_ = InvalidXLogRecPtr;
+    XLogRecPtr caught_up_at_ = InvalidXLogRecPtr;  // provider position we are caught up with
     int since_feedback_ = 0;
     TimestampTz last_sync_check_ = 0;
 };
@@ -791,6 +792,10 @@ void Stream::process(const char* buf, int len) {
         bool reply = buf[17] != 0;
         received_ = std::max(received_, end);
         send_feedback(reply);
+        // A keepalive while nothing is in flight: everything the provider had is applied.
+        if (!applier_.in_remote_txn() && applier_.flush_position(received_) == received_) {
+            caught_up_at_ = received_;
+        }
     }
 }
 
@@ -831,24 +836,40 @@ void Stream::send_feedback(bool force, bool request_reply) {
 void Stream::update_progress() {
     XLogRecPtr lsn = applier_.last_commit_end();
     TimestampTz now = GetCurrentTimestamp();
-    if (lsn == InvalidXLogRecPtr || lsn == progress_written_ ||
-        !TimestampDifferenceExceeds(last_progress_, now, 1000)) {
+    if (!TimestampDifferenceExceeds(last_progress_, now, 1000)) {
         return;
     }
-    std::string lsn_text = core::Lsn{lsn}.to_string();
-    std::string insert_text = core::Lsn{remote_insert_}.to_string();
+    // After a commit: the remote transaction's position and time (updated_by_decode). When the
+    // provider is idle and everything it sent is applied (seen at a keepalive), the
+    // row says so with updated_by_decode = false, so lag_tracker shows no lag rather than the
+    // age of the last transaction.
+    bool by_decode = lsn != InvalidXLogRecPtr && lsn != progress_written_;
+    bool idle =
+        !by_decode && caught_up_at_ != InvalidXLogRecPtr && caught_up_at_ != progress_written_;
+    if (!by_decode && !idle) {
+        return;
+    }
+    XLogRecPtr at = by_decode ? lsn : caught_up_at_;
+    std::string lsn_text = core::Lsn{at}.to_string();
+    std::string insert_text = core::Lsn{by_decode ? remote_insert_ : at}.to_string();
     TimestampTz commit_ts = applier_.last_commit_time();
-    std::string ts = pg::pg_call([commit_ts] { return timestamptz_to_str(commit_ts); });
+    std::string ts =
+        commit_ts != 0
+            ? std::string(pg::pg_call([commit_ts] { return timestamptz_to_str(commit_ts); }))
+            : std::string();
     begin_xact();
     pg::spi_connect();
     pg::spi_exec(
-        "UPDATE spock.progress SET remote_commit_ts = $3::timestamptz, remote_lsn = $4::pg_lsn, "
+        "UPDATE spock.progress SET "
+        "remote_commit_ts = coalesce(nullif($3, '')::timestamptz, remote_commit_ts), "
+        "remote_lsn = greatest(remote_lsn, $4::pg_lsn), "
         "remote_insert_lsn = greatest($5::pg_lsn, $4::pg_lsn), last_updated_ts = now(), "
-        "updated_by_decode = true WHERE node_id = $1::oid AND remote_node_id = $2::oid",
-        {std::to_string(cfg_.local), std::to_string(cfg_.provider), ts, lsn_text, insert_text});
+        "updated_by_decode = $6::bool WHERE node_id = $1::oid AND remote_node_id = $2::oid",
+        {std::to_string(cfg_.local), std::to_string(cfg_.provider), ts, lsn_text, insert_text,
+         std::string(by_decode ? "t" : "f")});
     pg::spi_finish();
     commit_xact();
-    progress_written_ = lsn;
+    progress_written_ = at;
     last_progress_ = now;
 }
 

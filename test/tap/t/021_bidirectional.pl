@@ -87,6 +87,13 @@ spock_wait_caught_up($n1);
 is($n2->safe_psql('postgres', 'SELECT label FROM items WHERE id = 5002'), 'while disabled',
     'enabled again: the change made while disabled arrives');
 
+# Once everything is applied and the provider is quiet, lag_tracker shows no lag: the worker
+# records the caught-up position when a keepalive finds nothing in flight.
+ok($n2->poll_query_until('postgres',
+        "SELECT replication_lag_bytes = 0 AND replication_lag < interval '60 seconds' "
+          . "FROM spock.lag_tracker WHERE origin_name = 'n1'"),
+    'lag_tracker: no lag when caught up');
+
 # Dropping the subscription stops its worker and drops the slot on the provider.
 $n2->safe_psql('postgres', "SELECT spock.sub_drop('sub_n1_n2')");
 is($n1->safe_psql('postgres',
