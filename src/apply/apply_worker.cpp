@@ -293,6 +293,8 @@ class Applier {
 
   private:
     bool skip_change(core::RelId relid) const;
+    // UPDATE, DELETE and TRUNCATE write out buffered inserts themselves (row_apply.hpp);
+    // only COMMIT and queue messages need flush_buffered() here.
     void dispatch(const core::ProtocolMessage& msg, size_t size);
     template <typename F>
     void per_change(F&& fn);
@@ -415,13 +417,11 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
             } else if constexpr (std::is_same_v<T, core::Update>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    flush_buffered();
                     per_change([&] { apply_update(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Delete>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    flush_buffered();
                     per_change([&] { apply_delete(txn_, m); });
                 }
             } else if constexpr (std::is_same_v<T, core::Truncate>) {
@@ -432,7 +432,6 @@ void Applier::dispatch(const core::ProtocolMessage& msg, size_t size) {
                                   [this](core::RelId r) { return skip_change(r); });
                     if (!truncate_kept_.relids.empty()) {
                         ensure_local_txn();
-                        flush_buffered();
                         per_change([&] { apply_truncate(txn_, truncate_kept_); });
                     }
                 }

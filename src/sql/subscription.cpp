@@ -384,6 +384,15 @@ void set_enabled(FunctionCallInfo fcinfo, bool enabled) {
     }
 }
 
+// Writes a subscription's replication sets back and tells its worker at commit.
+void store_replication_sets(const sql::Subscription& sub) {
+    spi_exec(
+        "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
+        "WHERE sub_id = $1::oid",
+        {to_text(sub.id), sql::array_or_null(sub.replication_sets)});
+    worker::notify_at_commit(sub.id);
+}
+
 }  // namespace
 
 SPOCK_PG_FUNCTION(spock_sub_enable) {
@@ -426,11 +435,7 @@ SPOCK_PG_FUNCTION(spock_sub_add_repset) {
         PG_RETURN_BOOL(false);
     }
     sets.push_back(set);
-    spi_exec(
-        "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
-        "WHERE sub_id = $1::oid",
-        {to_text(sub.id), sql::array_or_null(sets)});
-    worker::notify_at_commit(sub.id);
+    store_replication_sets(sub);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
@@ -446,11 +451,7 @@ SPOCK_PG_FUNCTION(spock_sub_remove_repset) {
             "replication set \"" + set + "\" not found in subscription \"" + sub.name + "\"");
     }
     sets.erase(it);
-    spi_exec(
-        "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
-        "WHERE sub_id = $1::oid",
-        {to_text(sub.id), sql::array_or_null(sets)});
-    worker::notify_at_commit(sub.id);
+    store_replication_sets(sub);
     pg::spi_finish();
     PG_RETURN_BOOL(true);
 }
