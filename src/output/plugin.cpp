@@ -361,7 +361,9 @@ void cb_startup(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool is_i
     pg::guarded([=] { startup(ctx, opt, is_init); });
 }
 
-void cb_begin(LogicalDecodingContext* ctx, ReorderBufferTXN*) {
+// cb_begin, cb_filter_by_origin and cb_shutdown only read and set plain fields: they can
+// neither throw nor raise an error, so they need no guard (noexcept says so).
+void cb_begin(LogicalDecodingContext* ctx, ReorderBufferTXN*) noexcept {
     // BEGIN goes out with the first change the subscriber receives, so transactions that touch
     // nothing it subscribes to cost it nothing.
     PluginState* st = state_of(ctx);
@@ -399,14 +401,14 @@ void cb_commit(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecPtr co
     });
 }
 
-bool cb_filter_by_origin(LogicalDecodingContext* ctx, RepOriginId origin_id) {
+bool cb_filter_by_origin(LogicalDecodingContext* ctx, RepOriginId origin_id) noexcept {
     PluginState* st = state_of(ctx);
     // Changes applied from another node are not sent on unless the subscriber forwards all
     // origins: this is what keeps a full mesh from looping.
     return origin_id != InvalidRepOriginId && !st->forward_all;
 }
 
-void cb_shutdown(LogicalDecodingContext*) {
+void cb_shutdown(LogicalDecodingContext*) noexcept {
     // The state is released with the decoding context's memory (see plugin_state.hpp).
 }
 
