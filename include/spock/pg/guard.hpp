@@ -76,6 +76,9 @@ template <typename F>
 auto guarded(F&& fn) -> decltype(fn()) {
     using R = decltype(fn());
     bool failed = false;
+    // A C++ exception may leave frames that pushed error context callbacks without popping
+    // them; the stack is put back as it was on entry before the error is raised.
+    ErrorContextCallback* saved_context_stack = error_context_stack;
     try {
         if constexpr (std::is_void_v<R>) {
             fn();
@@ -89,6 +92,7 @@ auto guarded(F&& fn) -> decltype(fn()) {
     }
     // Outside the catch block: the exception object is gone, longjmp is safe again.
     if (failed) {
+        error_context_stack = saved_context_stack;
         detail::raise_captured();
     }
     pg_unreachable();
