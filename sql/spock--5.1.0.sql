@@ -368,6 +368,32 @@ CREATE FUNCTION get_apply_worker_status(OUT worker_pid bigint, OUT worker_dboid 
                                         OUT worker_subid bigint, OUT worker_status text)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_apply_worker_status'
     LANGUAGE C STABLE;
+-- Exception handling and apply counters per subscription of this database (ours;
+-- docs/exceptions.md). Counted since the server started.
+CREATE FUNCTION apply_counters(OUT sub_id oid, OUT worker_pid integer, OUT worker_starts bigint,
+                               OUT xacts_replayed bigint, OUT xacts_applied_on_replay bigint,
+                               OUT xacts_partly_applied bigint, OUT xacts_discarded bigint,
+                               OUT xacts_disabled bigint, OUT changes_discarded bigint,
+                               OUT xacts_spilled bigint, OUT bytes_spilled bigint,
+                               OUT last_error text, OUT last_error_time timestamptz)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_apply_counters' LANGUAGE C STABLE;
+CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid integer,
+                            OUT worker_starts bigint, OUT xacts_replayed bigint,
+                            OUT xacts_applied_on_replay bigint, OUT xacts_partly_applied bigint,
+                            OUT xacts_discarded bigint, OUT xacts_disabled bigint,
+                            OUT changes_discarded bigint, OUT xacts_spilled bigint,
+                            OUT bytes_spilled bigint, OUT last_error text,
+                            OUT last_error_time timestamptz)
+    RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT s.sub_id, s.sub_name, c.worker_pid, coalesce(c.worker_starts, 0),
+           coalesce(c.xacts_replayed, 0), coalesce(c.xacts_applied_on_replay, 0),
+           coalesce(c.xacts_partly_applied, 0), coalesce(c.xacts_discarded, 0),
+           coalesce(c.xacts_disabled, 0), coalesce(c.changes_discarded, 0),
+           coalesce(c.xacts_spilled, 0), coalesce(c.bytes_spilled, 0),
+           c.last_error, c.last_error_time
+    FROM spock.subscription s LEFT JOIN spock.apply_counters() c ON c.sub_id = s.sub_id
+    ORDER BY s.sub_name
+$$;
 CREATE FUNCTION wait_for_apply_worker(p_subbid bigint, timeout integer DEFAULT 0)
     RETURNS boolean AS 'MODULE_PATHNAME', 'spock_wait_for_apply_worker' LANGUAGE C VOLATILE;
 CREATE FUNCTION pause_apply_workers()

@@ -2,7 +2,15 @@
 // "Crash safety and origin identity").
 #include "spock/apply/origins.hpp"
 
+#include <algorithm>
+
+#include "spock/core/origin_names.hpp"
+#include "spock/pg/guard.hpp"
+#include "spock/pg/spi.hpp"
+#include "spock/pg/xact.hpp"
+
 extern "C" {
+#include <access/xact.h>
 #include <catalog/pg_type.h>
 #include <executor/spi.h>
 #include <replication/origin.h>
@@ -85,10 +93,11 @@ Oid lookup_node(const char* origin_name) {
     }
     Oid node = subscription_origin_by_slot(origin_name);
     if (!OidIsValid(node)) {
-        // "<slot>_n<digits>": a forwarded origin of that subscription.
-        const char* sep = strrchr(origin_name, '_');
-        if (sep != nullptr && sep[1] == 'n' && sep[2] != '\0' &&
-            strspn(sep + 2, "0123456789") == strlen(sep + 2) && strlen(sep + 2) <= 10) {
+        // "<slot>:n<digits>": a forwarded origin of that subscription.
+        const char* sep = strrchr(origin_name, ':');
+        if (sep != nullptr && sep != origin_name && sep[1] == 'n' && sep[2] != '\0' &&
+            sep[2] != '0' && strspn(sep + 2, "0123456789") == strlen(sep + 2) &&
+            strlen(sep + 2) <= 10) {
             char* slot = pnstrdup(origin_name, sep - origin_name);
             unsigned long id = strtoul(sep + 2, nullptr, 10);
             if (id > 0 && id <= PG_UINT32_MAX && OidIsValid(subscription_origin_by_slot(slot))) {
@@ -107,10 +116,40 @@ Oid lookup_node(const char* origin_name) {
 
 std::string origin_name_for(const std::string& slot_name, core::NodeId provider_node,
                             core::NodeId origin_node) {
-    if (origin_node == 0 || origin_node == provider_node) {
-        return slot_name;
+    return core::origin_name(slot_name, provider_node, origin_node);
+}
+
+RepOriginId ensure_origin(const std::string& name) {
+    const char* n = name.c_str();
+    return pg::pg_call([n] {
+        StartTransactionCommand();
+        RepOriginId r = replorigin_by_name(n, true);
+        if (r == InvalidRepOriginId) {
+            r = replorigin_create(n);
+        }
+        CommitTransactionCommand();
+        return r;
+    });
+}
+
+core::Lsn resume_position(const std::string& slot_name) {
+    // The candidates by prefix, then the exact test in core: LIKE would treat '_' in the slot
+    // name as a wildcard.
+    pg::begin_xact();
+    pg::spi_connect();
+    std::vector<pg::SqlRow> rows = pg::spi_query(
+        "SELECT external_id, remote_lsn::text FROM pg_replication_origin_status "
+        "WHERE starts_with(external_id, $1)",
+        {slot_name});
+    pg::spi_finish();
+    pg::commit_xact();
+    core::Lsn best = core::kInvalidLsn;
+    for (const pg::SqlRow& r : rows) {
+        if (r[0] && r[1] && core::is_subscription_origin(slot_name, *r[0])) {
+            best = std::max(best, core::Lsn::parse(*r[1]));
+        }
     }
-    return slot_name + "_n" + std::to_string(origin_node);
+    return best;
 }
 
 Oid node_for_origin(RepOriginId roident) {

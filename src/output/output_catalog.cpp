@@ -1,5 +1,7 @@
 #include "spock/output/output_catalog.hpp"
 
+#include "spock/core/origin_names.hpp"
+
 extern "C" {
 #include <access/genam.h>
 #include <access/htup_details.h>
@@ -206,7 +208,7 @@ Oid origin_node_for(const char* origin_name) {
     if (!OidIsValid(relid)) {
         return InvalidOid;
     }
-    // "<slot>" stands for the subscription's provider; "<slot>_n<id>" for node <id>, whose
+    // "<slot>" stands for the subscription's provider; "<slot>:n<id>" for node <id>, whose
     // changes the provider forwarded (include/spock/apply/origins.hpp).
     Relation rel = table_open(relid, AccessShareLock);
     AttrNumber c_slot = column(rel, "sub_slot_name");
@@ -217,20 +219,14 @@ Oid origin_node_for(const char* origin_name) {
     while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
         bool isnull;
         const char* slot = NameStr(*DatumGetName(get(tuple, rel, c_slot, &isnull)));
-        size_t len = strlen(slot);
         if (strcmp(slot, origin_name) == 0) {
             node = DatumGetObjectId(get(tuple, rel, c_origin, &isnull));
             break;
         }
-        if (strncmp(slot, origin_name, len) == 0 && origin_name[len] == '_' &&
-            origin_name[len + 1] == 'n' && origin_name[len + 2] != '\0') {
-            const char* digits = origin_name + len + 2;
-            char* end;
-            unsigned long id = strtoul(digits, &end, 10);
-            if (*end == '\0' && id > 0 && id <= PG_UINT16_MAX) {
-                node = static_cast<Oid>(id);
-                break;
-            }
+        auto id = core::forwarded_origin_node(slot, origin_name);
+        if (id && *id <= PG_UINT16_MAX) {
+            node = static_cast<Oid>(*id);
+            break;
         }
     }
     systable_endscan(scan);

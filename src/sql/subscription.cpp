@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "spock/core/names.hpp"
+#include "spock/core/origin_names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
@@ -342,13 +343,14 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
             }
         }
         // The subscription's own origin and those of the nodes whose changes it forwarded
-        // ("<slot>_n<id>", see include/spock/apply/origins.hpp).
+        // ("<slot>:n<id>", see include/spock/core/origin_names.hpp).
         drop_origin(sub->slot_name);
         for (const SqlRow& r : spi_query("SELECT roname FROM pg_catalog.pg_replication_origin "
-                                         "WHERE starts_with(roname, $1 || '_n') "
-                                         "  AND substr(roname, length($1) + 3) ~ '^[0-9]+$'",
+                                         "WHERE starts_with(roname, $1)",
                                          {sub->slot_name})) {
-            drop_origin(*r[0]);
+            if (core::forwarded_origin_node(sub->slot_name, *r[0])) {
+                drop_origin(*r[0]);
+            }
         }
     }
     pg::spi_finish();

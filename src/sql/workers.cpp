@@ -90,6 +90,47 @@ SPOCK_PG_FUNCTION(spock_get_apply_worker_status) {
     return pg::rows_result(fcinfo, rows);
 }
 
+// The apply workers' per-subscription counters of this database (spock.apply_stats()).
+SPOCK_PG_FUNCTION(spock_apply_counters) {
+    std::vector<worker::ApplyStats> copies;
+    std::vector<pid_t> pids;
+    copies.reserve(worker::shared()->nslots);
+    pids.reserve(worker::shared()->nslots);
+    LWLockAcquire(worker::shared()->lock, LW_SHARED);
+    for (int i = 0; i < worker::shared()->nslots; i++) {
+        const worker::ApplyStats& e = worker::shared()->apply_stats[i];
+        if (e.dboid != MyDatabaseId) {
+            continue;
+        }
+        int slot = worker::find_slot(WorkerType::Apply, e.dboid, e.subid);
+        copies.push_back(e);  // capacity reserved above: no allocation under the lock
+        pids.push_back(slot >= 0 ? worker::shared()->slots[slot].pid : 0);
+    }
+    LWLockRelease(worker::shared()->lock);
+    std::vector<pg::SqlRow> rows;
+    for (size_t i = 0; i < copies.size(); i++) {
+        const worker::ApplyStats& e = copies[i];
+        pg::SqlValue when;
+        if (e.last_error_time != 0) {
+            TimestampTz t = e.last_error_time;
+            when = std::string(pg::pg_call([t] { return timestamptz_to_str(t); }));
+        }
+        pg::SqlValue error;
+        if (e.last_error[0] != '\0') {
+            error = std::string(e.last_error, strnlen(e.last_error, sizeof e.last_error));
+        }
+        rows.push_back({std::to_string(e.subid),
+                        pids[i] != 0 ? pg::SqlValue(std::to_string(pids[i])) : std::nullopt,
+                        std::to_string(e.worker_starts), std::to_string(e.xacts_replayed),
+                        std::to_string(e.xacts_applied_on_replay),
+                        std::to_string(e.xacts_partly_applied), std::to_string(e.xacts_discarded),
+                        std::to_string(e.xacts_disabled), std::to_string(e.changes_discarded),
+                        std::to_string(e.xacts_spilled), std::to_string(e.bytes_spilled), error,
+                        when});
+    }
+    return pg::rows_result(fcinfo, rows);
+}
+
 // Polls every 200 ms: false as soon as the worker is missing or not running, true when it is
 // still running after `timeout` ms (as Spock does; timeout 0 means one look).
 SPOCK_PG_FUNCTION(spock_wait_for_apply_worker) {

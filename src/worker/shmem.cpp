@@ -19,9 +19,13 @@ shmem_request_hook_type prev_request_hook = nullptr;
 shmem_startup_hook_type prev_startup_hook = nullptr;
 WorkerSlot* my_slot = nullptr;
 
-Size shared_size() {
+Size slots_size() {
     return add_size(offsetof(SpockShared, slots),
                     mul_size(max_worker_processes, sizeof(WorkerSlot)));
+}
+
+Size shared_size() {
+    return add_size(MAXALIGN(slots_size()), mul_size(max_worker_processes, sizeof(ApplyStats)));
 }
 
 void request_shmem() {
@@ -43,6 +47,8 @@ void startup_shmem() {
         memset(state, 0, shared_size());
         state->lock = &(GetNamedLWLockTranche("spock"))->lock;
         state->nslots = max_worker_processes;
+        state->apply_stats =
+            reinterpret_cast<ApplyStats*>(reinterpret_cast<char*>(state) + MAXALIGN(slots_size()));
         state->subscriptions_changed = true;
         ConditionVariableInit(&state->pause_cv);
     }
@@ -80,6 +86,38 @@ void detach(int code, Datum) {
 }
 
 }  // namespace
+
+ApplyStats* find_apply_stats(Oid dboid, Oid subid, bool create) {
+    ApplyStats* free_entry = nullptr;
+    for (int i = 0; i < state->nslots; i++) {
+        ApplyStats* e = &state->apply_stats[i];
+        if (e->dboid == dboid && e->subid == subid) {
+            return e;
+        }
+        if (free_entry == nullptr && e->dboid == InvalidOid) {
+            free_entry = e;
+        }
+    }
+    if (!create) {
+        return nullptr;
+    }
+    if (free_entry == nullptr) {
+        // All taken: reuse an entry whose subscription has no worker now.
+        for (int i = 0; i < state->nslots && free_entry == nullptr; i++) {
+            ApplyStats* e = &state->apply_stats[i];
+            if (find_slot(WorkerType::Apply, e->dboid, e->subid) < 0) {
+                free_entry = e;
+            }
+        }
+    }
+    if (free_entry == nullptr) {
+        return nullptr;
+    }
+    memset(free_entry, 0, sizeof *free_entry);
+    free_entry->dboid = dboid;
+    free_entry->subid = subid;
+    return free_entry;
+}
 
 void install_shmem_hooks() {
     prev_request_hook = shmem_request_hook;

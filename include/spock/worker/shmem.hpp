@@ -36,14 +36,40 @@ struct WorkerSlot {
     TimestampTz last_commit_ts;  // apply workers: commit time of that transaction
 };
 
+// Per-subscription counters of the apply worker, kept across worker restarts (until the
+// server restarts). One entry per subscription that ever had a worker; entries of dropped
+// subscriptions are reused when the table is full. Read by spock.apply_stats().
+inline constexpr int kApplyErrorLen = 256;
+struct ApplyStats {
+    Oid dboid;  // 0: free
+    Oid subid;
+    uint64 worker_starts;            // apply worker processes started for the subscription
+    uint64 xacts_replayed;           // remote transactions replayed after an error
+    uint64 xacts_applied_on_replay;  // ... of which applied in full (the error did not recur)
+    uint64 xacts_partly_applied;     // ... applied without their failed changes (discard)
+    uint64 xacts_discarded;          // ... discarded whole (transdiscard)
+    uint64 xacts_disabled;           // ... that disabled the subscription (sub_disable)
+    uint64 changes_discarded;        // changes not applied because of errors
+    uint64 xacts_spilled;            // remote transactions whose record went to a spill file
+    uint64 bytes_spilled;
+    TimestampTz last_error_time;
+    char last_error[kApplyErrorLen];  // "[SQLSTATE] message" of the last apply error
+};
+
 struct SpockShared {
     LWLock* lock;  // protects everything below except the atomics
     PGPROC* supervisor;
     bool subscriptions_changed;
     ConditionVariable pause_cv;
     int nslots;
+    ApplyStats* apply_stats;  // nslots entries, after the slots
     WorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
+
+// The counters of a subscription; with `create`, an entry is made when there is none (the
+// oldest entry of a subscription without a worker is reused when all are taken). nullptr
+// when there is none. Caller holds the lock, exclusively with `create`.
+ApplyStats* find_apply_stats(Oid dboid, Oid subid, bool create);
 
 // Installs the shared memory hooks. Called from _PG_init.
 void install_shmem_hooks();

@@ -273,10 +273,10 @@ SELECT * FROM counters ORDER BY id;
 
 -- Rows applied under a subscription's replication origin are known to come from its provider:
 -- a later change from that node is no conflict, however old its commit time. Under the
--- origin of a forwarded node (<slot>_n<node>) the rows come from that node instead.
+-- origin of a forwarded node (<slot>:n<node>) the rows come from that node instead.
 SELECT spock.sub_create('apply_sub1', 'dbname=apply_prov', enabled := false) > 0 AS sub_ok;
 SELECT sub_slot_name AS slot FROM spock.subscription \gset
-SELECT pg_replication_origin_create(:'slot' || '_n4242') > 0 AS forwarded_origin_ok;
+SELECT pg_replication_origin_create(:'slot' || ':n4242') > 0 AS forwarded_origin_ok;
 CALL prov($$INSERT INTO counters VALUES (3, 0), (4, 0)$$);
 BEGIN;
 SELECT pg_replication_origin_session_setup(:'slot');
@@ -289,7 +289,7 @@ WHERE c.id IN (3, 4) ORDER BY c.id;
 CALL prov($$UPDATE counters SET n = 1 WHERE id = 3$$);
 CALL apply('2001-01-01 00:00:00+00');
 BEGIN;
-SELECT pg_replication_origin_session_setup(:'slot' || '_n4242');
+SELECT pg_replication_origin_session_setup(:'slot' || ':n4242');
 UPDATE counters SET n = 50 WHERE id = 4;
 COMMIT;
 SELECT pg_replication_origin_session_reset();
@@ -370,7 +370,7 @@ SELECT DISTINCT who FROM trigger_log;
 
 SELECT spock.sub_drop('apply_sub1') > 0 AS sub_dropped;
 -- sub_drop dropped the forwarded-node origin too.
-SELECT count(*) AS forwarded_origins_left FROM pg_replication_origin WHERE roname = :'slot' || '_n4242';
+SELECT count(*) AS forwarded_origins_left FROM pg_replication_origin WHERE roname = :'slot' || ':n4242';
 \c regression
 SELECT count(*) AS slots_dropped
 FROM (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = 'apply_prov') s;

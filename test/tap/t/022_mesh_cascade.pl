@@ -65,7 +65,7 @@ my $c1_id = $c1->safe_psql('postgres', 'SELECT node_id FROM spock.node_info()');
 like($c3->safe_psql('postgres', q{
         SELECT string_agg(external_id, ',' ORDER BY external_id)
         FROM pg_replication_origin_status}),
-    qr/_n$c1_id/, 'cascade: a forwarded origin for c1 exists on c3');
+    qr/:n$c1_id/, 'cascade: a forwarded origin for c1 exists on c3');
 $_->stop for ($c1, $c2, $c3);
 
 # A ring r1 -> r2 -> r3 -> r1 where every subscription forwards all origins: a change goes

@@ -1,16 +1,17 @@
-# A transaction the subscriber cannot apply stops replication with an error naming it; the DBA
-# skips exactly that transaction with sub_alter_skiplsn and replication goes on. apply_delay
-# holds changes back.
+# Under spock.exception_behaviour = sub_disable, a transaction the subscriber cannot apply
+# disables the subscription and records the LSN to skip; the DBA skips exactly that
+# transaction with sub_alter_skiplsn, enables the subscription, and replication goes on with the
+# next transaction. apply_delay holds changes back.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use SpockTest;
 
 my $n1 = spock_node('skip_n1', extension => 1);
-my $n2 = spock_node('skip_n2', extension => 1, extra => "spock.restart_delay_default = 200\n");
+my $n2 = spock_node('skip_n2', extension => 1,
+    extra => "spock.restart_delay_default = 200\nspock.exception_behaviour = sub_disable\n");
 spock_create_node($n1, name => 'n1');
 spock_create_node($n2, name => 'n2');
 for my $node ($n1, $n2) {
@@ -26,26 +27,29 @@ $n1->safe_psql('postgres', "INSERT INTO t VALUES (2, 'before')");
 $n1->safe_psql('postgres', "UPDATE t SET v = 'changed' WHERE id = 1");
 $n1->safe_psql('postgres', "INSERT INTO t VALUES (3, 'after')");
 
-# The worker fails on the UPDATE and says which remote transaction it was.
-my $lsn;
+# The worker fails on the UPDATE, replays it, and disables the subscription, recording the LSN
+# of the transaction in spock.exception_log.
 ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM t WHERE id = 2"),
     'the transaction before the bad one applied');
-my $log_ok = 0;
-for (1 .. 300) {
-    my $log = slurp_file($n2->logfile);
-    if ($log =~ /did not find row to be updated.*?committing at ([0-9A-F]+\/[0-9A-F]+)/s) {
-        $lsn = $1;
-        $log_ok = 1;
-        last;
-    }
-    usleep(100_000);
-}
-ok($log_ok, "the error names the failing remote transaction ($lsn)");
+ok($n2->poll_query_until('postgres',
+        "SELECT NOT sub_enabled FROM spock.subscription WHERE sub_name = 'sub_n1_n2'"),
+    'sub_disable: the subscription is disabled');
+my $lsn = $n2->safe_psql('postgres', q{
+    SELECT substring(error_message from 'skip_lsn = ([0-9A-F]+/[0-9A-F]+)')
+    FROM spock.exception_log WHERE operation = 'SUB_DISABLE'});
+ok($lsn =~ m{^[0-9A-F]+/[0-9A-F]+$}, "exception_log names the transaction to skip ($lsn)");
+like($n2->safe_psql('postgres',
+        "SELECT error_message FROM spock.exception_log WHERE operation = 'UPDATE'"),
+    qr/^\[\w{5}\] .*row/, 'the failed UPDATE is logged with its error');
+ok($n2->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM spock.get_apply_worker_status() WHERE worker_status = 'running'"),
+    'the worker stopped');
 is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = 3'), '0',
     'nothing after it was applied');
 
-# Skip it; the next transaction arrives, the skip LSN is cleared.
+# Skip it and enable: the next transaction arrives, the skip LSN is cleared.
 $n2->safe_psql('postgres', "SELECT spock.sub_alter_skiplsn('sub_n1_n2', '$lsn')");
+$n2->safe_psql('postgres', "SELECT spock.sub_enable('sub_n1_n2')");
 ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM t WHERE id = 3"),
     'replication goes on after the skipped transaction');
 is($n2->safe_psql('postgres', "SELECT sub_skip_lsn FROM spock.subscription"), '0/0',

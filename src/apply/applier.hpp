@@ -1,0 +1,156 @@
+// The transaction applier: turns the decoded messages of the replication stream into local
+// transactions (applier.cpp), and handles a remote transaction that fails by replaying it from
+// its record in the same process (replay.cpp, docs/exceptions.md). The stream loop
+// (stream.cpp) only hands it messages and asks it how far it has durably applied.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "spock/apply/row_apply.hpp"
+#include "spock/core/apply_progress.hpp"
+#include "spock/core/error.hpp"
+#include "spock/core/exception_policy.hpp"
+#include "spock/core/protocol.hpp"
+#include "spock/core/replay_buffer.hpp"
+#include "spock/worker/shmem.hpp"
+
+#include "sub_config.hpp"
+
+#include "spock/pg/guard.hpp"
+
+extern "C" {
+#include <utils/memutils.h>
+#include <utils/palloc.h>
+}
+
+namespace spock::apply {
+
+class Applier {
+  public:
+    Applier(const SubConfig& cfg, worker::WorkerSlot* slot);
+
+    // A new skip LSN takes effect from the next remote transaction, without a restart.
+    void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
+    // Called while apply_delay holds a transaction back, so the provider keeps hearing from us.
+    void set_idle_callback(std::function<void()> cb) { idle_ = std::move(cb); }
+
+    // One message of the stream: `payload` is its wire form, `msg` the decoded one. The
+    // message is recorded and applied. An error while applying a remote transaction is handled
+    // here (the transaction is replayed under spock.exception_behaviour); only errors that end
+    // the worker (connection, shutdown, resources) leave as exceptions.
+    void handle(std::string_view payload, const core::ProtocolMessage& msg);
+
+    bool in_remote_txn() const { return in_remote_txn_; }
+    // sub_disable has disabled the subscription: the worker must stop without confirming
+    // anything more to the provider.
+    bool subscription_disabled() const { return disabled_; }
+    core::Lsn flush_position(core::Lsn received);
+    core::Lsn last_commit_end() const { return last_commit_end_; }
+    core::TimestampUs last_commit_time() const { return last_commit_time_; }
+
+    // Tables resynchronised at a provider position (status 'y'), by qualified name.
+    using TableKey = std::pair<std::string, std::string>;
+    std::map<TableKey, core::Lsn>& synced() { return synced_; }
+    // Copies one table again (src/sync/table_resync.cpp). Between remote transactions only.
+    // Returns kInvalidLsn when the provider no longer publishes it.
+    core::Lsn resync_table(const TableKey& table);
+    // A queue message asked for a table copy since the last call.
+    bool take_copy_request() { return std::exchange(copy_requested_, false); }
+
+  private:
+    // ----- applier.cpp: the first pass, as messages arrive
+    void dispatch(const core::ProtocolMessage& msg);
+    // ORIGIN, RELATION and the row changes: shared by the first pass and replay.
+    void apply_change(const core::ProtocolMessage& msg);
+    bool skip_change(core::RelId relid) const;
+    template <typename F>
+    void per_change(F&& fn);
+    void on_begin(const core::Begin& m);
+    void on_commit(const core::Commit& m);
+    void ensure_local_txn();
+    void use_origin(core::NodeId origin_node);
+    void clear_skip_lsn();
+    void wait_for_apply_delay();
+    // Local commit of the remote transaction at `end`: origin position and timestamp, commit,
+    // flush tracking.
+    void commit_local(const core::Commit& m);
+    void finish_remote_txn(const core::Commit& m);
+    static void error_context(void* arg);
+
+    // ----- replay.cpp: a failed transaction
+    // Aborts the local transaction after `error` and switches to collecting the rest of the
+    // remote transaction; the replay runs when its COMMIT is in the record.
+    void fail(const core::Error& error);
+    void replay(const core::Commit& commit);
+    struct ChangeResult {
+        long long counter;  // command_counter in spock.exception_log
+        bool failed;
+        std::string error;  // "[SQLSTATE] message" when failed
+    };
+    // Runs the recorded changes each in a subtransaction (execute) or not at all (a second
+    // attempt after the replay itself failed: every change is reported with `forced_error`).
+    core::ReplayOutcome replay_pass(core::ExceptionBehaviour behaviour, bool execute,
+                                    const std::string& forced_error,
+                                    std::vector<ChangeResult>& results);
+    void log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
+                              const std::vector<ChangeResult>& results);
+    void disable_subscription(const core::Commit& commit);
+
+    const SubConfig& cfg_;
+    worker::WorkerSlot* slot_;
+    RemoteTxn txn_;
+    bool in_remote_txn_ = false;
+    bool local_txn_ = false;
+    bool skipping_ = false;
+    bool failed_ = false;     // the first pass failed; collecting the rest of the transaction
+    bool replaying_ = false;  // inside replay(): errors are the replay's own
+    bool disabled_ = false;
+    std::string first_error_;  // "[SQLSTATE] message" of the first pass
+    // The transaction record: the wire form of every message of the remote transaction in
+    // progress, in memory up to spock.exception_replay_queue_size, then in a spill file.
+    core::ReplayBuffer record_;
+    std::string session_origin_name_;
+    MemoryContext change_cxt_ = nullptr;
+    core::Lsn skip_lsn_;
+    std::function<void()> idle_;
+    std::unordered_map<core::RelId, TableKey> relnames_;
+    std::map<TableKey, core::Lsn> synced_;
+    core::Truncate truncate_kept_;  // a TRUNCATE without the tables the copy already holds
+    core::FlushTracker flush_;
+    core::Lsn last_commit_end_;
+    core::TimestampUs last_commit_time_;
+    bool copy_requested_ = false;
+};
+
+// Runs one change with its allocations in a context that is emptied afterwards, so a large
+// remote transaction does not accumulate per-row garbage in the transaction's memory.
+template <typename F>
+void Applier::per_change(F&& fn) {
+    if (change_cxt_ == nullptr) {
+        change_cxt_ = pg::pg_call([] {
+            return AllocSetContextCreate(TopMemoryContext, "spock apply change",
+                                         ALLOCSET_DEFAULT_SIZES);
+        });
+    }
+    // The row code is plain glue that raises PostgreSQL errors; pg_call turns them into C++
+    // exceptions so that the frames above (which own the decoded message and the transaction
+    // record) unwind normally. One guard per change, not per row operation.
+    MemoryContext cxt = change_cxt_;
+    pg::pg_call([cxt, &fn] {
+        MemoryContext old = MemoryContextSwitchTo(cxt);
+        fn();
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(cxt);
+    });
+}
+
+// The directory of the apply workers' spill files (created 0700 on first use).
+std::string spill_directory();
+
+}  // namespace spock::apply

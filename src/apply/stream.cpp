@@ -1,0 +1,411 @@
+// The replication stream of an apply worker. See stream.hpp.
+#include "stream.hpp"
+
+#include <algorithm>
+
+#include "spock/apply/origins.hpp"
+#include "spock/core/byte_order.hpp"
+#include "spock/core/protocol.hpp"
+#include "spock/core/startup_params.hpp"
+#include "spock/core/version.hpp"
+#include "spock/pg/guard.hpp"
+#include "spock/pg/gucs.hpp"
+#include "spock/pg/spi.hpp"
+#include "spock/pg/xact.hpp"
+
+#include <libpq-fe.h>
+
+extern "C" {
+#include <access/xlog.h>
+#include <mb/pg_wchar.h>
+#include <miscadmin.h>
+#include <pgstat.h>
+#include <postmaster/interrupt.h>
+#include <replication/walreceiver.h>
+#include <storage/condition_variable.h>
+#include <storage/latch.h>
+#include <utils/guc.h>
+#include <utils/timestamp.h>
+}
+
+namespace spock::apply {
+
+using pg::SqlRow;
+
+void Stream::start(core::Lsn from) {
+    conn_ = std::make_unique<pg::RemoteConnection>(cfg_.provider_dsn, cfg_.slot_name, "", true);
+    core::ClientStartupInputs in;
+    in.expected_encoding = GetDatabaseEncodingName();
+    in.pg_version_num = PG_VERSION_NUM;
+    in.binary = core::native_binary_traits(PG_VERSION_NUM);
+    in.force_text_transfer = cfg_.force_text;
+    in.forward_origins = cfg_.forward_origins;
+    in.replication_sets = cfg_.sets;
+    in.apply_pid = MyProcPid;
+    in.subscriber_node_id = cfg_.local;
+    in.spock_version = core::kVersion;
+    in.spock_version_num = core::kVersionNum;
+    std::vector<core::StartupOption> options = core::client_startup_options(in);
+    std::string cmd = core::start_replication_command(cfg_.slot_name, from, options);
+    PGconn* c = conn_->raw();
+    if (!PQsendQuery(c, cmd.c_str())) {
+        throw core::Error("08006", "could not start replication",
+                          std::string("libpq: ") + PQerrorMessage(c));
+    }
+    for (;;) {
+        while (PQisBusy(c)) {
+            int socket = PQsocket(c);
+            pg::pg_call([socket] {
+                WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_EXIT_ON_PM_DEATH,
+                                  socket, 1000L, PG_WAIT_EXTENSION);
+                ResetLatch(MyLatch);
+                CHECK_FOR_INTERRUPTS();
+            });
+            if (ShutdownRequestPending) {
+                return;
+            }
+            PQconsumeInput(c);
+        }
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(PQgetResult(c), &PQclear);
+        if (!res) {
+            throw core::Error("08006", "replication did not start",
+                              "The provider closed the command without a result.");
+        }
+        if (PQresultStatus(res.get()) == PGRES_COPY_BOTH) {
+            break;
+        }
+        const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+        const char* msg = PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY);
+        throw core::Error(state ? state : "08000",
+                          "could not start replication from slot \"" + cfg_.slot_name + "\"",
+                          std::string("The provider said: ") + (msg ? msg : "(no message)"),
+                          "Check that the slot exists on the provider and is not in use.");
+    }
+    std::string at = from.to_string();
+    pg::pg_call([this, &at] {
+        ereport(LOG, (errmsg("subscription \"%s\" streams from slot \"%s\" at %s",
+                             cfg_.name.c_str(), cfg_.slot_name.c_str(), at.c_str())));
+    });
+}
+
+void Stream::process(const char* buf, int len) {
+    if (len < 1) {
+        return;
+    }
+    if (buf[0] == 'w') {
+        if (len < 25) {
+            throw core::Error(core::sqlstate::kProtocolViolation, "short XLogData message");
+        }
+        XLogRecPtr start = core::get_u64(buf + 1);
+        XLogRecPtr end = core::get_u64(buf + 9);
+        received_ = std::max({received_, start, end});
+        std::string_view payload(buf + 25, static_cast<size_t>(len - 25));
+        core::ProtocolMessage msg = core::decode_message(payload);
+        if (auto* c = std::get_if<core::Commit>(&msg)) {
+            remote_insert_ = c->remote_insert_lsn.value;
+        }
+        applier_.handle(payload, msg);
+        if (applier_.subscription_disabled()) {
+            stop_ = true;
+            return;
+        }
+        if (++since_feedback_ >= gucs::feedback_frequency) {
+            send_feedback(true);
+        }
+        if (std::holds_alternative<core::Commit>(msg)) {
+            check_resync(applier_.take_copy_request());
+            wait_while_paused();
+        }
+    } else if (buf[0] == 'k') {
+        if (len < 18) {
+            throw core::Error(core::sqlstate::kProtocolViolation, "short keepalive message");
+        }
+        XLogRecPtr end = core::get_u64(buf + 1);
+        bool reply = buf[17] != 0;
+        received_ = std::max(received_, end);
+        send_feedback(reply);
+        // A keepalive while nothing is in flight: everything the provider had is applied.
+        if (!applier_.in_remote_txn() &&
+            applier_.flush_position(core::Lsn{received_}).value == received_) {
+            caught_up_at_ = received_;
+        }
+    }
+}
+
+void Stream::send_feedback(bool force, bool request_reply) {
+    XLogRecPtr write = received_;
+    XLogRecPtr flush = applier_.flush_position(core::Lsn{received_}).value;
+    if (flush == InvalidXLogRecPtr || flush < sent_flush_) {
+        flush = sent_flush_;  // never report less than before
+    }
+    TimestampTz now = GetCurrentTimestamp();
+    if (!force && !request_reply && write == sent_write_ && flush == sent_flush_ &&
+        !TimestampDifferenceExceeds(last_feedback_, now, 10000)) {
+        return;
+    }
+    std::string msg;
+    core::put_u8(msg, 'r');
+    core::put_u64(msg, write);
+    core::put_u64(msg, flush);
+    core::put_u64(msg, write);
+    core::put_i64(msg, now);
+    core::put_u8(msg, request_reply ? 1 : 0);
+    PGconn* c = conn_->raw();
+    if (PQputCopyData(c, msg.data(), static_cast<int>(msg.size())) <= 0 || PQflush(c) < 0) {
+        throw core::Error("08006", "could not send feedback to the provider",
+                          std::string("libpq: ") + PQerrorMessage(c));
+    }
+    sent_write_ = write;
+    sent_flush_ = flush;
+    last_feedback_ = now;
+    since_feedback_ = 0;
+    LWLockAcquire(worker::shared()->lock, LW_EXCLUSIVE);
+    slot_->last_received = received_;
+    LWLockRelease(worker::shared()->lock);
+}
+
+// spock.progress, at most once a second and outside remote transactions (reference §6.10).
+// The replication origin is the crash-safe record; this row is for people and tools.
+void Stream::update_progress() {
+    XLogRecPtr lsn = applier_.last_commit_end().value;
+    TimestampTz now = GetCurrentTimestamp();
+    if (!TimestampDifferenceExceeds(last_progress_, now, 1000)) {
+        return;
+    }
+    // After a commit: the remote transaction's position and time (updated_by_decode). When the
+    // provider is idle and everything it sent is applied (seen at a keepalive), the
+    // row says so with updated_by_decode = false, so lag_tracker shows no lag rather than the
+    // age of the last transaction.
+    bool by_decode = lsn != InvalidXLogRecPtr && lsn != progress_written_;
+    bool idle =
+        !by_decode && caught_up_at_ != InvalidXLogRecPtr && caught_up_at_ != progress_written_;
+    if (!by_decode && !idle) {
+        return;
+    }
+    XLogRecPtr at = by_decode ? lsn : caught_up_at_;
+    std::string lsn_text = core::Lsn{at}.to_string();
+    std::string insert_text = core::Lsn{by_decode ? remote_insert_ : at}.to_string();
+    TimestampTz commit_ts = applier_.last_commit_time().value;
+    std::string ts =
+        commit_ts != 0
+            ? std::string(pg::pg_call([commit_ts] { return timestamptz_to_str(commit_ts); }))
+            : std::string();
+    pg::begin_xact();
+    pg::spi_connect();
+    pg::spi_exec(
+        "UPDATE spock.progress SET "
+        "remote_commit_ts = coalesce(nullif($3, '')::timestamptz, remote_commit_ts), "
+        "remote_lsn = greatest(remote_lsn, $4::pg_lsn), "
+        "remote_insert_lsn = greatest($5::pg_lsn, $4::pg_lsn), last_updated_ts = now(), "
+        "updated_by_decode = $6::bool WHERE node_id = $1::oid AND remote_node_id = $2::oid",
+        {std::to_string(cfg_.local), std::to_string(cfg_.provider), ts, lsn_text, insert_text,
+         std::string(by_decode ? "t" : "f")});
+    pg::spi_finish();
+    pg::commit_xact();
+    progress_written_ = at;
+    last_progress_ = now;
+}
+
+// pause_apply_workers(): wait between transactions until resumed, at most
+// spock.pause_timeout, then carry on with a WARNING.
+void Stream::wait_while_paused() {
+    worker::SpockShared* sh = worker::shared();
+    LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+    bool requested = slot_->pause_requested;
+    slot_->paused = requested;
+    LWLockRelease(sh->lock);
+    if (!requested) {
+        return;
+    }
+    TimestampTz deadline =
+        TimestampTzPlusMilliseconds(GetCurrentTimestamp(), gucs::pause_timeout * 1000L);
+    bool timed_out = pg::pg_call([this, sh, deadline] {
+        ConditionVariablePrepareToSleep(&sh->pause_cv);
+        bool expired = false;
+        for (;;) {
+            LWLockAcquire(sh->lock, LW_SHARED);
+            bool still = slot_->pause_requested;
+            LWLockRelease(sh->lock);
+            if (!still || ShutdownRequestPending) {
+                break;
+            }
+            if (GetCurrentTimestamp() >= deadline) {
+                expired = true;
+                break;
+            }
+            ConditionVariableTimedSleep(&sh->pause_cv, 100, PG_WAIT_EXTENSION);
+            CHECK_FOR_INTERRUPTS();
+        }
+        ConditionVariableCancelSleep();
+        return expired;
+    });
+    LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+    slot_->paused = false;
+    if (timed_out) {
+        slot_->pause_requested = false;
+    }
+    LWLockRelease(sh->lock);
+    if (timed_out) {
+        pg::pg_call([] {
+            ereport(WARNING, (errmsg("apply worker resumed after spock.pause_timeout without "
+                                     "spock.resume_apply_workers()")));
+        });
+    }
+}
+
+// Between remote transactions: copies the tables waiting for it (status 'i'), and moves the
+// resynchronised ones to 'r' once the stream has passed their position. Reads the catalog at
+// most once a second unless `now` (the worker was notified).
+void Stream::check_resync(bool now) {
+    TimestampTz ts = GetCurrentTimestamp();
+    if (applier_.in_remote_txn() ||
+        (!now && !TimestampDifferenceExceeds(last_sync_check_, ts, 1000))) {
+        return;
+    }
+    last_sync_check_ = ts;
+    pg::begin_xact();
+    pg::spi_connect();
+    std::vector<SqlRow> rows = pg::spi_query(
+        "SELECT sync_nspname::text, sync_relname::text, sync_status::text, "
+        "       sync_statuslsn::text FROM spock.local_sync_status "
+        "WHERE sync_subid = $1::oid AND sync_relname IS NOT NULL "
+        "  AND sync_status IN ('i', 'y') ORDER BY 1, 2",
+        {std::to_string(cfg_.id)});
+    pg::spi_finish();
+    pg::commit_xact();
+    auto& synced = applier_.synced();
+    synced.clear();
+    std::vector<Applier::TableKey> to_copy;
+    for (const SqlRow& r : rows) {
+        Applier::TableKey key(*r[0], *r[1]);
+        if (*r[2] == "y") {
+            synced[key] = core::Lsn::parse(*r[3]);
+        } else {
+            to_copy.push_back(key);
+        }
+    }
+    for (const Applier::TableKey& key : to_copy) {
+        send_feedback(true);  // the provider hears from us before a long copy
+        core::Lsn at = applier_.resync_table(key);
+        if (at.is_valid()) {
+            synced[key] = at;
+        }
+    }
+    bool waiting = false;
+    for (auto it = synced.begin(); it != synced.end();) {
+        if (received_ < it->second.value) {
+            waiting = true;
+            ++it;
+            continue;
+        }
+        pg::begin_xact();
+        pg::spi_connect();
+        pg::spi_exec(
+            "UPDATE spock.local_sync_status SET sync_status = 'r' "
+            "WHERE sync_subid = $1::oid AND sync_nspname = $2::name AND sync_relname = $3::name "
+            "  AND sync_status = 'y' AND sync_statuslsn = $4::pg_lsn",
+            {std::to_string(cfg_.id), it->first.first, it->first.second, it->second.to_string()});
+        pg::spi_finish();
+        pg::commit_xact();
+        it = synced.erase(it);
+    }
+    if (waiting) {
+        // An idle provider may stay silent: ask it where it is.
+        send_feedback(true, true);
+    }
+}
+
+bool Stream::config_changed() {
+    auto fresh = load_config(cfg_.id);
+    if (!fresh || !fresh->same_stream(cfg_)) {
+        return true;
+    }
+    applier_.set_skip_lsn(fresh->skip_lsn);
+    return false;
+}
+
+void Stream::run() {
+    start(resume_position(cfg_.slot_name));
+    if (ShutdownRequestPending) {
+        return;
+    }
+    check_resync(true);
+    PGconn* c = conn_->raw();
+    last_recv_time_ = GetCurrentTimestamp();
+    for (;;) {
+        pg::pg_call([] {
+            CHECK_FOR_INTERRUPTS();
+            if (ConfigReloadPending) {
+                ConfigReloadPending = false;
+                ProcessConfigFile(PGC_SIGHUP);
+            }
+        });
+        if (ShutdownRequestPending) {
+            return;
+        }
+        char* buf = nullptr;
+        int len = PQgetCopyData(c, &buf, 1);
+        if (len > 0) {
+            std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, &PQfreemem);
+            last_recv_time_ = GetCurrentTimestamp();
+            process(buf, len);
+            if (stop_) {
+                return;
+            }
+            continue;
+        }
+        if (len == -1) {
+            throw core::Error("08006", "the provider ended the replication stream",
+                              "Subscription \"" + cfg_.name + "\".");
+        }
+        if (len < -1) {
+            throw core::Error("08006", "lost the replication connection to the provider",
+                              std::string("libpq: ") + PQerrorMessage(c));
+        }
+        // No data: a good moment for feedback and bookkeeping.
+        send_feedback(false);
+        if (!applier_.in_remote_txn()) {
+            update_progress();
+            check_resync(false);
+            wait_while_paused();
+        }
+        int socket = PQsocket(c);
+        int rc = pg::pg_call([socket] {
+            int r = WaitLatchOrSocket(
+                MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                socket, 1000L, PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            return r;
+        });
+        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn() && config_changed()) {
+            pg::pg_call([this] {
+                ereport(LOG, (errmsg("subscription \"%s\" changed; restarting its apply worker",
+                                     cfg_.name.c_str())));
+            });
+            return;
+        }
+        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn()) {
+            check_resync(true);
+        }
+        if (!PQconsumeInput(c)) {
+            throw core::Error("08006", "lost the replication connection to the provider",
+                              std::string("libpq: ") + PQerrorMessage(c));
+        }
+        // The walsender sends keepalives only when it has not heard from us, and we report
+        // regularly: after half the timeout of silence, ask it for a reply; after the whole
+        // timeout, give up on the connection.
+        long timeout_ms = wal_receiver_timeout > 0 ? wal_receiver_timeout : 60000;
+        TimestampTz now = GetCurrentTimestamp();
+        if (TimestampDifferenceExceeds(last_recv_time_, now, timeout_ms)) {
+            throw core::Error("08006", "terminating apply: no data or keepalive from the provider",
+                              "Nothing arrived for " + std::to_string(timeout_ms) + " ms.");
+        }
+        if (TimestampDifferenceExceeds(last_recv_time_, now, timeout_ms / 2) &&
+            TimestampDifferenceExceeds(last_ping_, now, timeout_ms / 2)) {
+            send_feedback(true, true);
+            last_ping_ = now;
+        }
+    }
+}
+
+}  // namespace spock::apply

@@ -1,0 +1,55 @@
+// The replication stream of an apply worker: START_REPLICATION, the CopyData loop, feedback,
+// keepalives and timeouts, spock.progress, pause/resume and per-table resync between
+// transactions. Messages go to the Applier (applier.hpp), which knows how they are applied.
+#pragma once
+
+#include <memory>
+
+#include "spock/pg/remote.hpp"
+#include "spock/worker/shmem.hpp"
+
+#include "applier.hpp"
+#include "sub_config.hpp"
+
+namespace spock::apply {
+
+class Stream {
+  public:
+    Stream(const SubConfig& cfg, worker::WorkerSlot* slot)
+        : cfg_(cfg), slot_(slot), applier_(cfg, slot) {
+        applier_.set_idle_callback([this] { send_feedback(true); });
+    }
+
+    // Runs until the subscription changes or is disabled (returns), or an error that ends
+    // the worker (throws).
+    void run();
+
+  private:
+    void start(core::Lsn from);
+    void process(const char* buf, int len);
+    void send_feedback(bool force, bool request_reply = false);
+    void update_progress();
+    bool config_changed();
+    void wait_while_paused();
+    void check_resync(bool now);
+
+    const SubConfig& cfg_;
+    worker::WorkerSlot* slot_;
+    Applier applier_;
+    std::unique_ptr<pg::RemoteConnection> conn_;
+    XLogRecPtr received_ = InvalidXLogRecPtr;
+    XLogRecPtr sent_write_ = InvalidXLogRecPtr;
+    XLogRecPtr sent_flush_ = InvalidXLogRecPtr;
+    XLogRecPtr remote_insert_ = InvalidXLogRecPtr;
+    TimestampTz last_feedback_ = 0;
+    TimestampTz last_recv_time_ = 0;
+    TimestampTz last_ping_ = 0;
+    TimestampTz last_progress_ = 0;
+    XLogRecPtr progress_written_ = InvalidXLogRecPtr;
+    XLogRecPtr caught_up_at_ = InvalidXLogRecPtr;  // provider position we are caught up with
+    int since_feedback_ = 0;
+    TimestampTz last_sync_check_ = 0;
+    bool stop_ = false;  // the applier disabled the subscription
+};
+
+}  // namespace spock::apply

@@ -1,0 +1,108 @@
+# Two live nodes replicating both ways, one deleting rows while the other updates the same rows
+# at the same time: an UPDATE that reaches a node after the row was deleted there fails, is
+# replayed and logged, and both subscriptions keep replicating with the same worker processes.
+# Subscriptions whose names differ only by a "_n<digits>" suffix keep separate positions.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use SpockTest;
+
+my $n1 = spock_node('race_n1', extension => 1);
+my $n2 = spock_node('race_n2', extension => 1);
+spock_create_node($n1, name => 'n1');
+spock_create_node($n2, name => 'n2');
+for my $node ($n1, $n2) {
+    $node->safe_psql('postgres', q{
+        CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL DEFAULT 0);
+        SELECT spock.repset_add_table('default', 't');
+    });
+}
+spock_subscribe($n2, $n1, 'sub_n1_n2');
+spock_subscribe($n1, $n2, 'sub_n2_n1');
+$n1->safe_psql('postgres', 'INSERT INTO t SELECT g, 0 FROM generate_series(1, 400) g');
+spock_wait_caught_up($n1);
+
+sub pids {
+    my ($node) = @_;
+    return $node->safe_psql('postgres',
+        "SELECT string_agg(worker_pid::text, ',') FROM spock.get_apply_worker_status()");
+}
+my ($pid1, $pid2) = (pids($n1), pids($n2));
+
+my $dir = PostgreSQL::Test::Utils::tempdir;
+open(my $fh, '>', "$dir/delete.sql") or die;
+print $fh "\\set k random(1, 400)\nDELETE FROM t WHERE id = :k;\n";
+close $fh;
+open($fh, '>', "$dir/update.sql") or die;
+print $fh "\\set k random(1, 400)\nUPDATE t SET v = v + 1 WHERE id = :k;\n";
+close $fh;
+my $seconds = $ENV{SPOCK_RACE_SECONDS} // 6;
+my @runs;
+for my $job ([$n1, 'delete'], [$n2, 'update']) {
+    my ($node, $what) = @{$job};
+    my ($out, $err) = ('', '');
+    push @runs, [IPC::Run::start(
+        ['pgbench', '-n', '-T', $seconds, '-c', '2', '-f', "$dir/$what.sql", '-h', $node->host,
+            '-p', $node->port, 'postgres'],
+        '>', \$out, '2>', \$err), $what, \$out, \$err];
+}
+for my $r (@runs) {
+    my ($h, $what, $out, $err) = @{$r};
+    $h->finish;
+    ok($h->result == 0, "pgbench $what ran") or diag $$err;
+}
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is(table_digest($n1, 't'), table_digest($n2, 't'), 'both nodes end with the same rows');
+my $failed = $n1->safe_psql('postgres',
+    "SELECT count(*) FROM spock.exception_log WHERE operation = 'UPDATE'");
+ok($failed > 0, "updates of rows deleted meanwhile were replayed and logged ($failed)");
+is($n1->safe_psql('postgres', q{
+        SELECT count(*) FROM spock.apply_stats() WHERE sub_name = 'sub_n2_n1'
+        AND xacts_replayed > 0 AND last_error LIKE '[%]%'}),
+    '1', 'apply_stats shows the replayed transactions and the last error');
+is(pids($n1), $pid1, 'n1: the same apply worker process throughout');
+is(pids($n2), $pid2, 'n2: the same apply worker process throughout');
+for my $node ($n1, $n2) {
+    is($node->safe_psql('postgres',
+            "SELECT string_agg(status, ',') FROM spock.sub_show_status()"),
+        'replicating', $node->name . ': the subscription is replicating');
+}
+# Both directions still carry changes.
+$n1->safe_psql('postgres', 'INSERT INTO t VALUES (10001, 1)');
+$n2->safe_psql('postgres', 'INSERT INTO t VALUES (10002, 2)');
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is($n1->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n1 has both new rows');
+is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n2 has both new rows');
+
+# Resume positions belong to one subscription only: "s" and "s_n5" from the same provider
+# (their slots differ by a suffix that looked like a forwarded origin's name before).
+my $n3 = spock_node('race_n3', extension => 1, extra => "spock.restart_delay_default = 200\n");
+spock_create_node($n3, name => 'n3');
+$n1->safe_psql('postgres', q{
+    CREATE TABLE a (id int PRIMARY KEY);
+    CREATE TABLE b (id int PRIMARY KEY);
+    SELECT spock.repset_create('set_a');
+    SELECT spock.repset_create('set_b');
+    SELECT spock.repset_add_table('set_a', 'a');
+    SELECT spock.repset_add_table('set_b', 'b');
+});
+$n3->safe_psql('postgres', 'CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)');
+spock_subscribe($n3, $n1, 's', q{replication_sets := '{set_a}'});
+spock_subscribe($n3, $n1, 's_n5', q{replication_sets := '{set_b}'});
+$n3->safe_psql('postgres', "SELECT spock.sub_disable('s', true)");
+$n1->safe_psql('postgres', 'INSERT INTO a VALUES (1)');
+$n1->safe_psql('postgres', 'INSERT INTO b VALUES (1)');
+$n3->poll_query_until('postgres', 'SELECT count(*) = 1 FROM b');
+$n3->safe_psql('postgres', "SELECT spock.sub_enable('s')");
+ok($n3->poll_query_until('postgres', 'SELECT count(*) = 1 FROM a'),
+    'subscription s resumes at its own position, not at that of s_n5');
+
+$n1->stop;
+$n2->stop;
+$n3->stop;
+done_testing();
