@@ -259,6 +259,12 @@ ReplayBuffer::~ReplayBuffer() {
 
 void ReplayBuffer::set_memory_limit(std::size_t bytes) noexcept {
     limit_ = bytes;
+    if (count() == 0 && fd_ < 0) {
+        clear();  // trims what is retained to the new limit
+    } else if (memory_bytes() > limit_) {
+        spilling_ = true;
+        cur_free_ = 0;
+    }
 }
 
 void ReplayBuffer::clear() noexcept {
@@ -331,6 +337,7 @@ void ReplayBuffer::append_slow(std::string_view payload) {
         return;
     }
     spilling_ = true;
+    cur_free_ = 0;  // keeps append()'s fast path away from memory until clear()
     spill(payload);
 }
 

@@ -89,7 +89,9 @@ class ReplayBuffer {
     ReplayBuffer(const ReplayBuffer&) = delete;
     ReplayBuffer& operator=(const ReplayBuffer&) = delete;
 
-    // The memory budget in bytes (default 64 MiB); may change at any time, see above.
+    // The memory budget in bytes (default 64 MiB); may change at any time. Between transactions
+    // (nothing appended since clear()) memory beyond the new limit is released at once. During
+    // a transaction holding more than the new limit, every later message of it spills.
     void set_memory_limit(std::size_t bytes) noexcept;
     std::size_t memory_limit() const noexcept { return limit_; }
 
@@ -100,7 +102,9 @@ class ReplayBuffer {
     // Copies one message. Throws Error on a spill file failure (53100, 58030) or a message of
     // 4 GiB or more (54000); bad_alloc when memory is short.
     void append(std::string_view payload) {
-        if (payload.size() <= cur_free_ && idx_size_ < idx_cap_) [[likely]] {
+        // cur_free_ is 0 once the transaction spills, so the strict < sends every later
+        // message (even an empty one) to the slow path
+        if (payload.size() < cur_free_ && idx_size_ < idx_cap_) [[likely]] {
             if (!payload.empty()) {
                 std::memcpy(cur_, payload.data(), payload.size());
             }
