@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>
@@ -628,6 +629,45 @@ TEST_F(ReplayBufferTest, AppendCost) {
                 ns(t2 - t1));
     std::printf("[ append cost ] 1M x 100 B, all spilled: %.1f ns/append, %.1f ns/read\n",
                 ns(t3 - t2), ns(t4 - t3));
+}
+
+}  // namespace
+}  // namespace spock::core
+
+namespace spock::core {
+namespace {
+
+// Seeds for test/fuzz/spill_corpus (see test/fuzz/spill_fuzz.cpp for the input format: a flag
+// byte, then the file).
+TEST_F(ReplayBufferTest, SpillFuzzCorpusWhenRequested) {
+    const char* out = std::getenv("SPOCK_WRITE_SPILL_CORPUS");
+    if (out == nullptr || *out == '\0') {
+        GTEST_SKIP() << "set SPOCK_WRITE_SPILL_CORPUS=<dir> to write the seed corpus";
+    }
+    fs::create_directories(out);
+    auto spill_file = [&](const std::vector<std::string>& msgs) {
+        ReplayBuffer buf(dir_, "seed");
+        buf.set_memory_limit(0);
+        for (const auto& m : msgs) {
+            buf.append(m);
+        }
+        replay(buf);  // flushes
+        std::ifstream f(buf.spill_path(), std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(f), {});
+    };
+    auto write = [&](const std::string& name, char flags, const std::string& file) {
+        std::ofstream f(fs::path(out) / (name + ".bin"), std::ios::binary | std::ios::trunc);
+        f << flags << file;
+        ASSERT_TRUE(f.good()) << name;
+    };
+    const std::vector<std::string> tx = {"B-begin-of-transaction", "I-insert-row", "",
+                                         message(3, 300), "C-commit"};
+    const std::string file = spill_file(tx);
+    write("spill_valid", 0x04, file);
+    write("spill_valid_limit_128", 0x04 | (2 << 3), file);
+    write("spill_records_only", 0x01 | 0x02 | 0x04 | (31 << 3), file.substr(16));
+    write("spill_header_only", 0x00, file.substr(0, 16));
+    write("spill_zero_lengths", 0x06, spill_file({"", "", "x", ""}));
 }
 
 }  // namespace
