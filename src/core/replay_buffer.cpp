@@ -111,7 +111,9 @@ std::atomic<std::uint64_t> g_file_counter{0};
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
+namespace detail {
+
+std::uint32_t crc32c_portable(std::string_view bytes, std::uint32_t crc) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     std::size_t n = bytes.size();
     crc = ~crc;
@@ -127,6 +129,49 @@ std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
         crc = kCrc.t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     }
     return ~crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SPOCK_CRC32C_HW 1
+// The SSE 4.2 crc32 instruction computes exactly this CRC (reflected Castagnoli, no inversion).
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hw(std::string_view bytes,
+                                                          std::uint32_t crc) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    std::size_t n = bytes.size();
+    std::uint64_t c = ~crc;
+    while (n >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        n -= 8;
+    }
+    auto c32 = static_cast<std::uint32_t>(c);
+    while (n-- > 0) {
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    }
+    return ~c32;
+}
+#endif
+
+bool crc32c_uses_hardware() noexcept {
+#ifdef SPOCK_CRC32C_HW
+    static const bool hw = __builtin_cpu_supports("sse4.2");
+    return hw;
+#else
+    return false;
+#endif
+}
+
+}  // namespace detail
+
+std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
+#ifdef SPOCK_CRC32C_HW
+    if (detail::crc32c_uses_hardware()) {
+        return detail::crc32c_hw(bytes, crc);
+    }
+#endif
+    return detail::crc32c_portable(bytes, crc);
 }
 
 // =============================================================================================
@@ -319,26 +364,34 @@ void ReplayBuffer::clear() noexcept {
 
 void ReplayBuffer::check_usable() const {
     if (broken_) {
-        throw Error(sqlstate::kIoError,
-                    "the replay buffer is unusable after a failed write to its spill file",
-                    fmt::format("File \"{}\".", path_));
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "the replay buffer is unusable after a failed append",
+                    path_.empty() ? std::string() : fmt::format("Spill file \"{}\".", path_),
+                    "The transaction record is incomplete; it must be cleared.");
     }
 }
 
 void ReplayBuffer::append_slow(std::string_view payload) {
     check_usable();
-    if (payload.size() > std::numeric_limits<std::uint32_t>::max()) {
-        throw Error(sqlstate::kProgramLimitExceeded,
-                    fmt::format("replicated message of {} bytes is too large to be kept for "
-                                "replay",
-                                payload.size()));
+    try {
+        if (payload.size() > std::numeric_limits<std::uint32_t>::max()) {
+            throw Error(sqlstate::kProgramLimitExceeded,
+                        fmt::format("replicated message of {} bytes is too large to be kept for "
+                                    "replay",
+                                    payload.size()));
+        }
+        if (!spilling_ && append_to_memory(payload)) {
+            return;
+        }
+        spilling_ = true;
+        cur_free_ = 0;  // keeps append()'s fast path away from memory until clear()
+        spill(payload);
+    } catch (...) {
+        // The message is not recorded: a record with a hole must never be replayed.
+        broken_ = true;
+        cur_free_ = 0;
+        throw;
     }
-    if (!spilling_ && append_to_memory(payload)) {
-        return;
-    }
-    spilling_ = true;
-    cur_free_ = 0;  // keeps append()'s fast path away from memory until clear()
-    spill(payload);
 }
 
 bool ReplayBuffer::append_to_memory(std::string_view payload) {

@@ -109,6 +109,22 @@ TEST(Crc32c, KnownValues) {
     }
 }
 
+TEST(Crc32c, HardwareAndPortableAgree) {
+    std::printf("[ crc32c ] hardware: %s\n", detail::crc32c_uses_hardware() ? "yes" : "no");
+    std::string s;
+    for (int i = 0; i < 5000; ++i) {
+        s.push_back(static_cast<char>((i * 2654435761u) >> 13));
+    }
+    for (std::size_t off = 0; off < 9; ++off) {
+        for (std::size_t len : {0, 1, 7, 8, 9, 63, 64, 65, 1000, 4991}) {
+            std::string_view v = std::string_view(s).substr(off, len);
+            ASSERT_EQ(crc32c(v), detail::crc32c_portable(v, 0)) << off << " " << len;
+            ASSERT_EQ(crc32c(v, 0x12345678u), detail::crc32c_portable(v, 0x12345678u));
+        }
+    }
+    EXPECT_EQ(detail::crc32c_portable("123456789", 0), 0xE3069283u);
+}
+
 TEST_F(ReplayBufferTest, RejectsBadStem) {
     for (const char* stem : {"", "a/b"}) {
         try {
@@ -433,6 +449,33 @@ TEST_F(ReplayBufferTest, MessageOf4GiBIsRefused) {
         EXPECT_EQ(e.sqlstate(), "54000");
     }
     EXPECT_EQ(buf.count(), 0u);
+    EXPECT_THROW(buf.append("x"), Error);  // the record has a hole now
+    buf.clear();
+    buf.append("x");
+    EXPECT_TRUE(same(replay(buf), {"x"}));
+}
+
+TEST_F(ReplayBufferTest, MissingSpillDirectoryIsAnError) {
+    ReplayBuffer buf(dir_ + "/missing", "sub_1");
+    buf.set_memory_limit(2000);
+    buf.append("in memory");
+    try {
+        buf.append(std::string(1000, 'x'));
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "58030");
+        EXPECT_NE(e.detail().find("/missing/sub_1_"), std::string::npos) << e.detail();
+    }
+    try {
+        buf.append("more");
+        ADD_FAILURE() << "appended after a failed append";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "55000");
+    }
+    EXPECT_THROW(buf.reader(), Error);
+    buf.clear();
+    buf.append("again");
+    EXPECT_TRUE(same(replay(buf), {"again"}));
 }
 
 TEST_F(ReplayBufferTest, ZeroLengthPayloads) {

@@ -29,8 +29,10 @@
 //
 // Errors are spock::core::Error: XX001 (data_corrupted) for a spill file that is truncated,
 // extended or fails a check; 53100 (disk_full) for ENOSPC/EDQUOT; 58030 (io_error) for other
-// I/O failures, with the path in the detail; 54000 for a message longer than 4 GiB - 1. After a
-// failed write the transaction is unusable (append() and reader() throw) until clear().
+// I/O failures, with the path in the detail; 54000 for a message longer than 4 GiB - 1. When
+// append() throws (any error, bad_alloc included) the message is not recorded, and the buffer
+// refuses further append() and reader() calls (Error 55000) until clear(): a record with a hole
+// must never be replayed.
 //
 // Not thread-safe; one buffer belongs to one worker.
 #pragma once
@@ -46,8 +48,13 @@
 
 namespace spock::core {
 
-// CRC-32C (Castagnoli, reflected, as in iSCSI and PostgreSQL's WAL) of a byte range.
+// CRC-32C (Castagnoli, reflected, as in iSCSI and PostgreSQL's WAL) of a byte range; pass the
+// previous result as crc to continue over more bytes. Uses SSE 4.2 when the CPU has it.
 std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc = 0) noexcept;
+namespace detail {
+std::uint32_t crc32c_portable(std::string_view bytes, std::uint32_t crc) noexcept;  // tables
+bool crc32c_uses_hardware() noexcept;
+}  // namespace detail
 
 // Reads the records of a spill file through pread, never moving the file offset, so it can read
 // a file that is still being appended to. It does not own the descriptor.
@@ -100,7 +107,7 @@ class ReplayBuffer {
     void clear() noexcept;
 
     // Copies one message. Throws Error on a spill file failure (53100, 58030) or a message of
-    // 4 GiB or more (54000); bad_alloc when memory is short.
+    // 4 GiB or more (54000); bad_alloc when memory is short. After a throw, see above.
     void append(std::string_view payload) {
         // cur_free_ is 0 once the transaction spills, so the strict < sends every later
         // message (even an empty one) to the slow path
@@ -193,7 +200,7 @@ class ReplayBuffer {
     mutable std::unique_ptr<char[]> wbuf_;
     mutable std::size_t wbuf_used_ = 0;
     mutable std::uint64_t written_ = 0;  // bytes already in the file
-    mutable bool broken_ = false;        // a write failed: unusable until clear()
+    mutable bool broken_ = false;        // an append failed: unusable until clear()
     std::uint64_t spill_size_ = 0;       // file size once flushed
     std::uint64_t spill_records_ = 0;
 };
