@@ -14,6 +14,7 @@
 #include <iterator>
 #include <memory>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -506,6 +507,34 @@ TEST_F(ReplayBufferTest, HundredThousandMessages) {
         EXPECT_TRUE(same(replay(buf), in));
         EXPECT_TRUE(same(replay(buf), in));
     }
+}
+
+TEST_F(ReplayBufferTest, RandomTransactionsOnOneBuffer) {
+    std::mt19937 rng(12345);
+    ReplayBuffer buf(dir_, "sub_1");
+    const std::size_t limits[] = {0, 50, 300, 5000, 70000, 300000, 4u << 20};
+    for (int tx = 0; tx < 300; ++tx) {
+        if (tx % 7 == 0) {
+            buf.set_memory_limit(limits[rng() % std::size(limits)]);
+        }
+        buf.clear();
+        ASSERT_LE(buf.memory_bytes(), buf.memory_limit());
+        std::vector<std::string> in;
+        const std::size_t n = rng() % 4 == 0 ? rng() % 3000 : rng() % 10;
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t size = rng() % 64 == 0 ? rng() % 300000 : rng() % 200;
+            in.push_back(message(i + tx, size));
+            buf.append(in.back());
+            ASSERT_LE(buf.memory_bytes(), buf.memory_limit());
+        }
+        ASSERT_EQ(buf.count(), in.size());
+        ASSERT_TRUE(same(replay(buf), in)) << "transaction " << tx;
+        if (tx % 5 == 0) {
+            ASSERT_TRUE(same(replay(buf), in)) << "transaction " << tx << ", second replay";
+        }
+    }
+    buf.clear();
+    EXPECT_TRUE(files().empty());
 }
 
 // ---- damaged spill files ---------------------------------------------------------------------
