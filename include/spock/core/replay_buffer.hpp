@@ -15,11 +15,12 @@
 // The memory limit. memory_bytes() is what the buffer really holds on the heap for payloads:
 // the capacities of the arena chunks plus the capacity of the index (the 256 KiB write buffer
 // of a spilling transaction and the small bookkeeping vectors are not counted). The guarantee:
-// memory_bytes() <= memory_limit() at all times, provided the limit was not lowered during the
-// current transaction (a lower limit takes full effect at the next clear(); until then every
-// later message spills). A message that cannot be held within the limit (the chunk or index
-// growth it needs would exceed it) goes to the spill file, and so does every later message of
-// the transaction, so the order is memory part first, then file. Limit 0: everything spills.
+// memory_bytes() <= memory_limit() at all times, except after the limit is lowered during a
+// transaction: then every later message of it spills, and the memory is released at the next
+// clear() (between transactions, set_memory_limit() releases it at once). A message that cannot be
+// held within the limit (the chunk or index growth it needs would exceed it) goes to the spill
+// file, and so does every later message of the transaction, so the order is memory part first, then
+// file. Limit 0: everything spills.
 //
 // The spill file. Created on the first spill in spill_dir as "<stem>_<n>.spill" with
 // O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC and mode 0600, written through a 256 KiB buffer with pwrite.
@@ -27,12 +28,12 @@
 // record per message: [u32 payload length][u32 CRC-32C of the payload][payload]. The file is
 // unlinked by clear(), by the destructor and by remove_stale().
 //
-// Errors are spock::core::Error: XX001 (data_corrupted) for a spill file that is truncated,
-// extended or fails a check; 53100 (disk_full) for ENOSPC/EDQUOT; 58030 (io_error) for other
-// I/O failures, with the path in the detail; 54000 for a message longer than 4 GiB - 1. When
-// append() throws (any error, bad_alloc included) the message is not recorded, and the buffer
-// refuses further append() and reader() calls (Error 55000) until clear(): a record with a hole
-// must never be replayed.
+// Errors are spock::core::Error: XX001 (data_corrupted) for a spill file that is truncated or
+// fails a check (header, record length, CRC, record count); 53100 (disk_full) for ENOSPC/EDQUOT;
+// 58030 (io_error) for other I/O failures, with the path in the detail; 54000 for a message longer
+// than 4 GiB - 1. When append() throws (any error, bad_alloc included) the message is not recorded,
+// and the buffer refuses further append() and reader() calls (Error 55000) until clear(): a record
+// with a hole must never be replayed.
 //
 // Not thread-safe; one buffer belongs to one worker.
 #pragma once
@@ -60,9 +61,10 @@ bool crc32c_uses_hardware() noexcept;
 // a file that is still being appended to. It does not own the descriptor.
 class SpillReader {
   public:
-    // fd: an open spill file; path: only for error messages. expected_size: the number of
-    // bytes the file must have (its current size when not given); expected_records: the number
-    // of records it must hold (not checked when not given). Validates the header; throws Error.
+    // fd: an open spill file; path: only for error messages. expected_size: the bytes written
+    // (a shorter file is truncated; only that many are read, so later appends are not seen);
+    // the file's current size when not given. expected_records: the number of records those
+    // bytes must hold (not checked when not given). Validates the header; throws Error.
     SpillReader(int fd, std::string path, std::optional<std::uint64_t> expected_size = {},
                 std::optional<std::uint64_t> expected_records = {});
 
