@@ -82,30 +82,56 @@ if [[ " $layers " == *" unit "* ]]; then
 fi
 
 # --- fuzz ------------------------------------------------------------------------------
-# The protocol decoder under libFuzzer (with ASan and UBSan) for a bounded time, when clang is
-# there to build it. A crash, a sanitizer report or an unexpected exception fails the layer.
+# The protocol decoder and the replay buffer's spill file reader under libFuzzer (with ASan and
+# UBSan), when clang is there to build them. SPOCK_FUZZ_SECONDS (default 60) is shared: two
+# thirds for the decoder, the rest for the spill reader. A crash, a sanitizer report or an
+# unexpected exception fails the layer.
 if [[ " $layers " == *" fuzz "* ]]; then
     if command -v clang++ >/dev/null 2>&1; then
-        log "fuzzing the protocol decoder for ${SPOCK_FUZZ_SECONDS:-60} s (libFuzzer)"
+        fuzz_total=${SPOCK_FUZZ_SECONDS:-60}
+        fuzz_decode=$((fuzz_total * 2 / 3))
+        fuzz_spill=$((fuzz_total - fuzz_decode))
+        log "fuzzing the protocol decoder for $fuzz_decode s and the spill reader for $fuzz_spill s"
         fuzz_build="${SPOCK_FUZZ_BUILD_DIR:-$SPOCK_BUILD_DIR-fuzz}"
-        mkdir -p "$work/fuzz-corpus"
+        mkdir -p "$work/fuzz-corpus" "$work/spill-corpus"
         cp "$SPOCK_ROOT"/test/fuzz/corpus/* "$work/fuzz-corpus/"
+        cp "$SPOCK_ROOT"/test/fuzz/spill_corpus/* "$work/spill-corpus/"
         set +e
         (CXX=clang++ cmake -S "$SPOCK_ROOT" -B "$fuzz_build" -DSPOCK_BUILD_FUZZ=ON \
             -DSPOCK_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
             -DPG_CONFIG="$(pg_config_path)" &&
-            cmake --build "$fuzz_build" --target spock_decode_fuzz -j"$(nproc)" &&
-            "$fuzz_build/spock_decode_fuzz" -max_total_time="${SPOCK_FUZZ_SECONDS:-60}" \
-                -rss_limit_mb=2048 "$work/fuzz-corpus") >"$work/fuzz.log" 2>&1
+            cmake --build "$fuzz_build" --target spock_decode_fuzz spock_spill_fuzz \
+                -j"$(nproc)") >"$work/fuzz-build.log" 2>&1
         rc=$?
         set -e
-        tail -n 5 "$work/fuzz.log"
-        if [ "$rc" = 0 ]; then
-            echo "ok - decoder fuzzed without a crash"
-            count fuzz 1 0
-        else
-            echo "not ok - decoder fuzzing failed (see $work/fuzz.log)"
+        if [ "$rc" != 0 ]; then
+            tail -n 20 "$work/fuzz-build.log"
+            echo "not ok - fuzz targets failed to build (see $work/fuzz-build.log)"
             count fuzz 0 1
+        else
+            fuzz_ok=0
+            fuzz_bad=0
+            for target in decode spill; do
+                if [ "$target" = decode ]; then
+                    secs=$fuzz_decode corpus="$work/fuzz-corpus" what="decoder"
+                else
+                    secs=$fuzz_spill corpus="$work/spill-corpus" what="spill file reader"
+                fi
+                set +e
+                (cd "$work" && "$fuzz_build/spock_${target}_fuzz" -max_total_time="$secs" \
+                    -rss_limit_mb=2048 "$corpus") >"$work/fuzz-$target.log" 2>&1
+                rc=$?
+                set -e
+                tail -n 3 "$work/fuzz-$target.log"
+                if [ "$rc" = 0 ]; then
+                    echo "ok - $what fuzzed for $secs s without a crash"
+                    fuzz_ok=$((fuzz_ok + 1))
+                else
+                    echo "not ok - $what fuzzing failed (see $work/fuzz-$target.log)"
+                    fuzz_bad=$((fuzz_bad + 1))
+                fi
+            done
+            count fuzz "$fuzz_ok" "$fuzz_bad"
         fi
     else
         log "clang++ not found: fuzzing skipped"

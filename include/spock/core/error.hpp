@@ -26,6 +26,9 @@ inline constexpr std::string_view kConnectionException = "08000";
 inline constexpr std::string_view kConnectionFailure = "08006";
 inline constexpr std::string_view kProtocolViolation = "08P01";
 inline constexpr std::string_view kDataCorrupted = "XX001";
+inline constexpr std::string_view kIoError = "58030";
+inline constexpr std::string_view kDiskFull = "53100";
+inline constexpr std::string_view kProgramLimitExceeded = "54000";
 }  // namespace sqlstate
 
 // True when s is five characters from [0-9A-Z], the shape of every SQLSTATE.
