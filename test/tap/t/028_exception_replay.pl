@@ -115,6 +115,47 @@ is($n2->safe_psql('postgres',
         "SELECT xacts_applied_on_replay FROM spock.apply_stats() WHERE sub_name = 'sub_n1_n2'"),
     '1', 'apply_stats counts it as applied on replay');
 
+# --- a transaction far larger than spock.exception_replay_queue_size is replayed from the
+# spill file: same worker, same walsender, the spill file gone afterwards.
+for my $node ($n1, $n2) {
+    $node->safe_psql('postgres', q{
+        CREATE TABLE big (id int PRIMARY KEY, v int NOT NULL, pad text);
+        SELECT spock.repset_add_table('default', 'big');
+    });
+}
+$n2->safe_psql('postgres', q{
+    ALTER TABLE big ADD CONSTRAINT big_v_check CHECK (v >= 0);
+    ALTER SYSTEM SET spock.exception_behaviour = 'discard';
+    ALTER SYSTEM SET spock.exception_replay_queue_size = '64kB';
+    SELECT pg_reload_conf();
+});
+my $walsender = $n1->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_replication WHERE application_name LIKE '%sub_n1_n2%'");
+$pid = worker_pid();
+$n1->safe_psql('postgres',
+    'BEGIN; INSERT INTO big SELECT g, 1, repeat(\'x\', 40) FROM generate_series(1, 20000) g; '
+      . 'INSERT INTO big VALUES (20001, -1, NULL); COMMIT;');
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', 'SELECT count(*), max(id) FROM big'), '20000|20000',
+    'spilled transaction replayed: every good row applied, the bad one skipped');
+is($n2->safe_psql('postgres', q{
+        SELECT xacts_spilled > 0 AND bytes_spilled > 65536 FROM spock.apply_stats()
+        WHERE sub_name = 'sub_n1_n2'}),
+    't', 'apply_stats counts the spilled transaction');
+is(worker_pid(), $pid, 'the same apply worker process');
+is($n1->safe_psql('postgres',
+        "SELECT pid FROM pg_stat_replication WHERE application_name LIKE '%sub_n1_n2%'"),
+    $walsender, 'the same walsender on the provider: nothing was fetched again');
+my $spill_dir = $n2->data_dir . '/pg_spock/replay';
+opendir(my $dh, $spill_dir) or die "no $spill_dir";
+my @left = grep { !/^\./ } readdir($dh);
+closedir($dh);
+is(scalar(@left), 0, 'no spill file left behind');
+$n2->safe_psql('postgres', q{
+    ALTER SYSTEM RESET spock.exception_replay_queue_size;
+    SELECT pg_reload_conf();
+});
+
 # --- kill -9 of the worker in the middle of a replay loses and duplicates nothing. A trigger
 # makes each row slow on the subscriber, so the replay takes a few seconds.
 $n2->safe_psql('postgres', q{
