@@ -304,8 +304,8 @@ ReplayBuffer::~ReplayBuffer() {
 
 void ReplayBuffer::set_memory_limit(std::size_t bytes) noexcept {
     limit_ = bytes;
-    if (count() == 0 && fd_ < 0) {
-        clear();  // trims what is retained to the new limit
+    if (count() == 0 && fd_ < 0 && !broken_) {
+        clear();  // trims what is retained to the new limit (a failed append is not forgotten)
     } else if (memory_bytes() > limit_) {
         spilling_ = true;
         cur_free_ = 0;
