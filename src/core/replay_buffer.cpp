@@ -303,9 +303,12 @@ ReplayBuffer::~ReplayBuffer() {
 }
 
 void ReplayBuffer::set_memory_limit(std::size_t bytes) noexcept {
+    if (bytes == limit_) {
+        return;  // the apply worker sets it at every BEGIN
+    }
     limit_ = bytes;
-    if (count() == 0 && fd_ < 0) {
-        clear();  // trims what is retained to the new limit
+    if (count() == 0 && fd_ < 0 && !broken_) {
+        clear();  // trims what is retained to the new limit (a failed append is not forgotten)
     } else if (memory_bytes() > limit_) {
         spilling_ = true;
         cur_free_ = 0;

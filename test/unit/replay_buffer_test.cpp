@@ -458,8 +458,7 @@ TEST_F(ReplayBufferTest, MessageOf4GiBIsRefused) {
 
 TEST_F(ReplayBufferTest, MissingSpillDirectoryIsAnError) {
     ReplayBuffer buf(dir_ + "/missing", "sub_1");
-    buf.set_memory_limit(2000);
-    buf.append("in memory");
+    buf.set_memory_limit(0);
     try {
         buf.append(std::string(1000, 'x'));
         ADD_FAILURE() << "no error";
@@ -474,6 +473,8 @@ TEST_F(ReplayBufferTest, MissingSpillDirectoryIsAnError) {
         EXPECT_EQ(e.sqlstate(), "55000");
     }
     EXPECT_THROW(buf.reader(), Error);
+    buf.set_memory_limit(1000);  // a configuration reload does not forget the failure
+    EXPECT_THROW(buf.append("more"), Error);
     buf.clear();
     buf.append("again");
     EXPECT_TRUE(same(replay(buf), {"again"}));
