@@ -81,6 +81,9 @@ void Stream::start(core::Lsn from) {
                           std::string("The provider said: ") + (msg ? msg : "(no message)"),
                           "Check that the slot exists on the provider and is not in use.");
     }
+    LWLockAcquire(worker::shared()->lock, LW_EXCLUSIVE);
+    slot_->streamed = true;
+    LWLockRelease(worker::shared()->lock);
     std::string at = from.to_string();
     pg::pg_call([this, &at] {
         ereport(LOG, (errmsg("subscription \"%s\" streams from slot \"%s\" at %s",

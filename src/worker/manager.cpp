@@ -90,7 +90,7 @@ long manage_apply_workers(const std::vector<EnabledSub>& subs) {
                 if (s.type == WorkerType::Apply && s.dboid == MyDatabaseId && s.subid == sub.id &&
                     s.status == WorkerStatus::Stopped && s.terminated_at != 0) {
                     TimestampTz due =
-                        TimestampTzPlusMilliseconds(s.terminated_at, gucs::restart_delay_default);
+                        TimestampTzPlusMilliseconds(s.terminated_at, restart_delay_ms(s));
                     if (due > now) {
                         start = false;
                         long wait = TimestampDifferenceMilliseconds(now, due);
