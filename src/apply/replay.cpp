@@ -102,7 +102,7 @@ std::string spill_directory() {
             (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
             throw core::Error("58030", "directory \"" + dir + "\" is not private to the server",
                               "It must be a directory (not a symbolic link) owned by the "
-                              "server's user with no access for others.",
+                              "server's user, with no access for its group or others.",
                               "Remove it; the server creates it again.");
         }
     }
@@ -110,7 +110,7 @@ std::string spill_directory() {
 }
 
 void Applier::fail(const core::Error& error) {
-    first_error_ = core::error_text(error.sqlstate(), error.message());
+    first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
     local_txn_ = false;
     failed_ = true;
@@ -165,7 +165,7 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
                 }
                 pg::rollback_subxact(sx);
                 r.failed = true;
-                r.error = core::error_text(e.sqlstate(), e.message());
+                r.error = core::error_text(e.sqlstate(), e.message(), e.detail());
             }
         }
         any_failed = any_failed || r.failed;
@@ -326,7 +326,7 @@ void Applier::replay(const core::Commit& commit) {
             }
             // The replay itself failed (a deferred constraint at its commit, say): nothing of
             // the transaction is applied, and every change is reported with that error.
-            std::string error = core::error_text(e.sqlstate(), e.message());
+            std::string error = core::error_text(e.sqlstate(), e.message(), e.detail());
             pg::abort_xact();
             local_txn_ = false;
             results.clear();
