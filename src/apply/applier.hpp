@@ -101,6 +101,7 @@ class Applier {
     void log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
                               const std::vector<ChangeResult>& results);
     void disable_subscription(const core::Commit& commit);
+    void keep_provider_informed();
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -126,6 +127,7 @@ class Applier {
     core::Lsn last_commit_end_;
     core::TimestampUs last_commit_time_;
     bool copy_requested_ = false;
+    TimestampTz last_informed_ = 0;
 };
 
 // Runs one change with its allocations in a context that is emptied afterwards, so a large

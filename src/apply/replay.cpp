@@ -33,6 +33,7 @@ extern "C" {
 #include <miscadmin.h>
 #include <replication/origin.h>
 #include <utils/memutils.h>
+#include <utils/timestamp.h>
 }
 
 namespace spock::apply {
@@ -109,6 +110,17 @@ std::string spill_directory() {
     return base + "/replay";
 }
 
+// A long replay reads nothing from the connection; the provider must still hear from us
+// within wal_sender_timeout, or it ends the connection and the transaction is sent again.
+// Feedback never confirms the transaction being replayed (it is still open).
+void Applier::keep_provider_informed() {
+    TimestampTz now = GetCurrentTimestamp();
+    if (idle_ && TimestampDifferenceExceeds(last_informed_, now, 1000)) {
+        last_informed_ = now;
+        idle_();
+    }
+}
+
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
@@ -140,10 +152,14 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
     bool any_failed = false;
     auto reader = record_.reader();
     std::string_view payload;
+    size_t seen = 0;
     while (reader.next(payload)) {
         core::ProtocolMessage m = core::decode_message(payload);
         if (std::holds_alternative<core::Begin>(m) || std::holds_alternative<core::Commit>(m)) {
             continue;
+        }
+        if (++seen % 1024 == 0) {
+            keep_provider_informed();
         }
         if (!is_row_change(m)) {
             apply_change(m);  // ORIGIN, RELATION
@@ -202,6 +218,9 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         core::ProtocolMessage m = core::decode_message(payload);
         if (!is_row_change(m)) {
             continue;
+        }
+        if (index % 1024 == 1023) {
+            keep_provider_informed();
         }
         const ChangeResult& r = results[index++];
         if (!core::log_change(logging, outcome, r.failed)) {
