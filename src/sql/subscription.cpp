@@ -493,7 +493,12 @@ SPOCK_PG_FUNCTION(spock_sub_show_status) {
             "JOIN spock.node_interface i ON i.if_id = s.sub_origin_if WHERE s.sub_id = $1::oid",
             {to_text(sub.id)});
         const SqlRow& r = rows.at(0);
-        out.push_back({sub.name, status_of(sub), r[0], r[1], sub.slot_name, r[2], r[3]});
+        // The provider DSN without its password, as in error messages: anyone may call this.
+        std::optional<std::string> dsn;
+        if (r[1]) {
+            dsn = core::mask_password(*r[1]);
+        }
+        out.push_back({sub.name, status_of(sub), r[0], dsn, sub.slot_name, r[2], r[3]});
     }
     pg::spi_finish();
     return pg::rows_result(fcinfo, out);

@@ -38,6 +38,9 @@ SELECT spock.sub_create('sub1', 'dbname=sub_provider', forward_origins := '{n9}'
 SELECT spock.sub_create('sub1', 'host=127.0.0.1 port=1 dbname=x password=s3cret',
                         enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'postgresql://u@127.0.0.1:1/x?pass%77ord=s3cret',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=regression password=s3cret', enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=sub_subscriber', enabled := false);
@@ -142,6 +145,19 @@ SELECT i.if_name FROM spock.subscription s JOIN spock.node_interface i
 SELECT spock.node_drop_interface('prov', 'prov_tcp');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_alter_interface('sub1', 'prov');
+-- The provider DSN that sub_show_status() shows (anyone may call it) has its password masked,
+-- as in error messages; the URI form with a percent-encoded keyword too.
+SELECT spock.node_add_interface('prov', 'prov_pw', 'dbname=sub_provider password=s3cret')
+       IS NOT NULL AS added;
+SELECT spock.sub_alter_interface('sub1', 'prov_pw');
+SELECT provider_dsn FROM spock.sub_show_status('sub1');
+SELECT spock.node_add_interface('prov', 'prov_uri',
+           'postgresql:///sub_provider?pass%77ord=s3cret') IS NOT NULL AS added;
+SELECT spock.sub_alter_interface('sub1', 'prov_uri');
+SELECT provider_dsn FROM spock.sub_show_status('sub1');
+SELECT spock.sub_alter_interface('sub1', 'prov');
+SELECT spock.node_drop_interface('prov', 'prov_pw');
+SELECT spock.node_drop_interface('prov', 'prov_uri');
 
 -- Skip LSN.
 SELECT spock.sub_alter_skiplsn('sub1', '0/1A2B3C');
