@@ -12,6 +12,7 @@ CREATE EXTENSION spock;
 SELECT spock.node_create('prov', 'dbname=sub_provider') = (hashtext('prov') & 65535) AS id_ok;
 CREATE TABLE items (id int PRIMARY KEY, label text);
 SELECT spock.repset_add_table('default', 'items');
+SELECT spock.repset_create('extra') IS NOT NULL AS extra_created;
 
 \c sub_subscriber
 CREATE EXTENSION spock;
@@ -28,6 +29,19 @@ SELECT spock.sub_create('Sub-1', 'dbname=sub_provider', enabled := false);
 SELECT spock.sub_create('sub1', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{default,NULL}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{""}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- The sets must exist on the provider.
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{default,nosuch}',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', apply_delay := '-1 second',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', apply_delay := NULL, enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=sub_provider', synchronize_data := true,
                         enabled := false);
@@ -131,6 +145,10 @@ SELECT spock.sub_add_repset('nosuch', 'extra');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_add_repset('sub1', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_add_repset('sub1', '');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_add_repset('sub1', 'nosuch');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT sub_replication_sets FROM spock.subscription WHERE sub_name = 'sub1';
 
 -- Interfaces: switch to another interface of the provider node.
@@ -158,6 +176,10 @@ SELECT provider_dsn FROM spock.sub_show_status('sub1');
 SELECT spock.sub_alter_interface('sub1', 'prov');
 SELECT spock.node_drop_interface('prov', 'prov_pw');
 SELECT spock.node_drop_interface('prov', 'prov_uri');
+
+-- sub_alter_sync needs a truncate flag, like every function needs its arguments.
+SELECT spock.sub_alter_sync('sub1', NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- Skip LSN.
 SELECT spock.sub_alter_skiplsn('sub1', '0/1A2B3C');
