@@ -67,8 +67,8 @@ void ensure_private(const std::string& dir) {
         unsafe(dir, "It is owned by user id " + std::to_string(st.st_uid) +
                         ", not by the server's user id " + std::to_string(geteuid()) + ".");
     }
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        unsafe(dir, "Group or others may write to it.");
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        unsafe(dir, "Group or others have access to it.");
     }
 }
 

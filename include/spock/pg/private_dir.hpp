@@ -8,7 +8,7 @@ namespace spock::pg {
 
 // Returns the absolute path of <DataDir>/pg_spock/<subdir>, creating pg_spock and the
 // subdirectory with mode 0700 when missing. An existing one must be a real directory (not a
-// symbolic link), owned by the server's user and not writable by group or others; otherwise
+// symbolic link), owned by the server's user, with no access for group or others; otherwise
 // a core::Error (55000) is thrown. `subdir` is a single path component ("" for pg_spock
 // itself). Makes system calls only: safe to call from C++ frames without pg_call.
 std::string spock_private_dir(const char* subdir);
