@@ -509,6 +509,7 @@ CREATE FUNCTION delta_apply(money, money, money) RETURNS money
     LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
 CREATE FUNCTION repair_mode(enabled boolean)
     RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_repair_mode' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION repair_mode(boolean) FROM PUBLIC;
 
 -- Read-only helpers and miscellany (§3.8).
 CREATE FUNCTION terminate_active_transactions()

@@ -171,6 +171,7 @@ struct ApplyExec {
     MemoryContext oldcxt;
     Oid saved_userid;
     int saved_sec_context;
+    int guc_nestlevel;  // GUC nest level opened by as_owner(), 0 when none
     bool snapshot_pushed;
 };
 
@@ -181,9 +182,11 @@ void begin_exec(ApplyExec* x, Relation rel);
 void end_exec(ApplyExec* x);
 
 // User code (triggers, defaults, constraints) runs as the table owner: as_owner() switches to
-// it, as_applier() back. An ERROR in between is undone by the (sub)transaction abort.
-void as_owner(const ApplyExec* x);
-void as_applier(const ApplyExec* x);
+// it under SECURITY_RESTRICTED_OPERATION and opens a GUC nest level, as_applier() rolls back
+// any setting the owner's code changed and switches back. An ERROR in between is undone by
+// the (sub)transaction abort.
+void as_owner(ApplyExec* x);
+void as_applier(ApplyExec* x);
 
 // Evaluates the defaults of the local columns INSERT did not receive into values/nulls, with
 // expression states from init_defaults (allocated in the current memory context).

@@ -180,7 +180,8 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND p.pronamespace <> 'spock'::regnamespace;
 
 -- EXECUTE on pause_apply_workers() and resume_apply_workers() is revoked from PUBLIC (Spock
--- 5.0.7); every other function keeps the default grant.
+-- 5.0.7), and on repair_mode() (spock only: it hides changes from every subscriber); every
+-- other function keeps the default grant.
 SELECT p.oid::regprocedure AS func
 FROM pg_proc p
 WHERE p.pronamespace = 'spock'::regnamespace
