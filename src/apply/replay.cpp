@@ -15,12 +15,11 @@
 // and under every behaviour a transaction whose error does not recur is applied as sent.
 // The replication origin advances in the same local commit that applies (or discards) the
 // transaction, and feedback never confirms it before that commit is flushed.
-#include <sys/stat.h>
-
 #include "applier.hpp"
 
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/private_dir.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
 #include "spock/worker/notify.hpp"
@@ -92,22 +91,7 @@ ChangeFacts facts_of(const core::ProtocolMessage& m) {
 
 std::string spill_directory() {
     // <data directory>/pg_spock/replay, private to the server's OS user.
-    std::string base = std::string(DataDir) + "/pg_spock";
-    for (const std::string& dir : {base, base + "/replay"}) {
-        if (mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) {
-            throw core::Error("58030", "could not create directory \"" + dir + "\"",
-                              std::string("mkdir: ") + strerror(errno));
-        }
-        struct stat st;
-        if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-            (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-            throw core::Error("58030", "directory \"" + dir + "\" is not private to the server",
-                              "It must be a directory (not a symbolic link) owned by the "
-                              "server's user, with no access for its group or others.",
-                              "Remove it; the server creates it again.");
-        }
-    }
-    return base + "/replay";
+    return pg::spock_private_dir("replay");
 }
 
 // A long replay reads nothing from the connection; the provider must still hear from us
