@@ -80,6 +80,10 @@ spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
 is($n1->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n1 has both new rows');
 is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n2 has both new rows');
+is($n2->safe_psql('postgres', q{
+        SELECT o.roident = n.node_id FROM t, spock.xact_commit_timestamp_origin(t.xmin) o,
+             spock.node n WHERE t.id = 10001 AND n.node_name = 'n1'}),
+    't', 'xact_commit_timestamp_origin names the node an applied row came from');
 
 # A lost connection is not an apply error: the worker restarts and streams again, after
 # spock.restart_delay_on_exception (not restart_delay_default) since it failed while streaming.
