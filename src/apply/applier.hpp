@@ -89,9 +89,14 @@ class Applier {
     void fail(const core::Error& error);
     void replay(const core::Commit& commit);
     struct ChangeResult {
-        long long counter;  // command_counter in spock.exception_log
-        bool failed;
+        long long counter = 0;  // command_counter in spock.exception_log
+        bool failed = false;
         std::string error;  // "[SQLSTATE] message" when failed
+        // The local row a failed change found (exception_log's local_* columns).
+        std::string local_json;
+        bool local_origin_known = false;
+        Oid local_origin = InvalidOid;
+        TimestampTz local_commit_ts = 0;
     };
     // Runs the recorded changes each in a subtransaction (execute) or not at all (a second
     // attempt after the replay itself failed: every change is reported with `forced_error`).

@@ -147,6 +147,26 @@ void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out);
 // user, outside per-row executor state.
 void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts);
 
+// ----- local_capture.cpp ---------------------------------------------------------------------
+
+// While the apply worker replays a failed transaction, the local row each change found is
+// kept (as exception_log's JSON and its origin), so that the log row of a change that fails
+// can name it. Off during normal apply: note_local_row() then costs one branch.
+struct LocalRowCapture {
+    bool found;
+    char* tuple_json;  // JSON array of {"attname", "atttype", "value"}
+    bool origin_known;
+    bool local_change;  // committed here without a replication origin
+    Oid node;           // the spock node it came from, when known
+    TimestampTz commit_ts;
+};
+void begin_local_capture();  // starts capturing for the next change (replay only)
+void end_local_capture();
+const LocalRowCapture* captured_local_row();  // nullptr when nothing was captured
+// Called by the row code with the local row a change found; without `origin`, it is read
+// (only while capturing) for the change of `txn`.
+void note_local_row(TupleTableSlot* local, const LocalOrigin* origin, const RemoteTxn& txn);
+
 // ----- multi_insert.cpp ----------------------------------------------------------------------
 
 // Tries to take an INSERT into the buffer. Returns false when the row must go through the

@@ -25,6 +25,7 @@
 #include "spock/worker/notify.hpp"
 
 #include "apply_stats.hpp"
+#include "apply_internal.hpp"
 #include "exception_log.hpp"
 
 extern "C" {
@@ -149,23 +150,34 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
             apply_change(m);  // ORIGIN, RELATION
             continue;
         }
-        ChangeResult r{next_command_counter(), false, {}};
+        ChangeResult r;
+        r.counter = next_command_counter();
         if (!execute) {
             r.failed = true;
             r.error = forced_error;
         } else {
             pg::Subxact sx = pg::begin_subxact();
+            pg::pg_call([] { detail::begin_local_capture(); });
             try {
                 apply_change(m);
                 pg::pg_call([] { flush_pending(); });
+                detail::end_local_capture();
                 pg::release_subxact(sx);
             } catch (const core::Error& e) {
+                detail::end_local_capture();
                 if (!core::is_replayable_error(e.sqlstate())) {
                     throw;
                 }
                 pg::rollback_subxact(sx);
                 r.failed = true;
                 r.error = core::error_text(e.sqlstate(), e.message(), e.detail());
+                if (const detail::LocalRowCapture* c = detail::captured_local_row()) {
+                    r.local_json = c->tuple_json;
+                    r.local_origin_known = c->origin_known;
+                    // A row made on this node is reported with the local node's id.
+                    r.local_origin = c->local_change ? cfg_.local : c->node;
+                    r.local_commit_ts = c->commit_ts;
+                }
             }
         }
         any_failed = any_failed || r.failed;
@@ -234,6 +246,12 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         e.table_name = table ? table->second.c_str() : nullptr;
         e.operation = f.operation;
         e.error_message = message.c_str();
+        if (!r.local_json.empty()) {
+            e.local_tup_json = r.local_json.c_str();
+            e.local_origin_known = r.local_origin_known;
+            e.local_origin = r.local_origin;
+            e.local_commit_ts = r.local_commit_ts;
+        }
         // The tuples are rendered in a subtransaction of their own: a value this node cannot
         // read must not lose the row.
         pg::Subxact sx = pg::begin_subxact();

@@ -296,6 +296,7 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     // insert_exists: the remote row either becomes an UPDATE of the local one, or is dropped.
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
+    note_local_row(local, &lo, txn);
     Resolution res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
     TupleTableSlot* newrow = merged_row(&x, local, remote->tts_values, remote->tts_isnull, sent);
     ConflictReport rep{ConflictType::InsertExists, res, rel, index, local, remote, &lo};
@@ -516,6 +517,7 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
 
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
+    note_local_row(local, &lo, txn);
     bool conflict = origin_differs(txn, lo);
     Resolution res = Resolution::ApplyRemote;
     if (conflict) {
@@ -564,6 +566,7 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     TupleTableSlot* local;
     Oid index;
     if (find_local_row(&x, e, search, cmp, &local, &index)) {
+        note_local_row(local, nullptr, txn);
         as_owner(&x);
         ExecSimpleRelationDelete(x.rri, x.estate, &x.epq, local);
         as_applier(&x);
