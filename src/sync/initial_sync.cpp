@@ -212,6 +212,15 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
                 {sql::to_text(req.subscription_id), t.nspname, t.relname,
                  slot.consistent_point.to_string()});
         }
+        // In the same transaction as the rows: the data is in, as of the slot's consistent
+        // point. A restart after this commit finishes the synchronisation from here ('y', or
+        // 'c' when post-data is still to come); one before it finds 'd' and copies again.
+        pg::spi_exec(
+            "UPDATE spock.local_sync_status SET sync_status = $2::\"char\", "
+            "sync_statuslsn = $3::pg_lsn "
+            "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
+            {sql::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
+             slot.consistent_point.to_string()});
         for (const pg::SqlRow& p : progress) {
             pg::spi_exec(
                 "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, "
@@ -316,7 +325,9 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
         // not held back while indexes are built here.
         repl.reset();
         if (req.structure) {
-            status('c');
+            if (!req.data) {
+                status('c');  // with data, the copy's commit said so
+            }
             step = who;
             restore_section(req.local_dsn, "post-data", *dump);
         }

@@ -4,6 +4,7 @@
 #include "spock/core/apply_progress.hpp"
 #include "spock/core/exception_policy.hpp"
 #include "spock/core/origin_names.hpp"
+#include "spock/core/sync_resume.hpp"
 
 using namespace spock::core;
 
@@ -129,4 +130,18 @@ TEST(ExceptionPolicy, Messages) {
     EXPECT_EQ(collateral_message(ExceptionBehaviour::TransDiscard, 41, "[23514] boom"),
               "transdiscard: change discarded because change 41 of the transaction failed: "
               "[23514] boom");
+}
+
+TEST(SyncResume, WhatAnInterruptedSynchronisationDoes) {
+    using R = SyncResume;
+    EXPECT_EQ(sync_resume('d', 'i'), R::Full);
+    EXPECT_EQ(sync_resume('f', 'u'), R::Full);
+    // Killed during the data copy: nothing of it committed, copy again.
+    EXPECT_EQ(sync_resume('d', 'd'), R::Full);
+    // With structure, pre-data is in already: not resumable.
+    EXPECT_EQ(sync_resume('f', 'd'), R::Refuse);
+    EXPECT_EQ(sync_resume('f', 's'), R::Refuse);
+    EXPECT_EQ(sync_resume('f', 'c'), R::Refuse);
+    // The copy committed: only the origin and the ready status are left.
+    EXPECT_EQ(sync_resume('d', 'y'), R::FinishOnly);
 }
