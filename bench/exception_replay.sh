@@ -8,6 +8,7 @@
 #   b  the same transactions, the subscriber without the constraint (nothing fails)
 #   c  one transaction of EXC_BIG_ROWS good rows (default 200,000) and one bad row at its
 #      end: far over spock.exception_replay_queue_size, so it is replayed from the spill file
+#   c_baseline  the same transaction, the subscriber without the constraint (nothing fails)
 #
 # (a) and (c) run under spock.exception_behaviour = discard and = transdiscard, always with
 # spock.exception_logging = discard. The subscription is created first and then disabled
@@ -26,7 +27,8 @@
 #   EXC_CASES="a_discard b" bench/exception_replay.sh
 #
 # Environment: EXC_XACTS, EXC_BIG_ROWS, EXC_PORT_BASE (default 58100; a case uses two ports
-# from it), EXC_CASES (subset of: a_discard a_transdiscard b c_discard c_transdiscard),
+# from it), EXC_CASES (subset of: a_discard a_transdiscard b c_discard c_transdiscard
+# c_baseline),
 # EXC_TIMEOUT (seconds a drain may take before it counts as stuck, default 900), PG_CONFIG
 # (the PostgreSQL to run, see scripts/private-pg.sh). Needs spock built and installed for that
 # PostgreSQL. It is a benchmark, not a test: it is not part of CI and never fails on a time;
@@ -38,7 +40,7 @@ source "$(dirname "$0")/../scripts/lib.sh"
 N=${EXC_XACTS:-10000}
 M=${EXC_BIG_ROWS:-200000}
 BASE_PORT=${EXC_PORT_BASE:-58100}
-CASES=${EXC_CASES:-"a_discard a_transdiscard b c_discard c_transdiscard"}
+CASES=${EXC_CASES:-"a_discard a_transdiscard b c_discard c_transdiscard c_baseline"}
 TIMEOUT=${EXC_TIMEOUT:-900}
 
 bindir=$(pg_bindir)
@@ -114,6 +116,12 @@ qs() { # PORT, SQL script on stdin
 
 now_ms() { date +%s%3N; }
 
+log_ms() { # a server log line -> its timestamp in ms since the epoch, or nothing
+    local ts
+    ts=$(printf '%s' "$1" | awk '{ print $1 " " $2 " " $3 }')
+    if [ -n "$1" ]; then date -d "$ts" +%s%3N; fi
+}
+
 failures=()
 check() { # LABEL ACTUAL EXPECTED
     if [ "$2" != "$3" ]; then
@@ -127,7 +135,7 @@ worker_pid_of() { # PORT -> pid of the running apply worker, or nothing
 }
 
 # Results, one entry per case.
-declare -A R_CONF R_APPL R_START R_XACTS R_ROWS R_RESTARTS R_PIDS R_HWM R_ANON R_STATS R_LOG
+declare -A R_CONF R_APPL R_START R_XACTS R_ROWS R_RESTARTS R_PIDS R_HWM R_ANON R_SHM R_STATS R_LOG R_TIMES
 
 # run_case NAME KIND BEHAVIOUR CONSTRAINT(yes|no) INDEX
 run_case() {
@@ -250,9 +258,11 @@ SQL
     # Peak RSS at the end (the worker keeps running): VmHWM counts the shared buffers it
     # touched too, RssAnon (sampled while draining) only its private memory.
     pid=$(worker_pid_of "$s")
+    local shm=0
     if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
         v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
         [ "$v" -gt "$hwm" ] && hwm=$v
+        shm=$(awk '/^RssShmem:/ {print $2}' "/proc/$pid/status")
         case " $pids " in *" $pid "*) ;; *) pids="${pids:+$pids }$pid" ;; esac
     fi
 
@@ -278,6 +288,7 @@ SQL
         small/*/no) exp_rows=$((2 * N)) exp_failed=0 exp_total=0 ;;
         big/discard/yes) exp_rows=$M exp_failed=1 exp_total=1 ;;
         big/transdiscard/yes) exp_rows=0 exp_failed=1 exp_total=$((M + 1)) ;;
+        big/*/no) exp_rows=$((M + 1)) exp_failed=0 exp_total=0 ;;
         *) die "no expectations for $kind/$behaviour/$constraint" ;;
     esac
     check "$name: subscriber rows" "$cnt" "$exp_rows"
@@ -294,7 +305,7 @@ SQL
             check "$name: apply_stats changes_discarded" "$chdisc" "$((2 * N))"
         fi
     fi
-    if [ "$kind" = big ]; then
+    if [ "$kind" = big ] && [ "$constraint" = yes ]; then
         check "$name: apply_stats xacts_replayed" "$replayed" 1
         # Only a transaction well over the 4MB default queue is sure to spill (a row's
         # record is some 60-70 bytes): smaller EXC_BIG_ROWS runs do not check it.
@@ -318,12 +329,21 @@ SQL
     R_PIDS[$name]=$pids
     R_HWM[$name]=$hwm
     R_ANON[$name]=$anon
+    R_SHM[$name]=$shm
     R_STATS[$name]="replayed=$replayed applied_on_replay=$aor partly=$partly discarded=$discarded disabled=$disabled changes_discarded=$chdisc spilled=$spilled bytes_spilled=$spbytes"
     R_LOG[$name]="rows=$cnt exception_log=$log_total (failed $log_failed)"
     log "case $name: confirmed after ${t_conf:-NA} ms (applied ${t_appl:-NA} ms); $cnt rows"
 
-    # Show what the subscriber said about the replays, briefly.
-    grep -c 'failed; it is replayed' "$work/$sn.log" | sed "s/^/  [$name] 'failed; it is replayed' log lines: /" >&2 || true
+    # From the subscriber's log: when the first first-pass failure and the last replay were
+    # logged, relative to sub_enable (for c: how long the first pass and the replay took).
+    local first_fail last_replay nfail
+    nfail=$(grep -c 'failed; it is replayed' "$work/$sn.log" || true)
+    first_fail=$(log_ms "$(grep -m1 'failed; it is replayed' "$work/$sn.log" || true)")
+    last_replay=$(log_ms "$(grep 'LOG:  replayed remote transaction' "$work/$sn.log" | tail -1 || true)")
+    R_TIMES[$name]="subscriber log: $nfail first-pass failures"
+    if [ -n "$first_fail" ]; then
+        R_TIMES[$name]+=", first at +$(secs $((first_fail - t0))) s, last replay done at +$(secs $((last_replay - t0))) s"
+    fi
     stop_instance "$sn"
     stop_instance "$pn"
 }
@@ -348,6 +368,7 @@ for c in $CASES; do
         b) run_case b small transdiscard no $i ;;
         c_discard) run_case c_discard big discard yes $i ;;
         c_transdiscard) run_case c_transdiscard big transdiscard yes $i ;;
+        c_baseline) run_case c_baseline big transdiscard no $i ;;
         *) die "unknown case $c" ;;
     esac
     ran+=("$c")
@@ -362,17 +383,17 @@ instance_conf | sed 's/^/    /'
 echo "subscriber, per case: spock.exception_behaviour = <case>, spock.exception_logging = discard,"
 echo "    spock.exception_replay_queue_size = $queue_size (not set: the default)"
 echo
-printf '%-15s %7s %8s %9s %9s %10s %10s %8s %9s %10s %s\n' \
-    case xacts rows "start s" "apply s" "confirm s" xacts/s rows/s restarts "VmHWM MB" "RssAnon MB"
+printf '%-15s %6s %7s %7s %7s %9s %8s %7s %8s %9s %10s %11s\n' \
+    case xacts rows "start s" "apply s" "confirm s" xacts/s rows/s restarts "VmHWM MB" "RssAnon MB" "RssShmem MB"
 for c in "${ran[@]}"; do
-    printf '%-15s %7s %8s %9s %9s %10s %10s %8s %9s %10s %s\n' "$c" "${R_XACTS[$c]}" "${R_ROWS[$c]}" \
+    printf '%-15s %6s %7s %7s %7s %9s %8s %7s %8s %9s %10s %11s\n' "$c" "${R_XACTS[$c]}" "${R_ROWS[$c]}" \
         "$(secs "${R_START[$c]}")" "$(secs "${R_APPL[$c]}")" "$(secs "${R_CONF[$c]}")" \
         "$(rate "${R_XACTS[$c]}" "${R_CONF[$c]}")" "$(rate "${R_ROWS[$c]}" "${R_CONF[$c]}")" \
-        "${R_RESTARTS[$c]}" "$(mb "${R_HWM[$c]}")" "$(mb "${R_ANON[$c]}")"
+        "${R_RESTARTS[$c]}" "$(mb "${R_HWM[$c]}")" "$(mb "${R_ANON[$c]}")" "$(mb "${R_SHM[$c]}")"
 done
 echo
 for c in "${ran[@]}"; do
-    echo "$c: ${R_LOG[$c]}; apply_stats ${R_STATS[$c]}; worker pid(s) ${R_PIDS[$c]}"
+    echo "$c: ${R_LOG[$c]}; apply_stats ${R_STATS[$c]}; worker pid(s) ${R_PIDS[$c]}; ${R_TIMES[$c]}"
 done
 echo
 if [ -n "${R_CONF[b]:-}" ]; then
@@ -382,11 +403,19 @@ if [ -n "${R_CONF[b]:-}" ]; then
             "apply $(awk -v a="${R_APPL[$c]}" -v b="${R_APPL[b]}" 'BEGIN { printf "%.2fx", a / b }')"
     done
 fi
+if [ -n "${R_CONF[c_baseline]:-}" ]; then
+    for c in c_discard c_transdiscard; do
+        [ -n "${R_CONF[$c]:-}" ] || continue
+        echo "$c / c_baseline: confirm $(awk -v a="${R_CONF[$c]}" -v b="${R_CONF[c_baseline]}" 'BEGIN { printf "%.2fx", a / b }')," \
+            "apply $(awk -v a="${R_APPL[$c]}" -v b="${R_APPL[c_baseline]}" 'BEGIN { printf "%.2fx", a / b }')"
+    done
+fi
 echo "start s: sub_enable until the apply worker shows as running; apply s: until the subscriber's"
 echo "origin passed the provider's last commit; confirm s: until the provider's slot confirmed the"
 echo "provider's WAL position (rates use it). All from sub_enable, including worker start."
 echo "VmHWM: the worker's peak RSS at the end (includes shared buffers it touched); RssAnon: its"
-echo "largest private (anonymous) RSS sampled while draining."
+echo "largest private (anonymous) RSS sampled while draining (every poll, ~50 ms); RssShmem: its"
+echo "shared memory RSS at the end (shared buffers touched, part of VmHWM)."
 
 if [ ${#failures[@]} -gt 0 ]; then
     echo
