@@ -29,7 +29,8 @@
 # Environment: EXC_XACTS, EXC_BIG_ROWS, EXC_PORT_BASE (default 58100; a case uses two ports
 # from it), EXC_CASES (subset of: a_discard a_transdiscard b c_discard c_transdiscard
 # c_baseline),
-# EXC_TIMEOUT (seconds a drain may take before it counts as stuck, default 900), PG_CONFIG
+# EXC_TIMEOUT (seconds a drain may take before it counts as stuck, default 900),
+# EXC_QUEUE_SIZE (sets spock.exception_replay_queue_size on the subscribers), PG_CONFIG
 # (the PostgreSQL to run, see scripts/private-pg.sh). Needs spock built and installed for that
 # PostgreSQL. It is a benchmark, not a test: it is not part of CI and never fails on a time;
 # it exits non-zero only when a subscriber ends up with other rows or exception_log entries
@@ -115,6 +116,25 @@ qs() { # PORT, SQL script on stdin
 }
 
 now_ms() { date +%s%3N; }
+
+# sample_anon PID FILE: keeps the largest RssAnon (kB) of PID seen in FILE, every ~10 ms,
+# parsing /proc with builtins so that it takes little CPU from the instances.
+sample_anon() {
+    local pid=$1 out=$2 max=0 k v _
+    echo 0 >"$out"
+    while [ -r "/proc/$pid/status" ]; do
+        while read -r k v _; do
+            if [ "$k" = RssAnon: ]; then
+                if [ "$v" -gt "$max" ]; then
+                    max=$v
+                    echo "$max" >"$out"
+                fi
+                break
+            fi
+        done <"/proc/$pid/status"
+        sleep 0.01
+    done
+}
 
 log_ms() { # a server log line -> its timestamp in ms since the epoch, or nothing
     local ts
@@ -214,13 +234,17 @@ SQL
     log "case $name: workload written in ${wl_ms} ms; last transaction after $mark, provider at $target"
 
     q "$s" "ALTER SYSTEM SET spock.exception_behaviour = '$behaviour'" \
-        "ALTER SYSTEM SET spock.exception_logging = 'discard'" "SELECT pg_reload_conf()" >/dev/null
+        "ALTER SYSTEM SET spock.exception_logging = 'discard'" >/dev/null
+    if [ -n "${EXC_QUEUE_SIZE:-}" ]; then
+        q "$s" "ALTER SYSTEM SET spock.exception_replay_queue_size = '$EXC_QUEUE_SIZE'" >/dev/null
+    fi
+    q "$s" "SELECT pg_reload_conf()" >/dev/null
     queue_size=$(q "$s" "SHOW spock.exception_replay_queue_size")
     local starts_before
     starts_before=$(q "$s" "SELECT worker_starts FROM spock.apply_stats() WHERE sub_name = 'bench_sub'")
 
     # Drain.
-    local t0 t_start="" t_appl="" t_conf="" pid="" pids="" hwm=0 anon=0 v line
+    local t0 t_start="" t_appl="" t_conf="" pid="" pids="" hwm=0 anon=0 v line sampler=""
     t0=$(now_ms)
     q "$s" "SELECT spock.sub_enable('bench_sub')" >/dev/null
     deadline=$(($(date +%s) + TIMEOUT))
@@ -234,11 +258,9 @@ SQL
         if [ -n "$pid" ]; then
             [ -n "$t_start" ] || t_start=$((now - t0))
             case " $pids " in *" $pid "*) ;; *) pids="${pids:+$pids }$pid" ;; esac
-            if [ -r "/proc/$pid/status" ]; then
-                v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-                [ "${v:-0}" -gt "$hwm" ] && hwm=$v
-                v=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-                [ "${v:-0}" -gt "$anon" ] && anon=$v
+            if [ -z "$sampler" ]; then
+                sample_anon "$pid" "$work/$name.anon" &
+                sampler=$!
             fi
         fi
         [ -z "$t_appl" ] && [ "$applied" = true ] && t_appl=$((now - t0))
@@ -257,6 +279,11 @@ SQL
     done
     # Peak RSS at the end (the worker keeps running): VmHWM counts the shared buffers it
     # touched too, RssAnon (sampled while draining) only its private memory.
+    if [ -n "$sampler" ]; then
+        kill "$sampler" 2>/dev/null || true
+        wait "$sampler" 2>/dev/null || true
+        anon=$(cat "$work/$name.anon" 2>/dev/null || echo 0)
+    fi
     pid=$(worker_pid_of "$s")
     local shm=0
     if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
@@ -359,6 +386,7 @@ mb() {
 }
 
 log "exception replay benchmark: EXC_XACTS=$N EXC_BIG_ROWS=$M; PostgreSQL $("$bindir/postgres" --version); instances in $work"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 i=0
 declare -a ran=()
 for c in $CASES; do
@@ -381,7 +409,12 @@ echo "EXC_XACTS=$N EXC_BIG_ROWS=$M"
 echo "instance settings (provider and subscriber):"
 instance_conf | sed 's/^/    /'
 echo "subscriber, per case: spock.exception_behaviour = <case>, spock.exception_logging = discard,"
-echo "    spock.exception_replay_queue_size = $queue_size (not set: the default)"
+if [ -n "${EXC_QUEUE_SIZE:-}" ]; then
+    echo "    spock.exception_replay_queue_size = $queue_size (EXC_QUEUE_SIZE=$EXC_QUEUE_SIZE)"
+else
+    echo "    spock.exception_replay_queue_size = $queue_size (not set: the default)"
+fi
+echo "load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '%-15s %6s %7s %7s %7s %9s %8s %7s %8s %9s %10s %11s\n' \
     case xacts rows "start s" "apply s" "confirm s" xacts/s rows/s restarts "VmHWM MB" "RssAnon MB" "RssShmem MB"
@@ -414,7 +447,7 @@ echo "start s: sub_enable until the apply worker shows as running; apply s: unti
 echo "origin passed the provider's last commit; confirm s: until the provider's slot confirmed the"
 echo "provider's WAL position (rates use it). All from sub_enable, including worker start."
 echo "VmHWM: the worker's peak RSS at the end (includes shared buffers it touched); RssAnon: its"
-echo "largest private (anonymous) RSS sampled while draining (every poll, ~50 ms); RssShmem: its"
+echo "largest private (anonymous) RSS sampled every ~10 ms while draining; RssShmem: its"
 echo "shared memory RSS at the end (shared buffers touched, part of VmHWM)."
 
 if [ ${#failures[@]} -gt 0 ]; then
