@@ -18,7 +18,7 @@
 #   applied    until the subscriber's replication origin is past the provider's last commit
 #              (everything applied and committed locally)
 #   confirmed  until the provider's slot has confirmed_flush_lsn >= the provider's WAL
-#              position after the workload (the subscriber's flushed feedback; this is the
+#              insert position after the workload (the subscriber's flushed feedback; this is the
 #              headline number, xacts/s and rows/s are computed from it)
 # and, from spock.apply_stats() and /proc, the apply worker's restarts and its peak RSS.
 #
@@ -230,7 +230,11 @@ SQL
     fi
     wl_ms=$(($(now_ms) - wl_start))
     local target
-    target=$(q "$p" "SELECT pg_current_wal_lsn()")
+    # The end of the provider's WAL: the insert position, not pg_current_wal_lsn(), which is
+    # the write position and lags behind it under synchronous_commit = off (it can be before
+    # the last commit). The walsender reports the end of what it decoded in its keepalives,
+    # so a caught-up subscriber confirms up to here.
+    target=$(q "$p" "SELECT pg_current_wal_insert_lsn()")
     log "case $name: workload written in ${wl_ms} ms; last transaction after $mark, provider at $target"
 
     q "$s" "ALTER SYSTEM SET spock.exception_behaviour = '$behaviour'" \
