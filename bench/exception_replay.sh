@@ -155,7 +155,7 @@ worker_pid_of() { # PORT -> pid of the running apply worker, or nothing
 }
 
 # Results, one entry per case.
-declare -A R_CONF R_APPL R_START R_XACTS R_ROWS R_RESTARTS R_PIDS R_HWM R_ANON R_SHM R_STATS R_LOG R_TIMES
+declare -A R_CONF R_APPL R_START R_XACTS R_ROWS R_RESTARTS R_PIDS R_HWM R_ANON R_SHM R_CPU R_STATS R_LOG R_TIMES
 
 # run_case NAME KIND BEHAVIOUR CONSTRAINT(yes|no) INDEX
 run_case() {
@@ -289,11 +289,14 @@ SQL
         anon=$(cat "$work/$name.anon" 2>/dev/null || echo 0)
     fi
     pid=$(worker_pid_of "$s")
-    local shm=0
+    local shm=0 cpu_ticks=NA
     if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
         v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
         [ "$v" -gt "$hwm" ] && hwm=$v
         shm=$(awk '/^RssShmem:/ {print $2}' "/proc/$pid/status")
+        # CPU time of the worker (user + system; it started at sub_enable): unlike the
+        # elapsed times, hardly affected by other load on the machine.
+        cpu_ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
         case " $pids " in *" $pid "*) ;; *) pids="${pids:+$pids }$pid" ;; esac
     fi
 
@@ -361,6 +364,7 @@ SQL
     R_HWM[$name]=$hwm
     R_ANON[$name]=$anon
     R_SHM[$name]=$shm
+    R_CPU[$name]=$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (t == "NA") print "NA"; else printf "%.2f", t / hz }')
     R_STATS[$name]="replayed=$replayed applied_on_replay=$aor partly=$partly discarded=$discarded disabled=$disabled changes_discarded=$chdisc spilled=$spilled bytes_spilled=$spbytes"
     R_LOG[$name]="rows=$cnt exception_log=$log_total (failed $log_failed)"
     log "case $name: confirmed after ${t_conf:-NA} ms (applied ${t_appl:-NA} ms); $cnt rows"
@@ -384,6 +388,9 @@ rate() { # COUNT MS
 }
 secs() {
     awk -v ms="$1" 'BEGIN { if (ms == "NA") print "NA"; else printf "%.2f", ms / 1000.0 }'
+}
+ratio() { # A B -> A/B as "1.23x"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b <= 0) print "NA"; else printf "%.2fx", a / b }'
 }
 mb() {
     awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024.0 }'
@@ -420,11 +427,11 @@ else
 fi
 echo "load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '%-15s %6s %7s %7s %7s %9s %8s %7s %8s %9s %10s %11s\n' \
-    case xacts rows "start s" "apply s" "confirm s" xacts/s rows/s restarts "VmHWM MB" "RssAnon MB" "RssShmem MB"
+printf '%-15s %6s %7s %7s %7s %9s %7s %8s %7s %8s %9s %10s %11s\n' \
+    case xacts rows "start s" "apply s" "confirm s" "cpu s" xacts/s rows/s restarts "VmHWM MB" "RssAnon MB" "RssShmem MB"
 for c in "${ran[@]}"; do
-    printf '%-15s %6s %7s %7s %7s %9s %8s %7s %8s %9s %10s %11s\n' "$c" "${R_XACTS[$c]}" "${R_ROWS[$c]}" \
-        "$(secs "${R_START[$c]}")" "$(secs "${R_APPL[$c]}")" "$(secs "${R_CONF[$c]}")" \
+    printf '%-15s %6s %7s %7s %7s %9s %7s %8s %7s %8s %9s %10s %11s\n' "$c" "${R_XACTS[$c]}" "${R_ROWS[$c]}" \
+        "$(secs "${R_START[$c]}")" "$(secs "${R_APPL[$c]}")" "$(secs "${R_CONF[$c]}")" "${R_CPU[$c]}" \
         "$(rate "${R_XACTS[$c]}" "${R_CONF[$c]}")" "$(rate "${R_ROWS[$c]}" "${R_CONF[$c]}")" \
         "${R_RESTARTS[$c]}" "$(mb "${R_HWM[$c]}")" "$(mb "${R_ANON[$c]}")" "$(mb "${R_SHM[$c]}")"
 done
@@ -436,20 +443,21 @@ echo
 if [ -n "${R_CONF[b]:-}" ]; then
     for c in a_discard a_transdiscard; do
         [ -n "${R_CONF[$c]:-}" ] || continue
-        echo "$c / b: confirm $(awk -v a="${R_CONF[$c]}" -v b="${R_CONF[b]}" 'BEGIN { printf "%.2fx", a / b }')," \
-            "apply $(awk -v a="${R_APPL[$c]}" -v b="${R_APPL[b]}" 'BEGIN { printf "%.2fx", a / b }')"
+        echo "$c / b: confirm $(ratio "${R_CONF[$c]}" "${R_CONF[b]}"), apply $(ratio "${R_APPL[$c]}" "${R_APPL[b]}")," \
+            "worker cpu $(ratio "${R_CPU[$c]}" "${R_CPU[b]}")"
     done
 fi
 if [ -n "${R_CONF[c_baseline]:-}" ]; then
     for c in c_discard c_transdiscard; do
         [ -n "${R_CONF[$c]:-}" ] || continue
-        echo "$c / c_baseline: confirm $(awk -v a="${R_CONF[$c]}" -v b="${R_CONF[c_baseline]}" 'BEGIN { printf "%.2fx", a / b }')," \
-            "apply $(awk -v a="${R_APPL[$c]}" -v b="${R_APPL[c_baseline]}" 'BEGIN { printf "%.2fx", a / b }')"
+        echo "$c / c_baseline: confirm $(ratio "${R_CONF[$c]}" "${R_CONF[c_baseline]}")," \
+            "apply $(ratio "${R_APPL[$c]}" "${R_APPL[c_baseline]}"), worker cpu $(ratio "${R_CPU[$c]}" "${R_CPU[c_baseline]}")"
     done
 fi
 echo "start s: sub_enable until the apply worker shows as running; apply s: until the subscriber's"
 echo "origin passed the provider's last commit; confirm s: until the provider's slot confirmed the"
-echo "provider's WAL position (rates use it). All from sub_enable, including worker start."
+echo "provider's WAL insert position (rates use it). All from sub_enable, including worker"
+echo "start. cpu s: user + system CPU time of the apply worker (it starts at sub_enable)."
 echo "VmHWM: the worker's peak RSS at the end (includes shared buffers it touched); RssAnon: its"
 echo "largest private (anonymous) RSS sampled every ~10 ms while draining; RssShmem: its"
 echo "shared memory RSS at the end (shared buffers touched, part of VmHWM)."
