@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exception-replay benchmark: how fast a spock subscriber drains a backlog of remote
-# transactions that fail on it (docs/exceptions.md), compared with the same backlog when
-# nothing fails. Each case runs on a fresh provider/subscriber pair of local instances:
+# transactions that fail on it (Apply-Replay), compared with the same backlog when nothing
+# fails. Results and how to read them: docs/performance.md. Each case runs on a fresh
+# provider/subscriber pair of local instances:
 #
 #   a  EXC_XACTS transactions (default 10,000), each inserting one good row and one row that
 #      violates CHECK (v >= 0), a constraint only the subscriber has
@@ -15,26 +16,29 @@
 # (spock.sub_disable); the provider writes the whole workload; the subscriber gets its
 # settings (ALTER SYSTEM + reload) and the clock starts at spock.sub_enable. Two times are
 # printed per case:
-#   applied    until the subscriber's replication origin is past the provider's last commit
+#   apply      until the subscriber's replication origin is past the provider's last commit
 #              (everything applied and committed locally)
-#   confirmed  until the provider's slot has confirmed_flush_lsn >= the provider's WAL
-#              insert position after the workload (the subscriber's flushed feedback; this is the
+#   confirm    until the provider's slot has confirmed_flush_lsn >= the provider's WAL
+#              insert position after the workload (the subscriber's flushed feedback; the
 #              headline number, xacts/s and rows/s are computed from it)
-# and, from spock.apply_stats() and /proc, the apply worker's restarts and its peak RSS.
+# and the apply worker's CPU time, its restarts (spock.apply_stats().worker_starts and the pids
+# seen) and its peak RSS (/proc/<pid>/status).
 #
 #   bench/exception_replay.sh
 #   EXC_XACTS=2000 EXC_BIG_ROWS=50000 bench/exception_replay.sh
 #   EXC_CASES="a_discard b" bench/exception_replay.sh
 #
-# Environment: EXC_XACTS, EXC_BIG_ROWS, EXC_PORT_BASE (default 58100; a case uses two ports
-# from it), EXC_CASES (subset of: a_discard a_transdiscard b c_discard c_transdiscard
-# c_baseline),
-# EXC_TIMEOUT (seconds a drain may take before it counts as stuck, default 900),
-# EXC_QUEUE_SIZE (sets spock.exception_replay_queue_size on the subscribers), PG_CONFIG
-# (the PostgreSQL to run, see scripts/private-pg.sh). Needs spock built and installed for that
-# PostgreSQL. It is a benchmark, not a test: it is not part of CI and never fails on a time;
-# it exits non-zero only when a subscriber ends up with other rows or exception_log entries
-# than the behaviour promises, or a drain never completes.
+# Environment: EXC_XACTS, EXC_BIG_ROWS, EXC_PORT_BASE (default 58100; case i uses ports
+# base+2i and base+2i+1), EXC_CASES (a subset of: a_discard a_transdiscard b c_discard
+# c_transdiscard c_baseline), EXC_TIMEOUT (seconds a drain may take before it counts as stuck,
+# default 900), EXC_QUEUE_SIZE (sets spock.exception_replay_queue_size on the subscribers),
+# EXC_KEEP=1 (keep the instances' directory and logs), PG_CONFIG (the PostgreSQL to run, see
+# scripts/private-pg.sh). Needs spock built and installed for that PostgreSQL; run as root
+# (servers run as postgres) or as the user that owns them.
+#
+# It is a benchmark, not a test: not part of CI, and it never fails on a time. It exits
+# non-zero only when a subscriber ends up with other rows, spock.exception_log entries or
+# spock.apply_stats() counters than the behaviour promises, or a drain never completes.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 
