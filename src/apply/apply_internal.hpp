@@ -63,6 +63,12 @@ struct RelMapEntry {
     bool batch_checked;
     bool batch_ok;
     int batch_role;
+    // With batch_ok and a key index: the hash functions that mirror it (multi_insert.cpp),
+    // looked up once per resolution instead of once per buffer (a catalog scan each time).
+    int key_nkeys;
+    AttrNumber key_atts[INDEX_MAX_KEYS];
+    FmgrInfo* key_hash[INDEX_MAX_KEYS];  // the type cache's, valid for the process
+    Oid key_coll[INDEX_MAX_KEYS];
 
     MemoryContext cxt;        // remote description; parent of local_cxt
     MemoryContext local_cxt;  // local mapping, reset when it is resolved again

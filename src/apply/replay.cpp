@@ -106,6 +106,22 @@ void Applier::keep_provider_informed() {
     }
 }
 
+void Applier::log_left_out(std::uint64_t left_out) {
+    if (left_out == 0) {
+        return;
+    }
+    pg::pg_call([&] {
+        ereport(LOG, (errmsg("%llu more replayed transactions of subscription \"%s\" were logged "
+                             "at DEBUG1 only in the previous 10 seconds",
+                             static_cast<unsigned long long>(left_out), cfg_.name.c_str()),
+                      errhint("spock.exception_log and spock.apply_stats() record every one.")));
+    });
+}
+
+void Applier::log_replay_summary() {
+    log_left_out(replay_log_.take_ended(GetCurrentTimestamp()));
+}
+
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
@@ -117,17 +133,23 @@ void Applier::fail(const core::Error& error) {
     }
     std::string lsn = txn_.commit_lsn.to_string();
     std::string behaviour(core::behaviour_name(configured_behaviour()));
+    // At most 10 replays a 10-second window are logged at LOG, the others at DEBUG1, with a
+    // line saying how many were left out: a conflict storm must not flood the server log
+    // (spock.exception_log and spock.apply_stats() keep every one).
+    std::uint64_t left_out = 0;
+    replay_loud_ = replay_log_.admit(GetCurrentTimestamp(), &left_out);
+    log_left_out(left_out);
+    const int elevel = replay_loud_ ? LOG : DEBUG1;
     pg::pg_call([&] {
-        ereport(LOG, (errmsg("remote transaction %u of subscription \"%s\" committing at %s "
-                             "failed; it is replayed under spock.exception_behaviour = %s",
-                             txn_.xid, cfg_.name.c_str(), lsn.c_str(), behaviour.c_str()),
-                      errdetail_internal("%s", first_error_.c_str())));
+        ereport(elevel, (errmsg("remote transaction %u of subscription \"%s\" committing at %s "
+                                "failed; it is replayed under spock.exception_behaviour = %s",
+                                txn_.xid, cfg_.name.c_str(), lsn.c_str(), behaviour.c_str()),
+                         errdetail_internal("%s", first_error_.c_str())));
     });
 }
 
 core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, bool execute,
-                                         const std::string& forced_error,
-                                         std::vector<ChangeResult>& results) {
+                                         const std::string& forced_error, ReplayResults& results) {
     ensure_local_txn();
     const bool outer = behaviour != core::ExceptionBehaviour::Discard;
     pg::Subxact outer_sx;
@@ -153,8 +175,13 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
         ChangeResult r;
         r.counter = next_command_counter();
         if (!execute) {
-            r.failed = true;
-            r.error = forced_error;
+            // Every change fails with the same error: one entry for all of them.
+            if (results.failures.empty()) {
+                FailedChange f;
+                f.error = forced_error;
+                results.failures.push_back(std::move(f));
+            }
+            r.failure = 0;
         } else {
             pg::Subxact sx = pg::begin_subxact();
             pg::pg_call([] { detail::begin_local_capture(); });
@@ -169,19 +196,21 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
                     throw;
                 }
                 pg::rollback_subxact(sx);
-                r.failed = true;
-                r.error = core::error_text(e.sqlstate(), e.message(), e.detail());
+                FailedChange f;
+                f.error = core::error_text(e.sqlstate(), e.message(), e.detail());
                 if (const detail::LocalRowCapture* c = detail::captured_local_row()) {
-                    r.local_json = c->tuple_json;
-                    r.local_origin_known = c->origin_known;
+                    f.local_json = c->tuple_json;
+                    f.local_origin_known = c->origin_known;
                     // A row made on this node is reported with the local node's id.
-                    r.local_origin = c->local_change ? cfg_.local : c->node;
-                    r.local_commit_ts = c->commit_ts;
+                    f.local_origin = c->local_change ? cfg_.local : c->node;
+                    f.local_commit_ts = c->commit_ts;
                 }
+                r.failure = static_cast<int32>(results.failures.size());
+                results.failures.push_back(std::move(f));
             }
         }
-        any_failed = any_failed || r.failed;
-        results.push_back(std::move(r));
+        any_failed = any_failed || r.failed();
+        results.changes.push_back(r);
     }
     core::ReplayOutcome outcome = core::replay_outcome(behaviour, any_failed);
     if (outer) {
@@ -195,11 +224,11 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
 }
 
 void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
-                                   const std::vector<ChangeResult>& results) {
+                                   const ReplayResults& results) {
     const core::ExceptionLogging logging = configured_logging();
     const ChangeResult* first_failed = nullptr;
-    for (const ChangeResult& r : results) {
-        if (r.failed) {
+    for (const ChangeResult& r : results.changes) {
+        if (r.failed()) {
             first_failed = &r;
             break;
         }
@@ -207,10 +236,11 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
     if (first_failed == nullptr) {
         return;
     }
+    const std::string& first_error = results.failures[first_failed->failure].error;
     size_t index = 0;
     auto reader = record_.reader();
     std::string_view payload;
-    while (reader.next(payload) && index < results.size()) {
+    while (reader.next(payload) && index < results.changes.size()) {
         core::ProtocolMessage m = core::decode_message(payload);
         if (!is_row_change(m)) {
             continue;
@@ -218,19 +248,19 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         if (index % 1024 == 1023) {
             keep_provider_informed();
         }
-        const ChangeResult& r = results[index++];
-        if (!core::log_change(logging, outcome, r.failed)) {
+        const ChangeResult& r = results.changes[index++];
+        if (!core::log_change(logging, outcome, r.failed())) {
             continue;
         }
         std::string message;
-        if (r.failed) {
-            message = r.error;
-        } else if (!core::change_kept(outcome, r.failed)) {
-            message =
-                core::collateral_message(behaviour, first_failed->counter, first_failed->error);
+        const FailedChange* failure = r.failed() ? &results.failures[r.failure] : nullptr;
+        if (failure != nullptr) {
+            message = failure->error;
+        } else if (!core::change_kept(outcome, r.failed())) {
+            message = core::collateral_message(behaviour, first_failed->counter, first_error);
         } else {
             message = "applied on replay; change " + std::to_string(first_failed->counter) +
-                      " of the transaction failed: " + first_failed->error;
+                      " of the transaction failed: " + first_error;
         }
         ChangeFacts f = facts_of(m);
         const TableKey* table = nullptr;
@@ -246,11 +276,11 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         e.table_name = table ? table->second.c_str() : nullptr;
         e.operation = f.operation;
         e.error_message = message.c_str();
-        if (!r.local_json.empty()) {
-            e.local_tup_json = r.local_json.c_str();
-            e.local_origin_known = r.local_origin_known;
-            e.local_origin = r.local_origin;
-            e.local_commit_ts = r.local_commit_ts;
+        if (failure != nullptr && !failure->local_json.empty()) {
+            e.local_tup_json = failure->local_json.c_str();
+            e.local_origin_known = failure->local_origin_known;
+            e.local_origin = failure->local_origin;
+            e.local_commit_ts = failure->local_commit_ts;
         }
         // The tuples are rendered in a subtransaction of their own: a value this node cannot
         // read must not lose the row.
@@ -324,7 +354,7 @@ void Applier::replay(const core::Commit& commit) {
     callback.previous = error_context_stack;
     error_context_stack = &callback;
     core::ExceptionBehaviour behaviour = configured_behaviour();
-    std::vector<ChangeResult> results;
+    ReplayResults results;
     core::ReplayOutcome outcome;
     auto finish = [&](core::ReplayOutcome o, core::ExceptionBehaviour b) {
         log_replayed_changes(o, b, results);
@@ -365,8 +395,8 @@ void Applier::replay(const core::Commit& commit) {
     error_context_stack = callback.previous;
     replaying_ = false;
     uint64 discarded = 0;
-    for (const ChangeResult& r : results) {
-        if (!core::change_kept(outcome, r.failed)) {
+    for (const ChangeResult& r : results.changes) {
+        if (!core::change_kept(outcome, r.failed())) {
             discarded++;
         }
     }
@@ -377,12 +407,13 @@ void Applier::replay(const core::Commit& commit) {
                            ? "applied without its failed changes"
                        : outcome == core::ReplayOutcome::Discarded ? "discarded"
                                                                    : "not applied";
-    size_t nchanges = results.size();
+    size_t nchanges = results.changes.size();
     pg::pg_call([&] {
-        ereport(LOG, (errmsg("replayed remote transaction %u of subscription \"%s\" committing "
-                             "at %s: %s (%zu changes, %llu not applied)",
-                             txn_.xid, cfg_.name.c_str(), lsn.c_str(), what, nchanges,
-                             static_cast<unsigned long long>(discarded))));
+        ereport(replay_loud_ ? LOG : DEBUG1,
+                (errmsg("replayed remote transaction %u of subscription \"%s\" committing "
+                        "at %s: %s (%zu changes, %llu not applied)",
+                        txn_.xid, cfg_.name.c_str(), lsn.c_str(), what, nchanges,
+                        static_cast<unsigned long long>(discarded))));
     });
     if (disabled_) {
         return;  // in_remote_txn_ stays set: nothing more is confirmed to the provider

@@ -368,15 +368,19 @@ void Stream::run() {
         // No data: a good moment for feedback and bookkeeping.
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
+            applier_.log_replay_summary();
             update_progress();
             check_resync(false);
             wait_while_paused();
         }
         int socket = PQsocket(c);
-        int rc = pg::pg_call([socket] {
+        // With local commits still to be flushed (synchronous_commit is off), look again soon
+        // so that the provider hears about them without waiting a whole second.
+        long wait_ms = applier_.has_unflushed() ? 100L : 1000L;
+        int rc = pg::pg_call([socket, wait_ms] {
             int r = WaitLatchOrSocket(
                 MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                socket, 1000L, PG_WAIT_EXTENSION);
+                socket, wait_ms, PG_WAIT_EXTENSION);
             ResetLatch(MyLatch);
             return r;
         });

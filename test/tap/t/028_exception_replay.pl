@@ -11,7 +11,9 @@ use SpockTest;
 
 my $n1 = spock_node('exc_n1', extension => 1);
 my $n2 = spock_node('exc_n2', extension => 1,
-    extra => "spock.restart_delay_default = 200\nrestart_after_crash = on\n");
+    extra => "spock.restart_delay_default = 200\nrestart_after_crash = on\n"
+      # replays beyond 10 in 10 seconds are logged at DEBUG1; the test waits for such lines
+      . "log_min_messages = debug1\n");
 spock_create_node($n1, name => 'n1');
 spock_create_node($n2, name => 'n2');
 for my $node ($n1, $n2) {

@@ -1,0 +1,34 @@
+// A budget for repeated log lines: at most `burst` lines per window of `window_us`; the lines
+// beyond it are counted, and the next admitted call learns how many were left out, so the log
+// can say so instead of flooding.
+#pragma once
+
+#include <cstdint>
+
+namespace spock::core {
+
+class LogWindow {
+  public:
+    LogWindow(int burst, std::int64_t window_us) noexcept : burst_(burst), window_us_(window_us) {}
+
+    // Whether a line may be written at `now_us`. When a new window starts, *suppressed is set
+    // to how many lines the previous window left out (0 when none); otherwise it is untouched.
+    bool admit(std::int64_t now_us, std::uint64_t* suppressed) noexcept;
+
+    // When the window has ended with lines left out: returns how many and closes the window,
+    // so that a quiet caller can still say so. 0 otherwise.
+    std::uint64_t take_ended(std::int64_t now_us) noexcept;
+
+    // Lines left out in the current window so far.
+    std::uint64_t pending_suppressed() const noexcept { return suppressed_; }
+
+  private:
+    int burst_;
+    std::int64_t window_us_;
+    std::int64_t start_ = 0;
+    bool open_ = false;
+    int used_ = 0;
+    std::uint64_t suppressed_ = 0;
+};
+
+}  // namespace spock::core
