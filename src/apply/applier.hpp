@@ -81,6 +81,7 @@ class Applier {
     // flush tracking.
     void commit_local(const core::Commit& m);
     void finish_remote_txn(const core::Commit& m);
+    void report_conflicts();
     static void error_context(void* arg);
 
     // ----- replay.cpp: a failed transaction
