@@ -446,17 +446,18 @@ void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out) {
     if (!conflict_reporting_wanted(r.type, r.resolution)) {
         return;
     }
+    // The texts of a log line the rate limit will suppress are not worth rendering.
+    bool origin_change = origin_change_applied(r.type, r.resolution);
+    bool log = (origin_change || message_level_is_interesting(gucs::conflict_log_level)) &&
+               log_limiter.would_log(r.type, GetCurrentTimestamp());
+    bool save = gucs::save_resolutions && !origin_change && r.resolution != Resolution::Error;
     if (r.local != nullptr) {
-        out->local_desc = describe_slot(r.local);
-        if (gucs::save_resolutions) {
-            out->local_json = row_json(r.local);
-        }
+        out->local_desc = log ? describe_slot(r.local) : nullptr;
+        out->local_json = save ? row_json(r.local) : nullptr;
     }
     if (r.remote != nullptr) {
-        out->remote_desc = describe_slot(r.remote);
-        if (gucs::save_resolutions) {
-            out->remote_json = row_json(r.remote);
-        }
+        out->remote_desc = log ? describe_slot(r.remote) : nullptr;
+        out->remote_json = save ? row_json(r.remote) : nullptr;
     }
 }
 

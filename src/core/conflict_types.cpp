@@ -61,6 +61,14 @@ bool ConflictLogLimiter::admit(ConflictType type, std::int64_t now_us, Summary* 
     return false;
 }
 
+bool ConflictLogLimiter::would_log(ConflictType type, std::int64_t now_us) const noexcept {
+    const Window& w = windows_[conflict_index(type)];
+    if (!w.open || now_us - w.start_us >= kWindowUs || now_us < w.start_us) {
+        return true;
+    }
+    return w.logged < kLinesPerWindow;
+}
+
 int ConflictLogLimiter::expire(std::int64_t now_us, Summary* out) noexcept {
     int count = 0;
     for (int i = 0; i < kConflictTypeCount; i++) {

@@ -46,6 +46,9 @@ TEST(ConflictLogLimiter, LogsTheFirstLinesOfAWindowThenSummarisesAtTheNextConfli
         EXPECT_TRUE(l.admit(ConflictType::UpdateMissing, t0 + i, &s, &ended));
         EXPECT_FALSE(ended);
     }
+    EXPECT_FALSE(l.would_log(ConflictType::UpdateMissing, t0 + 1000));
+    EXPECT_TRUE(l.would_log(ConflictType::DeleteMissing, t0 + 1000));
+    EXPECT_TRUE(l.would_log(ConflictType::UpdateMissing, t0 + Limiter::kWindowUs));
     for (int i = 0; i < 25; i++) {
         EXPECT_FALSE(l.admit(ConflictType::UpdateMissing, t0 + 1000 + i, &s, &ended));
         EXPECT_FALSE(ended);

@@ -58,6 +58,9 @@ class ConflictLogLimiter {
     // *have_ended (the caller logs the summary first).
     bool admit(ConflictType type, std::int64_t now_us, Summary* ended, bool* have_ended) noexcept;
 
+    // Whether admit() would log a conflict of `type` at `now_us` in detail (changes nothing).
+    bool would_log(ConflictType type, std::int64_t now_us) const noexcept;
+
     // Ends the windows that are over at `now_us`; fills `out` (room for kConflictTypeCount)
     // with those that suppressed lines and returns how many.
     int expire(std::int64_t now_us, Summary* out) noexcept;
