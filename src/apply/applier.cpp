@@ -284,7 +284,8 @@ void Applier::commit_local(const core::Commit& m) {
 }
 
 // Conflicts are counted per process as row apply meets them and added to shared memory here,
-// once per commit, with the summary lines of conflict-log windows that are over.
+// at most once per commit (or idle moment), with the summary lines of conflict-log windows
+// that are over.
 void Applier::report_conflicts() {
     count_conflicts(cfg_.id);
     pg::pg_call([] { log_conflict_summaries(); });

@@ -47,6 +47,10 @@ class Applier {
     void handle(std::string_view payload, const core::ProtocolMessage& msg);
 
     bool in_remote_txn() const { return in_remote_txn_; }
+    // Adds the conflicts counted since the last call to the subscription's shared counters and
+    // logs the summaries of conflict-log windows that are over. After each local commit, and
+    // by the stream when it is idle between transactions.
+    void report_conflicts();
     // sub_disable has disabled the subscription: the worker must stop without confirming
     // anything more to the provider.
     bool subscription_disabled() const { return disabled_; }
@@ -81,7 +85,6 @@ class Applier {
     // flush tracking.
     void commit_local(const core::Commit& m);
     void finish_remote_txn(const core::Commit& m);
-    void report_conflicts();
     static void error_context(void* arg);
 
     // ----- replay.cpp: a failed transaction

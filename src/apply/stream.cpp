@@ -365,6 +365,7 @@ void Stream::run() {
         // No data: a good moment for feedback and bookkeeping.
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
+            applier_.report_conflicts();
             update_progress();
             check_resync(false);
             wait_while_paused();
