@@ -784,7 +784,7 @@ namespace {
 
 const RowApplyFunctions row_apply_functions = {
     remember_relation, forget_relations, apply_insert,  apply_update,
-    apply_delete,      apply_truncate,   flush_pending,
+    apply_delete,      apply_truncate,   flush_pending, pending_conflicts,
 };
 
 }  // namespace

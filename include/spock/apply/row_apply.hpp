@@ -65,6 +65,7 @@ struct RowApplyFunctions {
     void (*apply_delete)(const RemoteTxn&, const core::Delete&);
     void (*apply_truncate)(const RemoteTxn&, const core::Truncate&);
     void (*flush_pending)();
+    core::ConflictCounts& (*pending_conflicts)();
 };
 
 }  // namespace spock::apply
