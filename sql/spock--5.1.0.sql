@@ -530,6 +530,7 @@ CREATE FUNCTION delta_apply(money, money, money) RETURNS money
     LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
 CREATE FUNCTION repair_mode(enabled boolean)
     RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_repair_mode' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION repair_mode(boolean) FROM PUBLIC;
 
 -- Read-only helpers and miscellany (§3.8).
 CREATE FUNCTION terminate_active_transactions()
@@ -545,3 +546,31 @@ CREATE FUNCTION convert_column_to_int8(p_rel regclass, p_attnum smallint) RETURN
     AS 'MODULE_PATHNAME', 'spock_convert_column_to_int8' LANGUAGE C VOLATILE;
 CREATE FUNCTION convert_sequence_to_snowflake(p_seqid regclass) RETURNS integer
     AS 'MODULE_PATHNAME', 'spock_convert_sequence_to_snowflake' LANGUAGE C VOLATILE;
+
+-- Least privilege (docs/security.md): every routine that changes nodes, subscriptions,
+-- replication sets or replication itself, or shows apply errors (which carry row values), is
+-- for superusers and the roles a superuser grants EXECUTE to. Spock 5 leaves most of them to
+-- PUBLIC and relies on table privileges, which answers with errors about tables.
+DO $$
+DECLARE
+    r regprocedure;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'spock'::regnamespace
+          AND p.proname IN ('node_create', 'node_drop', 'node_add_interface',
+                            'node_drop_interface', 'sub_create', 'sub_drop',
+                            'sub_alter_interface', 'sub_enable', 'sub_disable', 'sub_add_repset',
+                            'sub_remove_repset', 'sub_alter_skiplsn', 'sub_alter_sync',
+                            'sub_resync_table', 'repset_create', 'repset_alter', 'repset_drop',
+                            'repset_add_table', 'repset_add_all_tables', 'repset_remove_table',
+                            'repset_add_seq', 'repset_add_all_seqs', 'repset_remove_seq',
+                            'repset_add_partition', 'repset_remove_partition', 'replicate_ddl',
+                            'sync_seq', 'sync_event', 'terminate_active_transactions',
+                            'convert_column_to_int8', 'convert_sequence_to_snowflake',
+                            'reset_channel_stats', 'apply_counters', 'apply_stats')
+    LOOP
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r);
+    END LOOP;
+END
+$$;

@@ -93,9 +93,14 @@ class Applier {
     void fail(const core::Error& error);
     void replay(const core::Commit& commit);
     struct ChangeResult {
-        long long counter;  // command_counter in spock.exception_log
-        bool failed;
+        long long counter = 0;  // command_counter in spock.exception_log
+        bool failed = false;
         std::string error;  // "[SQLSTATE] message" when failed
+        // The local row a failed change found (exception_log's local_* columns).
+        std::string local_json;
+        bool local_origin_known = false;
+        Oid local_origin = InvalidOid;
+        TimestampTz local_commit_ts = 0;
     };
     // Runs the recorded changes each in a subtransaction (execute) or not at all (a second
     // attempt after the replay itself failed: every change is reported with `forced_error`).
@@ -105,6 +110,7 @@ class Applier {
     void log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
                               const std::vector<ChangeResult>& results);
     void disable_subscription(const core::Commit& commit);
+    void keep_provider_informed();
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -130,6 +136,7 @@ class Applier {
     core::Lsn last_commit_end_;
     core::TimestampUs last_commit_time_;
     bool copy_requested_ = false;
+    TimestampTz last_informed_ = 0;
 };
 
 // Runs one change with its allocations in a context that is emptied afterwards, so a large

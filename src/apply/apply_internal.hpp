@@ -155,6 +155,26 @@ void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out);
 // are reported). Call with the original user, outside per-row executor state.
 void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts);
 
+// ----- local_capture.cpp ---------------------------------------------------------------------
+
+// While the apply worker replays a failed transaction, the local row each change found is
+// kept (as exception_log's JSON and its origin), so that the log row of a change that fails
+// can name it. Off during normal apply: note_local_row() then costs one branch.
+struct LocalRowCapture {
+    bool found;
+    char* tuple_json;  // JSON array of {"attname", "atttype", "value"}
+    bool origin_known;
+    bool local_change;  // committed here without a replication origin
+    Oid node;           // the spock node it came from, when known
+    TimestampTz commit_ts;
+};
+void begin_local_capture();  // starts capturing for the next change (replay only)
+void end_local_capture();
+const LocalRowCapture* captured_local_row();  // nullptr when nothing was captured
+// Called by the row code with the local row a change found; without `origin`, it is read
+// (only while capturing) for the change of `txn`.
+void note_local_row(TupleTableSlot* local, const LocalOrigin* origin, const RemoteTxn& txn);
+
 // ----- multi_insert.cpp ----------------------------------------------------------------------
 
 // Tries to take an INSERT into the buffer. Returns false when the row must go through the
@@ -179,6 +199,7 @@ struct ApplyExec {
     MemoryContext oldcxt;
     Oid saved_userid;
     int saved_sec_context;
+    int guc_nestlevel;  // GUC nest level opened by as_owner(), 0 when none
     bool snapshot_pushed;
 };
 
@@ -189,9 +210,11 @@ void begin_exec(ApplyExec* x, Relation rel);
 void end_exec(ApplyExec* x);
 
 // User code (triggers, defaults, constraints) runs as the table owner: as_owner() switches to
-// it, as_applier() back. An ERROR in between is undone by the (sub)transaction abort.
-void as_owner(const ApplyExec* x);
-void as_applier(const ApplyExec* x);
+// it under SECURITY_RESTRICTED_OPERATION and opens a GUC nest level, as_applier() rolls back
+// any setting the owner's code changed and switches back. An ERROR in between is undone by
+// the (sub)transaction abort.
+void as_owner(ApplyExec* x);
+void as_applier(ApplyExec* x);
 
 // Evaluates the defaults of the local columns INSERT did not receive into values/nulls, with
 // expression states from init_defaults (allocated in the current memory context).

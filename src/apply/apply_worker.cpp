@@ -129,7 +129,14 @@ void spock_apply_main(Datum main_arg) {
     spock::worker::WorkerSlot* slot =
         spock::worker::attach_worker(main_arg, spock::worker::WorkerType::Apply);
     spock::pg::guarded([slot] { spock::apply::run(slot); });
-    // Asked to stop (SIGTERM): restart later unless the subscription is gone or disabled by
-    // then; a configuration change restarts at once.
-    proc_exit(ShutdownRequestPending ? 1 : spock::apply::kExitRestart);
+    // Asked to stop (SIGTERM): restart later (after spock.restart_delay_default, not the delay
+    // for a failure while streaming) unless the subscription is gone or disabled by then; a
+    // configuration change restarts at once.
+    if (ShutdownRequestPending) {
+        LWLockAcquire(spock::worker::shared()->lock, LW_EXCLUSIVE);
+        slot->streamed = false;
+        LWLockRelease(spock::worker::shared()->lock);
+        proc_exit(1);
+    }
+    proc_exit(spock::apply::kExitRestart);
 }

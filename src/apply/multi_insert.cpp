@@ -32,6 +32,7 @@ extern "C" {
 #include <executor/nodeModifyTable.h>
 #include <miscadmin.h>
 #include <nodes/makefuncs.h>
+#include <utils/guc.h>
 #include <utils/lsyscache.h>
 #include <utils/memutils.h>
 #include <utils/rel.h>
@@ -67,6 +68,7 @@ struct InsertBuffer {
     bool is_partition;
     Oid saved_userid;
     int saved_sec_context;
+    int guc_nestlevel;  // opened by owner_on(), 0 when none
     Oid key_index;
     int nkeys;
     AttrNumber key_atts[INDEX_MAX_KEYS];
@@ -79,19 +81,24 @@ struct InsertBuffer {
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
 
-void owner_on(const InsertBuffer* b) {
+// As as_owner() / as_applier() in row_apply.cpp: the owner's code runs restricted, and the
+// settings it changes are rolled back.
+void owner_on(InsertBuffer* b) {
     Oid owner = b->rel->rd_rel->relowner;
+    b->guc_nestlevel = 0;
     if (owner == b->saved_userid) {
         return;
     }
-    int sec = b->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
-    if (!superuser_arg(b->saved_userid)) {
-        sec |= SECURITY_RESTRICTED_OPERATION;
-    }
-    SetUserIdAndSecContext(owner, sec);
+    SetUserIdAndSecContext(
+        owner, b->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    b->guc_nestlevel = NewGUCNestLevel();
 }
 
-void owner_off(const InsertBuffer* b) {
+void owner_off(InsertBuffer* b) {
+    if (b->guc_nestlevel > 0) {
+        AtEOXact_GUC(false, b->guc_nestlevel);
+        b->guc_nestlevel = 0;
+    }
     SetUserIdAndSecContext(b->saved_userid, b->saved_sec_context);
 }
 

@@ -15,17 +15,17 @@
 // and under every behaviour a transaction whose error does not recur is applied as sent.
 // The replication origin advances in the same local commit that applies (or discards) the
 // transaction, and feedback never confirms it before that commit is flushed.
-#include <sys/stat.h>
-
 #include "applier.hpp"
 
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/private_dir.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
 #include "spock/worker/notify.hpp"
 
 #include "apply_stats.hpp"
+#include "apply_internal.hpp"
 #include "exception_log.hpp"
 
 extern "C" {
@@ -33,6 +33,7 @@ extern "C" {
 #include <miscadmin.h>
 #include <replication/origin.h>
 #include <utils/memutils.h>
+#include <utils/timestamp.h>
 }
 
 namespace spock::apply {
@@ -91,26 +92,22 @@ ChangeFacts facts_of(const core::ProtocolMessage& m) {
 
 std::string spill_directory() {
     // <data directory>/pg_spock/replay, private to the server's OS user.
-    std::string base = std::string(DataDir) + "/pg_spock";
-    for (const std::string& dir : {base, base + "/replay"}) {
-        if (mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) {
-            throw core::Error("58030", "could not create directory \"" + dir + "\"",
-                              std::string("mkdir: ") + strerror(errno));
-        }
-        struct stat st;
-        if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-            (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-            throw core::Error("58030", "directory \"" + dir + "\" is not private to the server",
-                              "It must be a directory (not a symbolic link) owned by the "
-                              "server's user with no access for others.",
-                              "Remove it; the server creates it again.");
-        }
+    return pg::spock_private_dir("replay");
+}
+
+// A long replay reads nothing from the connection; the provider must still hear from us
+// within wal_sender_timeout, or it ends the connection and the transaction is sent again.
+// Feedback never confirms the transaction being replayed (it is still open).
+void Applier::keep_provider_informed() {
+    TimestampTz now = GetCurrentTimestamp();
+    if (idle_ && TimestampDifferenceExceeds(last_informed_, now, 1000)) {
+        last_informed_ = now;
+        idle_();
     }
-    return base + "/replay";
 }
 
 void Applier::fail(const core::Error& error) {
-    first_error_ = core::error_text(error.sqlstate(), error.message());
+    first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
     local_txn_ = false;
     failed_ = true;
@@ -140,32 +137,47 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
     bool any_failed = false;
     auto reader = record_.reader();
     std::string_view payload;
+    size_t seen = 0;
     while (reader.next(payload)) {
         core::ProtocolMessage m = core::decode_message(payload);
         if (std::holds_alternative<core::Begin>(m) || std::holds_alternative<core::Commit>(m)) {
             continue;
         }
+        if (++seen % 1024 == 0) {
+            keep_provider_informed();
+        }
         if (!is_row_change(m)) {
             apply_change(m);  // ORIGIN, RELATION
             continue;
         }
-        ChangeResult r{next_command_counter(), false, {}};
+        ChangeResult r;
+        r.counter = next_command_counter();
         if (!execute) {
             r.failed = true;
             r.error = forced_error;
         } else {
             pg::Subxact sx = pg::begin_subxact();
+            pg::pg_call([] { detail::begin_local_capture(); });
             try {
                 apply_change(m);
                 pg::pg_call([] { flush_pending(); });
+                detail::end_local_capture();
                 pg::release_subxact(sx);
             } catch (const core::Error& e) {
+                detail::end_local_capture();
                 if (!core::is_replayable_error(e.sqlstate())) {
                     throw;
                 }
                 pg::rollback_subxact(sx);
                 r.failed = true;
-                r.error = core::error_text(e.sqlstate(), e.message());
+                r.error = core::error_text(e.sqlstate(), e.message(), e.detail());
+                if (const detail::LocalRowCapture* c = detail::captured_local_row()) {
+                    r.local_json = c->tuple_json;
+                    r.local_origin_known = c->origin_known;
+                    // A row made on this node is reported with the local node's id.
+                    r.local_origin = c->local_change ? cfg_.local : c->node;
+                    r.local_commit_ts = c->commit_ts;
+                }
             }
         }
         any_failed = any_failed || r.failed;
@@ -203,6 +215,9 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         if (!is_row_change(m)) {
             continue;
         }
+        if (index % 1024 == 1023) {
+            keep_provider_informed();
+        }
         const ChangeResult& r = results[index++];
         if (!core::log_change(logging, outcome, r.failed)) {
             continue;
@@ -231,6 +246,12 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         e.table_name = table ? table->second.c_str() : nullptr;
         e.operation = f.operation;
         e.error_message = message.c_str();
+        if (!r.local_json.empty()) {
+            e.local_tup_json = r.local_json.c_str();
+            e.local_origin_known = r.local_origin_known;
+            e.local_origin = r.local_origin;
+            e.local_commit_ts = r.local_commit_ts;
+        }
         // The tuples are rendered in a subtransaction of their own: a value this node cannot
         // read must not lose the row.
         pg::Subxact sx = pg::begin_subxact();
@@ -327,7 +348,7 @@ void Applier::replay(const core::Commit& commit) {
             }
             // The replay itself failed (a deferred constraint at its commit, say): nothing of
             // the transaction is applied, and every change is reported with that error.
-            std::string error = core::error_text(e.sqlstate(), e.message());
+            std::string error = core::error_text(e.sqlstate(), e.message(), e.detail());
             pg::abort_xact();
             local_txn_ = false;
             results.clear();

@@ -33,6 +33,7 @@ extern "C" {
 #include <storage/lmgr.h>
 #include <utils/builtins.h>
 #include <utils/datum.h>
+#include <utils/guc.h>
 #include <utils/lsyscache.h>
 #include <utils/rel.h>
 #include <utils/snapmgr.h>
@@ -384,6 +385,7 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     // A row written earlier in this remote transaction is simply superseded: no conflict.
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
+    note_local_row(local, &lo, txn);
     if (OidIsValid(second_index)) {
         raise_unique_conflict(&x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
                               local, remote, &lo);
@@ -471,19 +473,27 @@ void end_exec(ApplyExec* x) {
     CommandCounterIncrement();
 }
 
-void as_owner(const ApplyExec* x) {
+void as_owner(ApplyExec* x) {
     Oid owner = x->rel->rd_rel->relowner;
+    x->guc_nestlevel = 0;
     if (owner == x->saved_userid) {
         return;
     }
-    int sec = x->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
-    if (!superuser_arg(x->saved_userid)) {
-        sec |= SECURITY_RESTRICTED_OPERATION;  // the owner's code must not act as us
-    }
-    SetUserIdAndSecContext(owner, sec);
+    // The owner's code must not act as us, whoever we are (a superuser applier included):
+    // no SET ROLE, no temporary objects, no cursors WITH HOLD; and whatever settings it
+    // changes are undone by as_applier(). NewGUCNestLevel() is a counter increment and the
+    // matching AtEOXact_GUC() returns at once unless a setting was changed in this
+    // transaction, so this costs next to nothing per row.
+    SetUserIdAndSecContext(
+        owner, x->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    x->guc_nestlevel = NewGUCNestLevel();
 }
 
-void as_applier(const ApplyExec* x) {
+void as_applier(ApplyExec* x) {
+    if (x->guc_nestlevel > 0) {
+        AtEOXact_GUC(false, x->guc_nestlevel);
+        x->guc_nestlevel = 0;
+    }
     SetUserIdAndSecContext(x->saved_userid, x->saved_sec_context);
 }
 
@@ -615,6 +625,7 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
 
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
+    note_local_row(local, &lo, txn);
     bool conflict = origin_differs(txn, lo);
     Resolution res = Resolution::ApplyRemote;
     if (conflict) {
@@ -683,6 +694,7 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
         // update_origin_differs the remote change wins.
         LocalOrigin lo;
         read_local_origin(txn, local, &lo);
+        note_local_row(local, &lo, txn);
         bool conflict = origin_differs(txn, lo);
         ConflictReport rep{ConflictType::DeleteOriginDiffers,
                            Resolution::ApplyRemote,

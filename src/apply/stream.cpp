@@ -81,6 +81,9 @@ void Stream::start(core::Lsn from) {
                           std::string("The provider said: ") + (msg ? msg : "(no message)"),
                           "Check that the slot exists on the provider and is not in use.");
     }
+    LWLockAcquire(worker::shared()->lock, LW_EXCLUSIVE);
+    slot_->streamed = true;
+    LWLockRelease(worker::shared()->lock);
     std::string at = from.to_string();
     pg::pg_call([this, &at] {
         ereport(LOG, (errmsg("subscription \"%s\" streams from slot \"%s\" at %s",
@@ -378,14 +381,18 @@ void Stream::run() {
             ResetLatch(MyLatch);
             return r;
         });
-        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn() && config_changed()) {
-            pg::pg_call([this] {
-                ereport(LOG, (errmsg("subscription \"%s\" changed; restarting its apply worker",
-                                     cfg_.name.c_str())));
-            });
-            return;
-        }
-        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn()) {
+        // A wake-up in the middle of a remote transaction (a new skip LSN, say) is kept until
+        // the transaction is done, not lost.
+        wake_pending_ = wake_pending_ || (rc & WL_LATCH_SET) != 0;
+        if (wake_pending_ && !applier_.in_remote_txn()) {
+            wake_pending_ = false;
+            if (config_changed()) {
+                pg::pg_call([this] {
+                    ereport(LOG, (errmsg("subscription \"%s\" changed; restarting its apply worker",
+                                         cfg_.name.c_str())));
+                });
+                return;
+            }
             check_resync(true);
         }
         if (!PQconsumeInput(c)) {

@@ -48,11 +48,16 @@ std::string collateral_message(ExceptionBehaviour b, long long failed_counter,
     return m;
 }
 
-std::string error_text(std::string_view sqlstate, std::string_view message) {
+std::string error_text(std::string_view sqlstate, std::string_view message,
+                       std::string_view detail) {
     std::string m = "[";
     m += sqlstate;
     m += "] ";
     m += message;
+    if (!detail.empty()) {
+        m += " DETAIL: ";
+        m += detail;
+    }
     return m;
 }
 

@@ -279,6 +279,13 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
         });
     }
 
+    // The dump file first: a directory unfit for it fails the attempt before anything that
+    // cannot be resumed, so the sync is tried again once the setting is corrected.
+    std::optional<DumpFile> dump;
+    if (req.structure) {
+        dump.emplace();
+    }
+
     std::optional<pg::RemoteConnection> repl;
     Slot slot;
     try {
@@ -295,10 +302,8 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
 
     std::string step = who;
     try {
-        std::optional<DumpFile> dump;
         if (req.structure) {
             status('s');
-            dump.emplace();
             dump_schema(req.provider_dsn, slot.snapshot, req.skip_schemas, local_snowflake, *dump);
             restore_section(req.local_dsn, "pre-data", *dump);
         }

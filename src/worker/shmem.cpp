@@ -1,5 +1,7 @@
 #include "spock/worker/shmem.hpp"
 
+#include "spock/pg/gucs.hpp"
+
 extern "C" {
 #include <miscadmin.h>
 #include <pgstat.h>
@@ -86,6 +88,13 @@ void detach(int code, Datum) {
 }
 
 }  // namespace
+
+long restart_delay_ms(const WorkerSlot& s) {
+    if (s.type == WorkerType::Apply && s.streamed) {
+        return gucs::restart_delay_on_exception;
+    }
+    return gucs::restart_delay_default;
+}
 
 ApplyStats* find_apply_stats(Oid dboid, Oid subid, bool create) {
     ApplyStats* free_entry = nullptr;

@@ -124,6 +124,8 @@ TEST(ExceptionPolicy, Logging) {
 TEST(ExceptionPolicy, Messages) {
     EXPECT_EQ(error_text("23514", "new row violates check constraint \"c\""),
               "[23514] new row violates check constraint \"c\"");
+    EXPECT_EQ(error_text("23514", "m", "Failing row contains (1, -1)."),
+              "[23514] m DETAIL: Failing row contains (1, -1).");
     EXPECT_EQ(collateral_message(ExceptionBehaviour::TransDiscard, 41, "[23514] boom"),
               "transdiscard: change discarded because change 41 of the transaction failed: "
               "[23514] boom");

@@ -54,8 +54,10 @@ constexpr bool advances_origin(ReplayOutcome o) noexcept {
 std::string collateral_message(ExceptionBehaviour b, long long failed_counter,
                                std::string_view failed_error);
 
-// "[SQLSTATE] message" as exception_log records errors.
-std::string error_text(std::string_view sqlstate, std::string_view message);
+// "[SQLSTATE] message", and " DETAIL: detail" when there is one, as exception_log records
+// errors.
+std::string error_text(std::string_view sqlstate, std::string_view message,
+                       std::string_view detail = {});
 
 std::string_view behaviour_name(ExceptionBehaviour b) noexcept;
 

@@ -35,7 +35,14 @@ struct WorkerSlot {
     XLogRecPtr last_received;    // apply workers: newest WAL position received
     XLogRecPtr last_applied;     // apply workers: end LSN of the last applied commit
     TimestampTz last_commit_ts;  // apply workers: commit time of that transaction
+    bool streamed;               // apply workers: the replication stream had started; a
+                                 // failure after that waits spock.restart_delay_on_exception
 };
+
+// How long after `s` stopped with an error it may be started again: restart_delay_on_exception
+// for an apply worker that failed while streaming (a lost connection, say: apply errors do not
+// end the worker), else restart_delay_default.
+long restart_delay_ms(const WorkerSlot& s);
 
 // Per-subscription counters of the apply worker, kept across worker restarts (until the
 // server restarts). One entry per subscription that ever had a worker; entries of dropped

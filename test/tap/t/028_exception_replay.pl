@@ -69,6 +69,18 @@ is($n2->safe_psql('postgres', q{
     '50 50 100', 'apply_stats counts the replayed transactions and discarded changes');
 is(worker_pid(), $pid, 'the same apply worker process throughout');
 
+# A change that found its local row before failing names it: local_tup, and the node and
+# commit time the local row came from.
+$n1->safe_psql('postgres', 'UPDATE t SET v = -5 WHERE id = 1000');
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', q{
+        SELECT (local_tup -> 1 ->> 'value') || ' '
+               || (local_origin = (SELECT node_id FROM spock.node WHERE node_name = 'n1')) || ' '
+               || (local_commit_ts IS NOT NULL) || ' ' || (remote_new_tup -> 1 ->> 'value')
+        FROM spock.exception_log WHERE operation = 'UPDATE'}),
+    '7 true true -5', 'the failed UPDATE is logged with the local row, its origin and commit time');
+is($n2->safe_psql('postgres', 'SELECT v FROM t WHERE id = 1000'), '7', 'and was not applied');
+
 # --- discard: the good rows are kept, the failed ones skipped and logged
 $n2->safe_psql('postgres', q{
     ALTER SYSTEM SET spock.exception_behaviour = 'discard';

@@ -11,7 +11,9 @@ use Test::More;
 use IPC::Run;
 use SpockTest;
 
-my $n1 = spock_node('race_n1', extension => 1);
+# n1's failed workers wait 10 minutes, except after a failure while streaming.
+my $n1 = spock_node('race_n1', extension => 1,
+    extra => "spock.restart_delay_default = 600000\nspock.restart_delay_on_exception = 100\n");
 my $n2 = spock_node('race_n2', extension => 1);
 spock_create_node($n1, name => 'n1');
 spock_create_node($n2, name => 'n2');
@@ -80,6 +82,24 @@ spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
 is($n1->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n1 has both new rows');
 is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id > 10000'), '2', 'n2 has both new rows');
+is($n2->safe_psql('postgres', q{
+        SELECT o.roident = n.node_id FROM t, spock.xact_commit_timestamp_origin(t.xmin) o,
+             spock.node n WHERE t.id = 10001 AND n.node_name = 'n1'}),
+    't', 'xact_commit_timestamp_origin names the node an applied row came from');
+
+# A lost connection is not an apply error: the worker restarts and streams again, after
+# spock.restart_delay_on_exception (not restart_delay_default) since it failed while streaming.
+$n2->safe_psql('postgres', q{
+    SELECT pg_terminate_backend(pid) FROM pg_stat_replication
+    WHERE application_name LIKE '%sub_n2_n1%'});
+ok($n1->poll_query_until('postgres', qq{
+        SELECT count(*) = 1 FROM spock.get_apply_worker_status()
+        WHERE worker_status = 'running' AND worker_pid <> $pid1}),
+    'after a lost connection the worker is back after restart_delay_on_exception');
+$n2->safe_psql('postgres', 'INSERT INTO t VALUES (10003, 3)');
+spock_wait_caught_up($n2);
+is($n1->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = 10003'), '1',
+    'and replicates again');
 
 # Resume positions belong to one subscription only: "s" and "s_n5" from the same provider
 # (their slots differ by a suffix that looked like a forwarded origin's name before).
