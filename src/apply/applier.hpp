@@ -52,6 +52,10 @@ class Applier {
     void log_replay_summary();
     // Local commits whose WAL may not be flushed yet (the stream then looks again sooner).
     bool has_unflushed() const { return !flush_.empty(); }
+    // Adds the conflicts counted since the last call to the subscription's shared counters and
+    // logs the summaries of conflict-log windows that are over. After each local commit, and
+    // by the stream when it is idle between transactions.
+    void report_conflicts();
     // sub_disable has disabled the subscription: the worker must stop without confirming
     // anything more to the provider.
     bool subscription_disabled() const { return disabled_; }

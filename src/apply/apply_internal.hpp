@@ -5,6 +5,7 @@
 
 #include "spock/apply/row_apply.hpp"
 #include "spock/core/conflict_policy.hpp"
+#include "spock/core/conflict_types.hpp"
 
 extern "C" {
 #include <access/tupdesc.h>
@@ -102,8 +103,10 @@ char* describe_slot(TupleTableSlot* slot, const bool* mask = nullptr);
 
 // ----- conflict.cpp --------------------------------------------------------------------------
 
-enum class ConflictType { InsertExists, UpdateUpdate, DeleteDelete };
-enum class Resolution { ApplyRemote, KeepLocal, Skip };
+using core::ConflictType;
+// Error: the conflict raises an ERROR after it is reported (update_exists,
+// multiple_unique_conflicts, and any type under spock.conflict_resolution = error).
+enum class Resolution { ApplyRemote, KeepLocal, Skip, Error };
 
 // Who wrote the local row, from its xmin and the commit timestamp record.
 struct LocalOrigin {
@@ -118,8 +121,9 @@ struct LocalOrigin {
 
 void read_local_origin(const RemoteTxn& txn, TupleTableSlot* localslot, LocalOrigin* out);
 
-// True when the local row came from somewhere else than the remote change (update_update
-// check applies).
+// True when the local row came from somewhere else than the remote change
+// (update_origin_differs, delete_origin_differs). Never for a row written earlier in the same
+// remote transaction.
 bool origin_differs(const RemoteTxn& txn, const LocalOrigin& lo);
 
 // Decides a conflict under spock.conflict_resolution. May raise ERROR (policy error, missing
@@ -132,7 +136,7 @@ struct ConflictReport {
     Resolution resolution;
     Relation rel;
     Oid index;
-    TupleTableSlot* local;      // may be nullptr (delete_delete)
+    TupleTableSlot* local;      // may be nullptr (update_missing, delete_missing)
     TupleTableSlot* remote;     // the remote row in local layout, may be nullptr
     const LocalOrigin* origin;  // may be nullptr
 };
@@ -146,11 +150,15 @@ struct ConflictTexts {
     char* remote_desc;
 };
 bool conflict_reporting_wanted(ConflictType type, Resolution resolution);
+
+// Counts a detected conflict in this process (pending_conflicts(), row_apply.hpp): once per
+// conflict, at detection, whatever becomes of the change.
+void note_conflict(ConflictType type);
 void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out);
 
-// Logs the conflict at spock.conflict_log_level and, with spock.save_resolutions, records it
-// in spock.resolutions (§6.6 rules on which conflicts are reported). Call with the original
-// user, outside per-row executor state.
+// Logs the conflict at spock.conflict_log_level (rate-limited per type, docs/conflicts.md) and,
+// with spock.save_resolutions, records it in spock.resolutions (§6.6 rules on which conflicts
+// are reported). Call with the original user, outside per-row executor state.
 void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts);
 
 // ----- local_capture.cpp ---------------------------------------------------------------------

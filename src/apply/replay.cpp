@@ -330,6 +330,7 @@ void Applier::disable_subscription(const core::Commit& commit) {
     worker::notify_at_commit(cfg_.id);
     pg::commit_xact();
     local_txn_ = false;
+    report_conflicts();
     pg::pg_call([origin] { replorigin_session_origin = origin; });
     disabled_ = true;
     (void)commit;

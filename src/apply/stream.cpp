@@ -369,6 +369,7 @@ void Stream::run() {
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
             applier_.log_replay_summary();
+            applier_.report_conflicts();
             update_progress();
             check_resync(false);
             wait_while_paused();

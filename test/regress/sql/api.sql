@@ -83,7 +83,7 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
-INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats');
+INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
