@@ -40,46 +40,28 @@ void ConflictCounts::clear() noexcept {
 
 bool ConflictLogLimiter::admit(ConflictType type, std::int64_t now_us, Summary* ended,
                                bool* have_ended) noexcept {
-    Window& w = windows_[conflict_index(type)];
-    *have_ended = false;
-    // A clock that went backwards ends the window too, rather than keeping it open for long.
-    if (w.open && (now_us - w.start_us >= kWindowUs || now_us < w.start_us)) {
-        if (w.suppressed > 0) {
-            *ended = Summary{type, w.suppressed, w.start_us};
-            *have_ended = true;
-        }
-        w.open = false;
+    std::uint64_t suppressed = 0;
+    std::int64_t started = 0;
+    bool log = windows_[conflict_index(type)].admit(now_us, &suppressed, &started);
+    *have_ended = suppressed > 0;
+    if (*have_ended) {
+        *ended = Summary{type, suppressed, started};
     }
-    if (!w.open) {
-        w = Window{true, now_us, 0, 0};
-    }
-    if (w.logged < kLinesPerWindow) {
-        w.logged++;
-        return true;
-    }
-    w.suppressed++;
-    return false;
+    return log;
 }
 
 bool ConflictLogLimiter::would_log(ConflictType type, std::int64_t now_us) const noexcept {
-    const Window& w = windows_[conflict_index(type)];
-    if (!w.open || now_us - w.start_us >= kWindowUs || now_us < w.start_us) {
-        return true;
-    }
-    return w.logged < kLinesPerWindow;
+    return windows_[conflict_index(type)].would_admit(now_us);
 }
 
 int ConflictLogLimiter::expire(std::int64_t now_us, Summary* out) noexcept {
     int count = 0;
     for (int i = 0; i < kConflictTypeCount; i++) {
-        Window& w = windows_[i];
-        if (!w.open || (now_us - w.start_us < kWindowUs && now_us >= w.start_us)) {
-            continue;
+        std::int64_t started = 0;
+        std::uint64_t suppressed = windows_[i].take_ended(now_us, &started);
+        if (suppressed > 0) {
+            out[count++] = Summary{static_cast<ConflictType>(i), suppressed, started};
         }
-        if (w.suppressed > 0) {
-            out[count++] = Summary{static_cast<ConflictType>(i), w.suppressed, w.start_us};
-        }
-        w.open = false;
     }
     return count;
 }

@@ -3,9 +3,13 @@
 
 namespace spock::core {
 
-bool LogWindow::admit(std::int64_t now_us, std::uint64_t* suppressed) noexcept {
-    if (!open_ || now_us - start_ >= window_us_ || now_us < start_) {
-        *suppressed = suppressed_;
+bool LogWindow::admit(std::int64_t now_us, std::uint64_t* suppressed,
+                      std::int64_t* ended_start) noexcept {
+    if (!open_ || ended(now_us)) {
+        *suppressed = open_ ? suppressed_ : 0;
+        if (ended_start != nullptr) {
+            *ended_start = start_;
+        }
         open_ = true;
         start_ = now_us;
         used_ = 0;
@@ -19,11 +23,18 @@ bool LogWindow::admit(std::int64_t now_us, std::uint64_t* suppressed) noexcept {
     return false;
 }
 
-std::uint64_t LogWindow::take_ended(std::int64_t now_us) noexcept {
-    if (!open_ || suppressed_ == 0 || (now_us - start_ < window_us_ && now_us >= start_)) {
+bool LogWindow::would_admit(std::int64_t now_us) const noexcept {
+    return !open_ || ended(now_us) || used_ < burst_;
+}
+
+std::uint64_t LogWindow::take_ended(std::int64_t now_us, std::int64_t* started) noexcept {
+    if (!open_ || !ended(now_us)) {
         return 0;
     }
     std::uint64_t n = suppressed_;
+    if (started != nullptr) {
+        *started = start_;
+    }
     open_ = false;
     suppressed_ = 0;
     return n;

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "spock/core/log_window.hpp"
+
 namespace spock::core {
 
 // The order is that of the confl_* columns of spock.sub_conflict_stats (and of PostgreSQL 18's
@@ -46,6 +48,12 @@ class ConflictLogLimiter {
     static constexpr std::uint32_t kLinesPerWindow = 10;
     static constexpr std::int64_t kWindowUs = 10'000'000;  // 10 s
 
+    ConflictLogLimiter() noexcept {
+        for (LogWindow& w : windows_) {
+            w = LogWindow(kLinesPerWindow, kWindowUs);
+        }
+    }
+
     // A window that ended with conflicts not logged individually.
     struct Summary {
         ConflictType type;
@@ -66,13 +74,7 @@ class ConflictLogLimiter {
     int expire(std::int64_t now_us, Summary* out) noexcept;
 
   private:
-    struct Window {
-        bool open = false;
-        std::int64_t start_us = 0;
-        std::uint32_t logged = 0;
-        std::uint64_t suppressed = 0;
-    };
-    Window windows_[kConflictTypeCount];
+    LogWindow windows_[kConflictTypeCount];
 };
 
 }  // namespace spock::core
