@@ -368,6 +368,9 @@ void Stream::run() {
         // No data: a good moment for feedback and bookkeeping.
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
+            // Table statistics of applied changes: the flush after a commit is skipped when
+            // the last one was less than a second ago, so an idle worker flushes here.
+            pg::pg_call([] { pgstat_report_stat(false); });
             applier_.log_replay_summary();
             applier_.report_conflicts();
             update_progress();

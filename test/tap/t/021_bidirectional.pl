@@ -43,7 +43,10 @@ is(table_digest($n1, 'items'), table_digest($n2, 'items'), 'updates and deletes 
 for my $node ($n1, $n2) {
     ok($node->poll_query_until('postgres',
             "SELECT n_tup_upd = 300 FROM pg_stat_user_tables WHERE relname = 'items'"),
-        $node->name . ': every update applied exactly once');
+        $node->name . ': every update applied exactly once')
+      or diag $node->safe_psql('postgres',
+        "SELECT n_tup_ins || ' ' || n_tup_upd || ' ' || n_tup_del FROM pg_stat_user_tables "
+          . "WHERE relname = 'items'");
 }
 $n1->safe_psql('postgres', "INSERT INTO items VALUES (5000, 'ping', 1)");
 spock_wait_caught_up($n1);
