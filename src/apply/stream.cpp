@@ -11,6 +11,7 @@
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/spi.hpp"
+#include "spock/pg/waits.hpp"
 #include "spock/pg/xact.hpp"
 
 #include <libpq-fe.h>
@@ -336,14 +337,7 @@ void Stream::run() {
     PGconn* c = conn_->raw();
     last_recv_time_ = GetCurrentTimestamp();
     for (;;) {
-        pg::pg_call([] {
-            CHECK_FOR_INTERRUPTS();
-            if (ConfigReloadPending) {
-                ConfigReloadPending = false;
-                ProcessConfigFile(PGC_SIGHUP);
-            }
-        });
-        if (ShutdownRequestPending) {
+        if (pg::interrupts_say_stop()) {
             return;
         }
         char* buf = nullptr;

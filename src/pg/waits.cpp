@@ -5,7 +5,9 @@
 extern "C" {
 #include <miscadmin.h>
 #include <pgstat.h>
+#include <postmaster/interrupt.h>
 #include <storage/latch.h>
+#include <utils/guc.h>
 }
 
 namespace spock::pg {
@@ -16,6 +18,17 @@ void sleep_on_latch(long ms) {
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
     });
+}
+
+bool interrupts_say_stop() {
+    pg_call([] {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+    });
+    return ShutdownRequestPending;
 }
 
 }  // namespace spock::pg

@@ -6,6 +6,7 @@
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/spi.hpp"
+#include "spock/pg/waits.hpp"
 #include "spock/worker/shmem.hpp"
 
 #include "slot_watch.hpp"
@@ -151,14 +152,7 @@ void manager_loop() {
     }));
     SlotWatch slots;
     for (;;) {
-        pg::pg_call([] {
-            CHECK_FOR_INTERRUPTS();
-            if (ConfigReloadPending) {
-                ConfigReloadPending = false;
-                ProcessConfigFile(PGC_SIGHUP);
-            }
-        });
-        if (ShutdownRequestPending) {
+        if (pg::interrupts_say_stop()) {
             return;
         }
         auto subs = read_subscriptions();
