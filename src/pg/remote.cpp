@@ -9,7 +9,9 @@
 extern "C" {
 #include <miscadmin.h>
 #include <pgstat.h>
+#include <postmaster/interrupt.h>
 #include <storage/latch.h>
+#include <utils/timestamp.h>
 }
 
 namespace spock::pg {
@@ -122,6 +124,18 @@ RemoteConnection::RemoteConnection(const std::string& dsn, const std::string& na
     if (!conn_) {
         throw std::bad_alloc();
     }
+    // libpq applies connect_timeout only in its blocking calls: the deadline is ours here.
+    long timeout_s = 0;
+    if (PQconninfoOption* opts = PQconninfo(conn_.get())) {
+        for (PQconninfoOption* o = opts; o->keyword != nullptr; o++) {
+            if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != nullptr) {
+                timeout_s = strtol(o->val, nullptr, 10);
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    TimestampTz deadline =
+        timeout_s > 0 ? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_s * 1000) : 0;
     for (;;) {
         PostgresPollingStatusType st = PQconnectPoll(conn_.get());
         if (st == PGRES_POLLING_OK) {
@@ -134,7 +148,14 @@ RemoteConnection::RemoteConnection(const std::string& dsn, const std::string& na
                               "Check that the node is running and that the connection string "
                               "is correct.");
         }
-        wait_for(st == PGRES_POLLING_WRITING);
+        while (!wait_for(st == PGRES_POLLING_WRITING, 1000L)) {
+            if (deadline != 0 && GetCurrentTimestamp() >= deadline) {
+                throw core::Error("08001", "could not connect to the node",
+                                  "No answer within connect_timeout (" + std::to_string(timeout_s) +
+                                      " s; connection string: " + masked_dsn_ + ").",
+                                  "Check that the node is running and reachable.");
+            }
+        }
     }
 }
 
@@ -142,17 +163,26 @@ void RemoteConnection::Closer::operator()(pg_conn* c) const noexcept {
     PQfinish(c);
 }
 
-void RemoteConnection::wait_for(bool write) {
+bool RemoteConnection::wait_for(bool write, long timeout_ms) {
     int socket = PQsocket(conn_.get());
-    int events =
-        WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE);
-    pg_call([events, socket] {
-        int rc = WaitLatchOrSocket(MyLatch, events, socket, -1L, PG_WAIT_EXTENSION);
-        if (rc & WL_LATCH_SET) {
+    int events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT |
+                 (write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE);
+    int rc = pg_call([events, socket, timeout_ms] {
+        int r = WaitLatchOrSocket(MyLatch, events, socket, timeout_ms, PG_WAIT_EXTENSION);
+        if (r & WL_LATCH_SET) {
             ResetLatch(MyLatch);
         }
         CHECK_FOR_INTERRUPTS();
+        return r;
     });
+    // A background worker's SIGTERM only sets a flag (and the latch); a backend's arrives
+    // through CHECK_FOR_INTERRUPTS above.
+    if (ShutdownRequestPending) {
+        throw core::Error("57P01",
+                          "terminating the connection to the node because the worker "
+                          "was asked to stop");
+    }
+    return (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE)) != 0;
 }
 
 std::vector<SqlRow> RemoteConnection::query(const std::string& sql,
@@ -171,13 +201,13 @@ std::vector<SqlRow> RemoteConnection::query(const std::string& sql,
                           "libpq: " + trimmed(PQerrorMessage(conn_.get())));
     }
     while (PQflush(conn_.get()) == 1) {
-        wait_for(true);
+        wait_for(true, 1000L);
     }
     std::vector<SqlRow> rows;
     std::optional<core::Error> failure;
     for (;;) {
         while (PQisBusy(conn_.get())) {
-            wait_for(false);
+            wait_for(false, 1000L);
             if (!PQconsumeInput(conn_.get())) {
                 throw core::Error("08006", "lost the connection to the node",
                                   "libpq: " + trimmed(PQerrorMessage(conn_.get())));

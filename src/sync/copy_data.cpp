@@ -13,6 +13,7 @@
 extern "C" {
 #include <access/table.h>
 #include <commands/copy.h>
+#include <postmaster/interrupt.h>
 #include <mb/pg_wchar.h>
 #include <miscadmin.h>
 #include <nodes/makefuncs.h>
@@ -41,6 +42,12 @@ void wait_socket(PGconn* conn, bool write) {
         ResetLatch(MyLatch);
     }
     CHECK_FOR_INTERRUPTS();
+    // A background worker's SIGTERM only sets a flag (and the latch): honour it here, or a
+    // stalled provider keeps the worker, and a fast shutdown, waiting.
+    if (ShutdownRequestPending) {
+        ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN),
+                        errmsg("terminating the data copy because the worker was asked to stop")));
+    }
 }
 
 // Reads input until a whole result is available.

@@ -39,7 +39,9 @@ class RemoteConnection {
     struct Closer {
         void operator()(pg_conn* c) const noexcept;
     };
-    void wait_for(bool write);
+    // Waits up to timeout_ms for the socket; true when it is ready. Throws when the worker was
+    // asked to stop (57P01), or on a query cancel or termination of a backend.
+    bool wait_for(bool write, long timeout_ms);
     std::unique_ptr<pg_conn, Closer> conn_;
     std::string masked_dsn_;
 };
