@@ -1,11 +1,12 @@
 # Soak test: a three-node full mesh under a seeded random schedule of faults, while a client
 # on every node commits small transactions of rows with globally unique ids. Every
 # subscription connects to its provider through a FaultProxy, so links can be stalled, slowed,
-# refused and cut; walsenders, apply workers, spock managers and the supervisor are killed with
-# SIGKILL (each such kill makes the postmaster restart the whole node), and nodes are restarted
-# in immediate and fast mode. At the end every acknowledged row must be on every node exactly
-# once, rows of transactions whose outcome is unknown (interrupted by a kill) must be on all
-# nodes or on none, nothing else may be there, and the nodes must be identical.
+# refused and cut, and a node can be cut off from both others at once; walsenders, apply
+# workers, spock managers and the supervisor are killed with SIGKILL (each such kill makes the
+# postmaster restart the whole node), and nodes are restarted in immediate and fast mode. At
+# the end every acknowledged row must be on every node exactly once, rows of transactions
+# whose outcome is unknown (interrupted by a kill) must be on all nodes or on none, nothing
+# else may be there, and the nodes must be identical.
 #
 #   SPOCK_SOAK_SECONDS  duration of the fault phase (default 40)
 #   SPOCK_SOAK_SEED     seed of the fault schedule and of the clients (default: time-based;
@@ -252,7 +253,7 @@ my %node_fault = (
         return 1;
     },
 );
-my @link_kinds = (('stall') x 3, ('cut') x 3, ('slow') x 2, ('refuse') x 2);
+my @link_kinds = (('stall') x 3, ('cut') x 3, ('slow') x 2, ('refuse') x 2, 'isolate');
 my @node_kinds = (('kill_walsender') x 2, ('kill_apply') x 2, 'kill_manager', 'kill_supervisor',
     'restart_immediate', 'restart_fast');
 
@@ -277,6 +278,22 @@ while (time < $end) {
         next unless @free;
         my $link = $free[ int(rand(@free)) ];
         my $kind = $link_kinds[ int(rand(@link_kinds)) ];
+        if ($kind eq 'isolate') {
+            # A partition: every link to and from one node stalls at once.
+            my $n = 1 + int(rand(3));
+            my @mine = grep { /(^$n>|>$n$)/ } @links;
+            next if grep { ($busy{$_} // 0) > $now } @mine;
+            my $d = 2 + rand(7);
+            $proxy{$_}->stall for @mine;
+            $count{isolate}++;
+            diag sprintf('%6.1f s: isolate n%d (its four links stalled) for %.1f s',
+                $now - $main::t0, $n, $d);
+            for my $l (@mine) {
+                $busy{$l} = $now + $d;
+                push @pending, [ $now + $d, sub { $proxy{$l}->pass } ];
+            }
+            next;
+        }
         my ($done, $d, $undo) = $fault{$kind}->($link);
         next unless $done;
         $count{$kind}++;
