@@ -1,5 +1,6 @@
 # Soak test: a three-node full mesh under a seeded random schedule of faults, while a client
-# on every node commits small transactions of rows with globally unique ids. Every
+# on every node commits small transactions of rows with globally unique ids (and now and then
+# updates or deletes rows it inserted earlier). Every
 # subscription connects to its provider through a FaultProxy, so links can be stalled, slowed,
 # refused and cut, and a node can be cut off from both others at once; walsenders, apply
 # workers, spock managers and the supervisor are killed with SIGKILL (each such kill makes the
@@ -111,6 +112,7 @@ sub run_client {
     open(my $log, '>>', $logfile) or die "$logfile: $!";
     $log->autoflush(1);
     my $seq = 0;
+    my $mods = 0;
     my $parent = getppid();
     while (!-e $stopfile && getppid() == $parent) {
         my ($in, $out);
@@ -137,6 +139,24 @@ sub run_client {
         };
         if (print($in "\\echo ready\n") && $wait_for->('ready', 30)) {
             while (!-e $stopfile) {
+                if ($seq > 0 && rand() < 0.15) {
+                    # Now and then: update (and sometimes delete) rows of this node in soak_pk.
+                    # Only the node that inserted a row changes it, so there are no conflicts;
+                    # the ids may be of rows that do not exist (lost), which changes nothing.
+                    my @ids = map { $nodeno * 1_000_000_000 + 1 + int(rand($seq)) } 1 .. 3;
+                    $mods++;
+                    my $sql = "BEGIN; UPDATE soak_pk SET v = md5(v) WHERE id IN ($ids[0], $ids[1]);";
+                    $sql .= " DELETE FROM soak_pk WHERE id = $ids[2];" if rand() < 0.3;
+                    $sql .= " COMMIT;\n\\echo mod $mods\n";
+                    my $ok = print $in $sql;
+                    if ($ok && $wait_for->("mod $mods", 60)) {
+                        print $log "mod ack\n";
+                    } else {
+                        print $log "mod lost\n";
+                        last;
+                    }
+                    next;
+                }
                 # Mostly 1 to 3 rows; now and then a bigger transaction.
                 my $k = rand() < 0.02 ? 200 : 1 + int(rand(3));
                 my $first = $nodeno * 1_000_000_000 + $seq + 1;
@@ -348,9 +368,11 @@ my %acked;
 my @unknown;    # [first, last]
 my %sent;
 my ($n_acked_tx, $n_rows) = (0, 0);
+my %n_mods = (ack => 0, lost => 0);
 for my $c (@clients) {
     open(my $fh, '<', $c->{log}) or die "$c->{log}: $!";
     while (<$fh>) {
+        $n_mods{$1}++ if /^mod (ack|lost)$/;
         next unless /^(sent|ack|lost) (\d+) (\d+)$/;
         my ($what, $first, $last) = ($1, $2, $3);
         if ($what eq 'sent') {
@@ -366,6 +388,7 @@ for my $c (@clients) {
 }
 diag sprintf('clients: %d transactions (%d rows) acknowledged, %d of unknown outcome',
     $n_acked_tx, scalar(keys %acked), scalar(@unknown));
+diag "clients: $n_mods{ack} update/delete transactions acknowledged, $n_mods{lost} of unknown outcome";
 ok($n_acked_tx > 0, 'clients committed transactions');
 
 # id -> number of copies, per node and table.
@@ -380,29 +403,32 @@ for my $i (0 .. 2) {
 }
 for my $i (0 .. 2) {
     my $name = 'n' . ($i + 1);
-    for my $t (qw(soak_pk soak_log)) {
-        my $h = $have{$i}{$t};
-        my @missing = grep { !$h->{$_} } sort { $a <=> $b } keys %acked;
-        my @dup = grep { $h->{$_} > 1 } sort { $a <=> $b } keys %$h;
-        my @stray = grep { !$sent{$_} } sort { $a <=> $b } keys %$h;
-        is(scalar(@missing), 0, "$name.$t: every acknowledged row is there")
-          or diag "missing on $name.$t: @missing[0 .. ($#missing < 20 ? $#missing : 19)]";
-        is(scalar(@dup), 0, "$name.$t: no row is there twice")
-          or diag "twice on $name.$t: @dup[0 .. ($#dup < 20 ? $#dup : 19)]";
-        is(scalar(@stray), 0, "$name.$t: no row that no client sent")
-          or diag "stray on $name.$t: @stray[0 .. ($#stray < 20 ? $#stray : 19)]";
-    }
+    # soak_log is insert-only: exactly the acknowledged rows, and possibly rows of
+    # transactions of unknown outcome, each once.
+    my $h = $have{$i}{soak_log};
+    my @missing = grep { !$h->{$_} } sort { $a <=> $b } keys %acked;
+    my @dup = grep { $h->{$_} > 1 } sort { $a <=> $b } keys %$h;
+    my @stray = grep { !$sent{$_} } sort { $a <=> $b } keys %$h;
+    is(scalar(@missing), 0, "$name.soak_log: every acknowledged row is there")
+      or diag "missing on $name.soak_log: @missing[0 .. ($#missing < 20 ? $#missing : 19)]";
+    is(scalar(@dup), 0, "$name.soak_log: no row is there twice")
+      or diag "twice on $name.soak_log: @dup[0 .. ($#dup < 20 ? $#dup : 19)]";
+    is(scalar(@stray), 0, "$name.soak_log: no row that no client sent")
+      or diag "stray on $name.soak_log: @stray[0 .. ($#stray < 20 ? $#stray : 19)]";
+    # soak_pk gets updates and deletes too: every row of it was inserted with its soak_log
+    # row in one transaction, so it must have one.
+    my $p = $have{$i}{soak_pk};
+    my @orphan = grep { !$h->{$_} } sort { $a <=> $b } keys %$p;
+    is(scalar(@orphan), 0, "$name.soak_pk: every row has the soak_log row of its transaction")
+      or diag "orphans on $name.soak_pk: @orphan[0 .. ($#orphan < 20 ? $#orphan : 19)]";
 }
-# A transaction of unknown outcome: all of its rows on every node and in both tables, or
-# nothing of it anywhere.
+# A transaction of unknown outcome: all of its rows on every node, or nothing of it anywhere.
 my ($unk_present, $unk_absent, @unk_split) = (0, 0);
 for my $u (@unknown) {
     my ($first, $last) = @$u;
     my %seen;
     for my $i (0 .. 2) {
-        for my $t (qw(soak_pk soak_log)) {
-            $seen{ $have{$i}{$t}{$_} ? 1 : 0 }++ for $first .. $last;
-        }
+        $seen{ $have{$i}{soak_log}{$_} ? 1 : 0 }++ for $first .. $last;
     }
     if (!$seen{0}) { $unk_present++ }
     elsif (!$seen{1}) { $unk_absent++ }
@@ -413,6 +439,7 @@ is(scalar(@unk_split), 0,
     'every transaction of unknown outcome is on all nodes or on none')
   or diag "partly present: @unk_split";
 
+# The nodes agree on everything, including the effect of the updates and deletes.
 for my $t (qw(soak_pk soak_log)) {
     my @d = map { table_digest($_, $t, order_by => 'id, origin, v') } @nodes;
     diag "$t: $d[0]";
