@@ -267,8 +267,14 @@ my %node_fault = (
     },
     restart_fast => sub {
         my ($i) = @_;
-        diag sprintf('%6.1f s: restart_fast of n%d', time - $main::t0, $i + 1);
-        $nodes[$i]->stop('fast', fail_ok => 1) or $nodes[$i]->stop('immediate');
+        my $t = time;
+        diag sprintf('%6.1f s: restart_fast of n%d', $t - $main::t0, $i + 1);
+        # A fast stop waits for the walsenders to hand everything to their subscribers;
+        # pg_ctl gives up after 60 s, and then the node is stopped immediately.
+        my $fast = $nodes[$i]->stop('fast', fail_ok => 1);
+        $nodes[$i]->stop('immediate') unless $fast;
+        diag sprintf('         the fast stop of n%d took %.1f s%s', $i + 1, time - $t,
+            $fast ? '' : ' and gave up; stopped immediately');
         $nodes[$i]->start;
         return 1;
     },
