@@ -394,6 +394,27 @@ CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid in
     FROM spock.subscription s LEFT JOIN spock.apply_counters() c ON c.sub_id = s.sub_id
     ORDER BY s.sub_name
 $$;
+-- Conflicts per subscription and type (ours; docs/conflicts.md), shaped like PostgreSQL 18's
+-- pg_stat_subscription_stats. Counted since the server started.
+CREATE FUNCTION conflict_counters(OUT sub_id oid, OUT apply_error_count bigint,
+                                  OUT confl_insert_exists bigint,
+                                  OUT confl_update_origin_differs bigint,
+                                  OUT confl_update_exists bigint, OUT confl_update_missing bigint,
+                                  OUT confl_delete_origin_differs bigint,
+                                  OUT confl_delete_missing bigint,
+                                  OUT confl_multiple_unique_conflicts bigint)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_conflict_counters' LANGUAGE C STABLE;
+CREATE VIEW sub_conflict_stats AS
+    SELECT s.sub_id AS subid, s.sub_name AS subname,
+           coalesce(c.apply_error_count, 0) AS apply_error_count,
+           coalesce(c.confl_insert_exists, 0) AS confl_insert_exists,
+           coalesce(c.confl_update_origin_differs, 0) AS confl_update_origin_differs,
+           coalesce(c.confl_update_exists, 0) AS confl_update_exists,
+           coalesce(c.confl_update_missing, 0) AS confl_update_missing,
+           coalesce(c.confl_delete_origin_differs, 0) AS confl_delete_origin_differs,
+           coalesce(c.confl_delete_missing, 0) AS confl_delete_missing,
+           coalesce(c.confl_multiple_unique_conflicts, 0) AS confl_multiple_unique_conflicts
+    FROM spock.subscription s LEFT JOIN spock.conflict_counters() c ON c.sub_id = s.sub_id;
 CREATE FUNCTION wait_for_apply_worker(p_subbid bigint, timeout integer DEFAULT 0)
     RETURNS boolean AS 'MODULE_PATHNAME', 'spock_wait_for_apply_worker' LANGUAGE C VOLATILE;
 CREATE FUNCTION pause_apply_workers()
@@ -509,6 +530,7 @@ CREATE FUNCTION delta_apply(money, money, money) RETURNS money
     LANGUAGE sql IMMUTABLE AS $$ SELECT $3 + ($2 - $1) $$;
 CREATE FUNCTION repair_mode(enabled boolean)
     RETURNS pg_lsn AS 'MODULE_PATHNAME', 'spock_repair_mode' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION repair_mode(boolean) FROM PUBLIC;
 
 -- Read-only helpers and miscellany (§3.8).
 CREATE FUNCTION terminate_active_transactions()
@@ -524,3 +546,31 @@ CREATE FUNCTION convert_column_to_int8(p_rel regclass, p_attnum smallint) RETURN
     AS 'MODULE_PATHNAME', 'spock_convert_column_to_int8' LANGUAGE C VOLATILE;
 CREATE FUNCTION convert_sequence_to_snowflake(p_seqid regclass) RETURNS integer
     AS 'MODULE_PATHNAME', 'spock_convert_sequence_to_snowflake' LANGUAGE C VOLATILE;
+
+-- Least privilege (docs/security.md): every routine that changes nodes, subscriptions,
+-- replication sets or replication itself, or shows apply errors (which carry row values), is
+-- for superusers and the roles a superuser grants EXECUTE to. Spock 5 leaves most of them to
+-- PUBLIC and relies on table privileges, which answers with errors about tables.
+DO $$
+DECLARE
+    r regprocedure;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'spock'::regnamespace
+          AND p.proname IN ('node_create', 'node_drop', 'node_add_interface',
+                            'node_drop_interface', 'sub_create', 'sub_drop',
+                            'sub_alter_interface', 'sub_enable', 'sub_disable', 'sub_add_repset',
+                            'sub_remove_repset', 'sub_alter_skiplsn', 'sub_alter_sync',
+                            'sub_resync_table', 'repset_create', 'repset_alter', 'repset_drop',
+                            'repset_add_table', 'repset_add_all_tables', 'repset_remove_table',
+                            'repset_add_seq', 'repset_add_all_seqs', 'repset_remove_seq',
+                            'repset_add_partition', 'repset_remove_partition', 'replicate_ddl',
+                            'sync_seq', 'sync_event', 'terminate_active_transactions',
+                            'convert_column_to_int8', 'convert_sequence_to_snowflake',
+                            'reset_channel_stats', 'apply_counters', 'apply_stats')
+    LOOP
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r);
+    END LOOP;
+END
+$$;

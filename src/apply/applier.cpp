@@ -280,6 +280,15 @@ void Applier::commit_local(const core::Commit& m) {
     flush_.committed(core::Lsn{XactLastCommitEnd}, m.end_lsn);
     local_txn_ = false;
     pg::pg_call([] { pgstat_report_stat(false); });
+    report_conflicts();
+}
+
+// Conflicts are counted per process as row apply meets them and added to shared memory here,
+// at most once per commit (or idle moment), with the summary lines of conflict-log windows
+// that are over.
+void Applier::report_conflicts() {
+    count_conflicts(cfg_.id);
+    pg::pg_call([] { log_conflict_summaries(); });
 }
 
 void Applier::finish_remote_txn(const core::Commit& m) {

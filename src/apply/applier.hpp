@@ -16,6 +16,7 @@
 #include "spock/core/apply_progress.hpp"
 #include "spock/core/error.hpp"
 #include "spock/core/exception_policy.hpp"
+#include "spock/core/log_window.hpp"
 #include "spock/core/protocol.hpp"
 #include "spock/core/replay_buffer.hpp"
 #include "spock/worker/shmem.hpp"
@@ -47,6 +48,14 @@ class Applier {
     void handle(std::string_view payload, const core::ProtocolMessage& msg);
 
     bool in_remote_txn() const { return in_remote_txn_; }
+    // Between transactions: says how many replays a finished log window left out, if any.
+    void log_replay_summary();
+    // Local commits whose WAL may not be flushed yet (the stream then looks again sooner).
+    bool has_unflushed() const { return !flush_.empty(); }
+    // Adds the conflicts counted since the last call to the subscription's shared counters and
+    // logs the summaries of conflict-log windows that are over. After each local commit, and
+    // by the stream when it is idle between transactions.
+    void report_conflicts();
     // sub_disable has disabled the subscription: the worker must stop without confirming
     // anything more to the provider.
     bool subscription_disabled() const { return disabled_; }
@@ -88,20 +97,38 @@ class Applier {
     // remote transaction; the replay runs when its COMMIT is in the record.
     void fail(const core::Error& error);
     void replay(const core::Commit& commit);
+    // What replay found, kept small per change (a transaction may have millions): the
+    // details only for changes that failed.
+    struct FailedChange {
+        std::string error;  // "[SQLSTATE] message"
+        // The local row the change found (exception_log's local_* columns).
+        std::string local_json;
+        bool local_origin_known = false;
+        Oid local_origin = InvalidOid;
+        TimestampTz local_commit_ts = 0;
+    };
     struct ChangeResult {
-        long long counter;  // command_counter in spock.exception_log
-        bool failed;
-        std::string error;  // "[SQLSTATE] message" when failed
+        int32 counter = 0;   // command_counter in spock.exception_log
+        int32 failure = -1;  // index into ReplayResults::failures, -1 when it succeeded
+        bool failed() const { return failure >= 0; }
+    };
+    struct ReplayResults {
+        std::vector<ChangeResult> changes;
+        std::vector<FailedChange> failures;
+        void clear() {
+            changes.clear();
+            failures.clear();
+        }
     };
     // Runs the recorded changes each in a subtransaction (execute) or not at all (a second
     // attempt after the replay itself failed: every change is reported with `forced_error`).
     core::ReplayOutcome replay_pass(core::ExceptionBehaviour behaviour, bool execute,
-                                    const std::string& forced_error,
-                                    std::vector<ChangeResult>& results);
+                                    const std::string& forced_error, ReplayResults& results);
     void log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
-                              const std::vector<ChangeResult>& results);
+                              const ReplayResults& results);
     void disable_subscription(const core::Commit& commit);
     void keep_provider_informed();
+    void log_left_out(std::uint64_t left_out);
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -128,6 +155,8 @@ class Applier {
     core::TimestampUs last_commit_time_;
     bool copy_requested_ = false;
     TimestampTz last_informed_ = 0;
+    core::LogWindow replay_log_{10, 10 * 1000 * 1000};  // replays logged at LOG per window
+    bool replay_loud_ = true;
 };
 
 // Runs one change with its allocations in a context that is emptied afterwards, so a large

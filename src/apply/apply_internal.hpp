@@ -5,6 +5,7 @@
 
 #include "spock/apply/row_apply.hpp"
 #include "spock/core/conflict_policy.hpp"
+#include "spock/core/conflict_types.hpp"
 
 extern "C" {
 #include <access/tupdesc.h>
@@ -63,6 +64,12 @@ struct RelMapEntry {
     bool batch_checked;
     bool batch_ok;
     int batch_role;
+    // With batch_ok and a key index: the hash functions that mirror it (multi_insert.cpp),
+    // looked up once per resolution instead of once per buffer (a catalog scan each time).
+    int key_nkeys;
+    AttrNumber key_atts[INDEX_MAX_KEYS];
+    FmgrInfo* key_hash[INDEX_MAX_KEYS];  // the type cache's, valid for the process
+    Oid key_coll[INDEX_MAX_KEYS];
 
     MemoryContext cxt;        // remote description; parent of local_cxt
     MemoryContext local_cxt;  // local mapping, reset when it is resolved again
@@ -96,8 +103,10 @@ char* describe_slot(TupleTableSlot* slot, const bool* mask = nullptr);
 
 // ----- conflict.cpp --------------------------------------------------------------------------
 
-enum class ConflictType { InsertExists, UpdateUpdate, DeleteDelete };
-enum class Resolution { ApplyRemote, KeepLocal, Skip };
+using core::ConflictType;
+// Error: the conflict raises an ERROR after it is reported (update_exists,
+// multiple_unique_conflicts, and any type under spock.conflict_resolution = error).
+enum class Resolution { ApplyRemote, KeepLocal, Skip, Error };
 
 // Who wrote the local row, from its xmin and the commit timestamp record.
 struct LocalOrigin {
@@ -112,8 +121,9 @@ struct LocalOrigin {
 
 void read_local_origin(const RemoteTxn& txn, TupleTableSlot* localslot, LocalOrigin* out);
 
-// True when the local row came from somewhere else than the remote change (update_update
-// check applies).
+// True when the local row came from somewhere else than the remote change
+// (update_origin_differs, delete_origin_differs). Never for a row written earlier in the same
+// remote transaction.
 bool origin_differs(const RemoteTxn& txn, const LocalOrigin& lo);
 
 // Decides a conflict under spock.conflict_resolution. May raise ERROR (policy error, missing
@@ -126,7 +136,7 @@ struct ConflictReport {
     Resolution resolution;
     Relation rel;
     Oid index;
-    TupleTableSlot* local;      // may be nullptr (delete_delete)
+    TupleTableSlot* local;      // may be nullptr (update_missing, delete_missing)
     TupleTableSlot* remote;     // the remote row in local layout, may be nullptr
     const LocalOrigin* origin;  // may be nullptr
 };
@@ -140,12 +150,36 @@ struct ConflictTexts {
     char* remote_desc;
 };
 bool conflict_reporting_wanted(ConflictType type, Resolution resolution);
+
+// Counts a detected conflict in this process (pending_conflicts(), row_apply.hpp): once per
+// conflict, at detection, whatever becomes of the change.
+void note_conflict(ConflictType type);
 void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out);
 
-// Logs the conflict at spock.conflict_log_level and, with spock.save_resolutions, records it
-// in spock.resolutions (§6.6 rules on which conflicts are reported). Call with the original
-// user, outside per-row executor state.
+// Logs the conflict at spock.conflict_log_level (rate-limited per type, docs/conflicts.md) and,
+// with spock.save_resolutions, records it in spock.resolutions (§6.6 rules on which conflicts
+// are reported). Call with the original user, outside per-row executor state.
 void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts);
+
+// ----- local_capture.cpp ---------------------------------------------------------------------
+
+// While the apply worker replays a failed transaction, the local row each change found is
+// kept (as exception_log's JSON and its origin), so that the log row of a change that fails
+// can name it. Off during normal apply: note_local_row() then costs one branch.
+struct LocalRowCapture {
+    bool found;
+    char* tuple_json;  // JSON array of {"attname", "atttype", "value"}
+    bool origin_known;
+    bool local_change;  // committed here without a replication origin
+    Oid node;           // the spock node it came from, when known
+    TimestampTz commit_ts;
+};
+void begin_local_capture();  // starts capturing for the next change (replay only)
+void end_local_capture();
+const LocalRowCapture* captured_local_row();  // nullptr when nothing was captured
+// Called by the row code with the local row a change found; without `origin`, it is read
+// (only while capturing) for the change of `txn`.
+void note_local_row(TupleTableSlot* local, const LocalOrigin* origin, const RemoteTxn& txn);
 
 // ----- multi_insert.cpp ----------------------------------------------------------------------
 
@@ -171,6 +205,7 @@ struct ApplyExec {
     MemoryContext oldcxt;
     Oid saved_userid;
     int saved_sec_context;
+    int guc_nestlevel;  // GUC nest level opened by as_owner(), 0 when none
     bool snapshot_pushed;
 };
 
@@ -181,9 +216,11 @@ void begin_exec(ApplyExec* x, Relation rel);
 void end_exec(ApplyExec* x);
 
 // User code (triggers, defaults, constraints) runs as the table owner: as_owner() switches to
-// it, as_applier() back. An ERROR in between is undone by the (sub)transaction abort.
-void as_owner(const ApplyExec* x);
-void as_applier(const ApplyExec* x);
+// it under SECURITY_RESTRICTED_OPERATION and opens a GUC nest level, as_applier() rolls back
+// any setting the owner's code changed and switches back. An ERROR in between is undone by
+// the (sub)transaction abort.
+void as_owner(ApplyExec* x);
+void as_applier(ApplyExec* x);
 
 // Evaluates the defaults of the local columns INSERT did not receive into values/nulls, with
 // expression states from init_defaults (allocated in the current memory context).

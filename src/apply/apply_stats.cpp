@@ -1,6 +1,7 @@
 // Per-subscription counters of the apply worker. See apply_stats.hpp.
 #include "apply_stats.hpp"
 
+#include "spock/apply/row_apply.hpp"
 #include "spock/worker/shmem.hpp"
 
 extern "C" {
@@ -59,6 +60,19 @@ void count_spill(Oid subid, uint64 bytes) {
         e.xacts_spilled++;
         e.bytes_spilled += bytes;
     });
+}
+
+void count_conflicts(Oid subid) {
+    core::ConflictCounts& pending = pending_conflicts();
+    if (!pending.any()) {
+        return;
+    }
+    with_stats(subid, [&pending](worker::ApplyStats& e) {
+        for (int i = 0; i < core::kConflictTypeCount; i++) {
+            e.conflicts[i] += pending.n[i];
+        }
+    });
+    pending.clear();
 }
 
 }  // namespace spock::apply

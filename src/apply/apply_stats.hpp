@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "spock/core/conflict_types.hpp"
 #include "spock/core/exception_policy.hpp"
 #include "spock/pg/postgres.hpp"
 
@@ -19,5 +20,10 @@ void count_replay(Oid subid, core::ReplayOutcome outcome, uint64 changes_discard
 
 // A remote transaction's record went to a spill file of `bytes` bytes.
 void count_spill(Oid subid, uint64 bytes);
+
+// Adds the conflicts this process counted since the last call (row apply counts them as it
+// meets them) to the subscription's counters, and clears them. Takes the lock only when there
+// is something to add: called after every local commit.
+void count_conflicts(Oid subid);
 
 }  // namespace spock::apply

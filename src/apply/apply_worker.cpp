@@ -12,6 +12,7 @@
 
 #include "spock/apply/origins.hpp"
 #include "spock/core/names.hpp"
+#include "spock/core/sync_resume.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/spi.hpp"
@@ -38,13 +39,47 @@ namespace {
 
 // ----- initial synchronisation ----------------------------------------------------------------
 
+// The origin starts at the slot's consistent point, and the subscription is ready, in one
+// transaction: a crash before it commits comes back here.
+void finish_synchronization(const SubConfig& cfg, core::Lsn start) {
+    RepOriginId origin = ensure_origin(cfg.slot_name);
+    pg::begin_xact();
+    XLogRecPtr at = start.value;
+    pg::pg_call([origin, at] {
+        replorigin_advance(origin, at, InvalidXLogRecPtr, true /* go_backward */,
+                           true /* WAL log */);
+    });
+    pg::spi_connect();
+    pg::spi_exec(
+        "UPDATE spock.local_sync_status SET sync_status = 'r', sync_statuslsn = $2::pg_lsn "
+        "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
+        {std::to_string(cfg.id), start.to_string()});
+    pg::spi_finish();
+    pg::commit_xact();
+    std::string at_text = start.to_string();
+    pg::pg_call([&cfg, &at_text] {
+        ereport(LOG, (errmsg("subscription \"%s\" is synchronised; streaming starts at %s",
+                             cfg.name.c_str(), at_text.c_str())));
+    });
+}
+
 void synchronize(const SubConfig& cfg) {
-    if (cfg.sync_status != 'i' && cfg.sync_status != 'u') {
-        throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
-                          "initial synchronisation of subscription \"" + cfg.name +
-                              "\" failed during a step that cannot be resumed",
-                          std::string("The synchronisation status is '") + cfg.sync_status + "'.",
-                          "Drop the subscription and create it again.");
+    switch (core::sync_resume(cfg.sync_kind, cfg.sync_status)) {
+        case core::SyncResume::Full:
+            break;
+        case core::SyncResume::FinishOnly:
+            if (!cfg.sync_lsn.is_valid()) {
+                break;  // no position recorded: copy again
+            }
+            finish_synchronization(cfg, cfg.sync_lsn);
+            return;
+        case core::SyncResume::Refuse:
+            throw core::Error(
+                core::sqlstate::kObjectNotInPrerequisiteState,
+                "initial synchronisation of subscription \"" + cfg.name +
+                    "\" failed during a step that cannot be resumed",
+                std::string("The synchronisation status is '") + cfg.sync_status + "'.",
+                "Drop the subscription and create it again.");
     }
     sync::SyncRequest req;
     req.subscription_id = cfg.id;
@@ -72,29 +107,7 @@ void synchronize(const SubConfig& cfg) {
         pg::spi_finish();
         pg::commit_xact();
     };
-    core::Lsn start = sync::synchronize_subscription(req);
-
-    // The origin starts at the slot's consistent point, and the subscription is ready, in one
-    // transaction: a crash before it commits redoes the synchronisation.
-    RepOriginId origin = ensure_origin(cfg.slot_name);
-    pg::begin_xact();
-    XLogRecPtr at = start.value;
-    pg::pg_call([origin, at] {
-        replorigin_advance(origin, at, InvalidXLogRecPtr, true /* go_backward */,
-                           true /* WAL log */);
-    });
-    pg::spi_connect();
-    pg::spi_exec(
-        "UPDATE spock.local_sync_status SET sync_status = 'r', sync_statuslsn = $2::pg_lsn "
-        "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
-        {std::to_string(cfg.id), start.to_string()});
-    pg::spi_finish();
-    pg::commit_xact();
-    std::string at_text = start.to_string();
-    pg::pg_call([&cfg, &at_text] {
-        ereport(LOG, (errmsg("subscription \"%s\" is synchronised; streaming starts at %s",
-                             cfg.name.c_str(), at_text.c_str())));
-    });
+    finish_synchronization(cfg, sync::synchronize_subscription(req));
 }
 
 void run(worker::WorkerSlot* slot) {

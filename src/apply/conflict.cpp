@@ -46,28 +46,28 @@ core::ConflictPolicy configured_policy() {
     }
 }
 
-const char* conflict_type_name(ConflictType t) {
+// The remote operation a conflict type belongs to, for the log line.
+const char* conflict_action(ConflictType t) {
     switch (t) {
         case ConflictType::InsertExists:
-            return "insert_exists";
-        case ConflictType::UpdateUpdate:
-            return "update_update";
-        case ConflictType::DeleteDelete:
-            return "delete_delete";
+        case ConflictType::MultipleUniqueConflicts:
+            return "INSERT";
+        case ConflictType::UpdateOriginDiffers:
+        case ConflictType::UpdateExists:
+        case ConflictType::UpdateMissing:
+            return "UPDATE";
+        case ConflictType::DeleteOriginDiffers:
+        case ConflictType::DeleteMissing:
+            return "DELETE";
     }
     return "unknown";
 }
 
-const char* conflict_action(ConflictType t) {
-    switch (t) {
-        case ConflictType::InsertExists:
-            return "INSERT EXISTS";
-        case ConflictType::UpdateUpdate:
-            return "UPDATE";
-        case ConflictType::DeleteDelete:
-            return "DELETE";
-    }
-    return "unknown";
+// A remote change that found its row last written by another origin and was applied: ordinary
+// multi-master traffic, counted but only logged under spock.log_origin_change (§6.6).
+bool origin_change_applied(ConflictType t, Resolution r) {
+    return (t == ConflictType::UpdateOriginDiffers || t == ConflictType::DeleteOriginDiffers) &&
+           r == Resolution::ApplyRemote;
 }
 
 const char* resolution_name(Resolution r) {
@@ -78,6 +78,8 @@ const char* resolution_name(Resolution r) {
             return "keep_local";
         case Resolution::Skip:
             return "skip";
+        case Resolution::Error:
+            return "error";
     }
     return "unknown";
 }
@@ -193,7 +195,7 @@ void save_resolution(const RemoteTxn& txn, const ConflictReport& r, const Confli
     v[0] = TimestampTzGetDatum(GetCurrentTimestamp());
     set_text(1, qualified_name(r.rel));
     set_text(2, OidIsValid(r.index) ? get_rel_name(r.index) : nullptr);
-    set_text(3, conflict_type_name(r.type));
+    set_text(3, core::conflict_type_name(r.type));
     set_text(4, resolution_name(r.resolution));
     if (lo == nullptr || lo->frozen) {
         nulls[5] = 'n';
@@ -251,7 +253,7 @@ const char* origin_text(const LocalOrigin* lo) {
 void log_conflict(int elevel, const RemoteTxn& txn, const ConflictReport& r,
                   const ConflictTexts& t) {
     const char* where = "";
-    if (r.type == ConflictType::DeleteDelete) {
+    if (r.type == ConflictType::UpdateMissing || r.type == ConflictType::DeleteMissing) {
         where = " (tuple not found)";
     } else if (OidIsValid(r.index)) {
         where = psprintf(" (local index %s)", get_rel_name(r.index));
@@ -263,15 +265,49 @@ void log_conflict(int elevel, const RemoteTxn& txn, const ConflictReport& r,
                          lo->xmin, origin_text(lo),
                          lo->frozen ? "unknown" : timestamptz_to_str(lo->commit_ts));
     }
-    ereport(elevel, (errmsg("CONFLICT: remote %s on relation %s%s. Resolution: %s.",
-                            conflict_action(r.type), qualified_name(r.rel), where,
-                            resolution_name(r.resolution)),
+    ereport(elevel, (errmsg("CONFLICT: %s: remote %s on relation %s%s. Resolution: %s.",
+                            core::conflict_type_name(r.type), conflict_action(r.type),
+                            qualified_name(r.rel), where, resolution_name(r.resolution)),
                      errdetail("%s%s tuple %s in xact origin=%u, timestamp=%s, commit_lsn=%X/%X.",
                                local, *local ? "remote" : "Remote",
                                t.remote_desc != nullptr ? t.remote_desc : "(none)", txn.origin_node,
                                timestamptz_to_str(txn.commit_time.value),
                                static_cast<uint32>(txn.commit_lsn.value >> 32),
                                static_cast<uint32>(txn.commit_lsn.value))));
+}
+
+// Conflict log lines are rate-limited per conflict type in this process, which is one
+// subscription's apply worker (docs/conflicts.md). Plain data, set up before main().
+core::ConflictLogLimiter log_limiter;
+int summary_level[core::kConflictTypeCount];
+core::ConflictCounts conflict_counts;
+
+void log_summary(int elevel, const core::ConflictLogLimiter::Summary& s) {
+    ereport(elevel,
+            (errmsg("CONFLICT: %llu more conflicts of type %s in the %d s from %s were not logged "
+                    "individually",
+                    static_cast<unsigned long long>(s.suppressed), core::conflict_type_name(s.type),
+                    static_cast<int>(core::ConflictLogLimiter::kWindowUs / USECS_PER_SEC),
+                    timestamptz_to_str(s.window_start_us)),
+             errdetail("At most %u conflicts of a type are logged in detail per %d s by an apply "
+                       "worker; spock.sub_conflict_stats counts every one, and "
+                       "spock.resolutions records them when spock.save_resolutions is on.",
+                       core::ConflictLogLimiter::kLinesPerWindow,
+                       static_cast<int>(core::ConflictLogLimiter::kWindowUs / USECS_PER_SEC))));
+}
+
+void log_conflict_limited(int elevel, const RemoteTxn& txn, const ConflictReport& r,
+                          const ConflictTexts& t) {
+    core::ConflictLogLimiter::Summary ended;
+    bool have_ended;
+    bool detail = log_limiter.admit(r.type, GetCurrentTimestamp(), &ended, &have_ended);
+    if (have_ended) {
+        log_summary(summary_level[core::conflict_index(ended.type)], ended);
+    }
+    summary_level[core::conflict_index(r.type)] = elevel;
+    if (detail) {
+        log_conflict(elevel, txn, r, t);
+    }
 }
 
 bool origin_change_logged(const RemoteTxn& txn, const LocalOrigin* lo) {
@@ -391,9 +427,16 @@ Resolution decide_conflict(ConflictType type, const RemoteTxn& txn, const LocalO
     return w == core::ConflictWinner::Remote ? Resolution::ApplyRemote : Resolution::KeepLocal;
 }
 
+void note_conflict(ConflictType type) {
+    conflict_counts.add(type);
+}
+
 bool conflict_reporting_wanted(ConflictType type, Resolution resolution) {
-    if (type == ConflictType::UpdateUpdate && resolution == Resolution::ApplyRemote) {
+    if (origin_change_applied(type, resolution)) {
         return gucs::log_origin_change != gucs::kOriginChangeNone;
+    }
+    if (resolution == Resolution::Error) {
+        return message_level_is_interesting(gucs::conflict_log_level);
     }
     return gucs::save_resolutions || message_level_is_interesting(gucs::conflict_log_level);
 }
@@ -403,35 +446,54 @@ void capture_conflict_texts(const ConflictReport& r, ConflictTexts* out) {
     if (!conflict_reporting_wanted(r.type, r.resolution)) {
         return;
     }
+    // The texts of a log line the rate limit will suppress are not worth rendering.
+    bool origin_change = origin_change_applied(r.type, r.resolution);
+    bool log = (origin_change || message_level_is_interesting(gucs::conflict_log_level)) &&
+               log_limiter.would_log(r.type, GetCurrentTimestamp());
+    bool save = gucs::save_resolutions && !origin_change && r.resolution != Resolution::Error;
     if (r.local != nullptr) {
-        out->local_desc = describe_slot(r.local);
-        if (gucs::save_resolutions) {
-            out->local_json = row_json(r.local);
-        }
+        out->local_desc = log ? describe_slot(r.local) : nullptr;
+        out->local_json = save ? row_json(r.local) : nullptr;
     }
     if (r.remote != nullptr) {
-        out->remote_desc = describe_slot(r.remote);
-        if (gucs::save_resolutions) {
-            out->remote_json = row_json(r.remote);
-        }
+        out->remote_desc = log ? describe_slot(r.remote) : nullptr;
+        out->remote_json = save ? row_json(r.remote) : nullptr;
     }
 }
 
 void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const ConflictTexts& texts) {
-    if (r.type == ConflictType::UpdateUpdate && r.resolution == Resolution::ApplyRemote) {
+    if (origin_change_applied(r.type, r.resolution)) {
         // The normal case of replication: not a conflict worth recording (§6.6).
         if (gucs::log_origin_change != gucs::kOriginChangeNone &&
             origin_change_logged(txn, r.origin)) {
-            log_conflict(LOG, txn, r, texts);
+            log_conflict_limited(LOG, txn, r, texts);
         }
         return;
     }
     if (message_level_is_interesting(gucs::conflict_log_level)) {
-        log_conflict(gucs::conflict_log_level, txn, r, texts);
+        log_conflict_limited(gucs::conflict_log_level, txn, r, texts);
     }
-    if (gucs::save_resolutions) {
+    // A conflict resolved by an error is about to roll the change back, and the record with it;
+    // the error reaches spock.exception_log through replay instead.
+    if (gucs::save_resolutions && r.resolution != Resolution::Error) {
         save_resolution(txn, r, texts);
     }
 }
 
 }  // namespace spock::apply::detail
+
+namespace spock::apply {
+
+core::ConflictCounts& pending_conflicts() {
+    return detail::conflict_counts;
+}
+
+void log_conflict_summaries() {
+    core::ConflictLogLimiter::Summary due[core::kConflictTypeCount];
+    int n = detail::log_limiter.expire(GetCurrentTimestamp(), due);
+    for (int i = 0; i < n; i++) {
+        detail::log_summary(detail::summary_level[core::conflict_index(due[i].type)], due[i]);
+    }
+}
+
+}  // namespace spock::apply

@@ -90,19 +90,21 @@ int32 next_command_counter() {
 }
 
 void insert_exception_log(const ExceptionLogEntry& e) {
-    constexpr int kArgs = 12;
+    constexpr int kArgs = 15;
     if (SPI_connect() != SPI_OK_CONNECT) {
         elog(ERROR, "SPI_connect failed");
     }
     if (insert_plan == nullptr) {
-        Oid types[kArgs] = {OIDOID,  TIMESTAMPTZOID, INT4OID, INT8OID, TEXTOID, TEXTOID,
-                            TEXTOID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+        Oid types[kArgs] = {OIDOID,  TIMESTAMPTZOID, INT4OID, INT8OID,        TEXTOID,
+                            TEXTOID, TEXTOID,        TEXTOID, TEXTOID,        TEXTOID,
+                            TEXTOID, TEXTOID,        OIDOID,  TIMESTAMPTZOID, TEXTOID};
         SPIPlanPtr plan = SPI_prepare(
             "INSERT INTO spock.exception_log (remote_origin, remote_commit_ts, command_counter, "
             "  retry_errored_at, remote_xid, table_schema, table_name, operation, "
-            "  remote_old_tup, remote_new_tup, ddl_statement, ddl_user, error_message) "
+            "  remote_old_tup, remote_new_tup, ddl_statement, ddl_user, error_message, "
+            "  local_origin, local_commit_ts, local_tup) "
             "VALUES ($1, $2, $3, now(), $4, $5, $6, "
-            "  $7, $8::jsonb, $9::jsonb, $10, $11, $12)",
+            "  $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13, $14, $15::jsonb)",
             kArgs, types);
         if (plan == nullptr) {
             elog(ERROR, "could not prepare the insert into spock.exception_log: %s",
@@ -126,6 +128,11 @@ void insert_exception_log(const ExceptionLogEntry& e) {
     values[9] = text_or_null(e.ddl_statement, &nulls[9]);
     values[10] = text_or_null(e.ddl_user, &nulls[10]);
     values[11] = text_or_null(e.error_message, &nulls[11]);
+    values[12] = ObjectIdGetDatum(e.local_origin);
+    nulls[12] = e.local_origin_known ? ' ' : 'n';
+    values[13] = TimestampTzGetDatum(e.local_commit_ts);
+    nulls[13] = e.local_origin_known ? ' ' : 'n';
+    values[14] = text_or_null(e.local_tup_json, &nulls[14]);
     int rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
     if (rc != SPI_OK_INSERT) {
         elog(ERROR, "could not insert into spock.exception_log: %s", SPI_result_code_string(rc));

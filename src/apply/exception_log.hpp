@@ -24,6 +24,11 @@ struct ExceptionLogEntry {
     const char* ddl_statement;
     const char* ddl_user;
     const char* error_message;  // never nullptr
+    // The local row the change found, when it found one.
+    const char* local_tup_json;  // nullptr: NULL
+    bool local_origin_known;
+    Oid local_origin;
+    TimestampTz local_commit_ts;
 };
 
 void insert_exception_log(const ExceptionLogEntry& e);

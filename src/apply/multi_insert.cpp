@@ -32,6 +32,7 @@ extern "C" {
 #include <executor/nodeModifyTable.h>
 #include <miscadmin.h>
 #include <nodes/makefuncs.h>
+#include <utils/guc.h>
 #include <utils/lsyscache.h>
 #include <utils/memutils.h>
 #include <utils/rel.h>
@@ -67,6 +68,7 @@ struct InsertBuffer {
     bool is_partition;
     Oid saved_userid;
     int saved_sec_context;
+    int guc_nestlevel;  // opened by owner_on(), 0 when none
     Oid key_index;
     int nkeys;
     AttrNumber key_atts[INDEX_MAX_KEYS];
@@ -79,25 +81,30 @@ struct InsertBuffer {
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
 
-void owner_on(const InsertBuffer* b) {
+// As as_owner() / as_applier() in row_apply.cpp: the owner's code runs restricted, and the
+// settings it changes are rolled back.
+void owner_on(InsertBuffer* b) {
     Oid owner = b->rel->rd_rel->relowner;
+    b->guc_nestlevel = 0;
     if (owner == b->saved_userid) {
         return;
     }
-    int sec = b->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
-    if (!superuser_arg(b->saved_userid)) {
-        sec |= SECURITY_RESTRICTED_OPERATION;
-    }
-    SetUserIdAndSecContext(owner, sec);
+    SetUserIdAndSecContext(
+        owner, b->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    b->guc_nestlevel = NewGUCNestLevel();
 }
 
-void owner_off(const InsertBuffer* b) {
+void owner_off(InsertBuffer* b) {
+    if (b->guc_nestlevel > 0) {
+        AtEOXact_GUC(false, b->guc_nestlevel);
+        b->guc_nestlevel = 0;
+    }
     SetUserIdAndSecContext(b->saved_userid, b->saved_sec_context);
 }
 
 // Whether the key index can be mirrored by hashing (see the file comment); fills the hash
-// functions into b when given.
-bool key_hashable(Oid index, TupleDesc desc, InsertBuffer* b) {
+// functions into the relation's entry.
+bool key_hashable(Oid index, TupleDesc desc, RelMapEntry* b) {
     Relation idx = index_open(index, AccessShareLock);
     bool ok = idx->rd_rel->relam == BTREE_AM_OID;
     int n = IndexRelationGetNumberOfKeyAttributes(idx);
@@ -108,24 +115,22 @@ bool key_hashable(Oid index, TupleDesc desc, InsertBuffer* b) {
         TypeCacheEntry* tc = lookup_type_cache(typid, TYPECACHE_HASH_PROC_FINFO);
         ok = OidIsValid(opclass) && get_opclass_family(opclass) == idx->rd_opfamily[k] &&
              OidIsValid(tc->hash_proc);
-        if (ok && b != nullptr) {
+        if (ok) {
             b->key_atts[k] = att;
             b->key_hash[k] = &tc->hash_proc_finfo;
             b->key_coll[k] = idx->rd_indcollation[k];
         }
     }
-    if (b != nullptr) {
-        b->nkeys = n;
-    }
+    b->key_nkeys = n;
     index_close(idx, AccessShareLock);
     return ok;
 }
 
 bool batchable(RelMapEntry* e, Relation rel) {
     if (!e->batch_checked || e->batch_role != SessionReplicationRole) {
-        e->batch_ok = !insert_row_triggers_fire(rel) && !e->volatile_defaults &&
-                      (!OidIsValid(e->key_index) ||
-                       key_hashable(e->key_index, RelationGetDescr(rel), nullptr));
+        e->batch_ok =
+            !insert_row_triggers_fire(rel) && !e->volatile_defaults &&
+            (!OidIsValid(e->key_index) || key_hashable(e->key_index, RelationGetDescr(rel), e));
         e->batch_role = SessionReplicationRole;
         e->batch_checked = true;
     }
@@ -203,7 +208,11 @@ void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
     b->is_partition = b->rel->rd_rel->relispartition;
     b->key_index = e->key_index;
     if (OidIsValid(b->key_index)) {
-        key_hashable(b->key_index, desc, b);
+        // batchable() filled them when it said yes.
+        b->nkeys = e->key_nkeys;
+        memcpy(b->key_atts, e->key_atts, sizeof(AttrNumber) * e->key_nkeys);
+        memcpy(b->key_hash, e->key_hash, sizeof(FmgrInfo*) * e->key_nkeys);
+        memcpy(b->key_coll, e->key_coll, sizeof(Oid) * e->key_nkeys);
     }
     GetUserIdAndSecContext(&b->saved_userid, &b->saved_sec_context);
     MemoryContextSwitchTo(old);

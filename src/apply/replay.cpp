@@ -15,17 +15,17 @@
 // and under every behaviour a transaction whose error does not recur is applied as sent.
 // The replication origin advances in the same local commit that applies (or discards) the
 // transaction, and feedback never confirms it before that commit is flushed.
-#include <sys/stat.h>
-
 #include "applier.hpp"
 
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/private_dir.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
 #include "spock/worker/notify.hpp"
 
 #include "apply_stats.hpp"
+#include "apply_internal.hpp"
 #include "exception_log.hpp"
 
 extern "C" {
@@ -92,22 +92,7 @@ ChangeFacts facts_of(const core::ProtocolMessage& m) {
 
 std::string spill_directory() {
     // <data directory>/pg_spock/replay, private to the server's OS user.
-    std::string base = std::string(DataDir) + "/pg_spock";
-    for (const std::string& dir : {base, base + "/replay"}) {
-        if (mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) {
-            throw core::Error("58030", "could not create directory \"" + dir + "\"",
-                              std::string("mkdir: ") + strerror(errno));
-        }
-        struct stat st;
-        if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-            (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-            throw core::Error("58030", "directory \"" + dir + "\" is not private to the server",
-                              "It must be a directory (not a symbolic link) owned by the "
-                              "server's user, with no access for its group or others.",
-                              "Remove it; the server creates it again.");
-        }
-    }
-    return base + "/replay";
+    return pg::spock_private_dir("replay");
 }
 
 // A long replay reads nothing from the connection; the provider must still hear from us
@@ -121,6 +106,22 @@ void Applier::keep_provider_informed() {
     }
 }
 
+void Applier::log_left_out(std::uint64_t left_out) {
+    if (left_out == 0) {
+        return;
+    }
+    pg::pg_call([&] {
+        ereport(LOG, (errmsg("%llu more replayed transactions of subscription \"%s\" were logged "
+                             "at DEBUG1 only in the previous 10 seconds",
+                             static_cast<unsigned long long>(left_out), cfg_.name.c_str()),
+                      errhint("spock.exception_log and spock.apply_stats() record every one.")));
+    });
+}
+
+void Applier::log_replay_summary() {
+    log_left_out(replay_log_.take_ended(GetCurrentTimestamp()));
+}
+
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
@@ -132,17 +133,23 @@ void Applier::fail(const core::Error& error) {
     }
     std::string lsn = txn_.commit_lsn.to_string();
     std::string behaviour(core::behaviour_name(configured_behaviour()));
+    // At most 10 replays a 10-second window are logged at LOG, the others at DEBUG1, with a
+    // line saying how many were left out: a conflict storm must not flood the server log
+    // (spock.exception_log and spock.apply_stats() keep every one).
+    std::uint64_t left_out = 0;
+    replay_loud_ = replay_log_.admit(GetCurrentTimestamp(), &left_out);
+    log_left_out(left_out);
+    const int elevel = replay_loud_ ? LOG : DEBUG1;
     pg::pg_call([&] {
-        ereport(LOG, (errmsg("remote transaction %u of subscription \"%s\" committing at %s "
-                             "failed; it is replayed under spock.exception_behaviour = %s",
-                             txn_.xid, cfg_.name.c_str(), lsn.c_str(), behaviour.c_str()),
-                      errdetail_internal("%s", first_error_.c_str())));
+        ereport(elevel, (errmsg("remote transaction %u of subscription \"%s\" committing at %s "
+                                "failed; it is replayed under spock.exception_behaviour = %s",
+                                txn_.xid, cfg_.name.c_str(), lsn.c_str(), behaviour.c_str()),
+                         errdetail_internal("%s", first_error_.c_str())));
     });
 }
 
 core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, bool execute,
-                                         const std::string& forced_error,
-                                         std::vector<ChangeResult>& results) {
+                                         const std::string& forced_error, ReplayResults& results) {
     ensure_local_txn();
     const bool outer = behaviour != core::ExceptionBehaviour::Discard;
     pg::Subxact outer_sx;
@@ -165,27 +172,45 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
             apply_change(m);  // ORIGIN, RELATION
             continue;
         }
-        ChangeResult r{next_command_counter(), false, {}};
+        ChangeResult r;
+        r.counter = next_command_counter();
         if (!execute) {
-            r.failed = true;
-            r.error = forced_error;
+            // Every change fails with the same error: one entry for all of them.
+            if (results.failures.empty()) {
+                FailedChange f;
+                f.error = forced_error;
+                results.failures.push_back(std::move(f));
+            }
+            r.failure = 0;
         } else {
             pg::Subxact sx = pg::begin_subxact();
+            pg::pg_call([] { detail::begin_local_capture(); });
             try {
                 apply_change(m);
                 pg::pg_call([] { flush_pending(); });
+                detail::end_local_capture();
                 pg::release_subxact(sx);
             } catch (const core::Error& e) {
+                detail::end_local_capture();
                 if (!core::is_replayable_error(e.sqlstate())) {
                     throw;
                 }
                 pg::rollback_subxact(sx);
-                r.failed = true;
-                r.error = core::error_text(e.sqlstate(), e.message(), e.detail());
+                FailedChange f;
+                f.error = core::error_text(e.sqlstate(), e.message(), e.detail());
+                if (const detail::LocalRowCapture* c = detail::captured_local_row()) {
+                    f.local_json = c->tuple_json;
+                    f.local_origin_known = c->origin_known;
+                    // A row made on this node is reported with the local node's id.
+                    f.local_origin = c->local_change ? cfg_.local : c->node;
+                    f.local_commit_ts = c->commit_ts;
+                }
+                r.failure = static_cast<int32>(results.failures.size());
+                results.failures.push_back(std::move(f));
             }
         }
-        any_failed = any_failed || r.failed;
-        results.push_back(std::move(r));
+        any_failed = any_failed || r.failed();
+        results.changes.push_back(r);
     }
     core::ReplayOutcome outcome = core::replay_outcome(behaviour, any_failed);
     if (outer) {
@@ -199,11 +224,11 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
 }
 
 void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionBehaviour behaviour,
-                                   const std::vector<ChangeResult>& results) {
+                                   const ReplayResults& results) {
     const core::ExceptionLogging logging = configured_logging();
     const ChangeResult* first_failed = nullptr;
-    for (const ChangeResult& r : results) {
-        if (r.failed) {
+    for (const ChangeResult& r : results.changes) {
+        if (r.failed()) {
             first_failed = &r;
             break;
         }
@@ -211,10 +236,11 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
     if (first_failed == nullptr) {
         return;
     }
+    const std::string& first_error = results.failures[first_failed->failure].error;
     size_t index = 0;
     auto reader = record_.reader();
     std::string_view payload;
-    while (reader.next(payload) && index < results.size()) {
+    while (reader.next(payload) && index < results.changes.size()) {
         core::ProtocolMessage m = core::decode_message(payload);
         if (!is_row_change(m)) {
             continue;
@@ -222,19 +248,19 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         if (index % 1024 == 1023) {
             keep_provider_informed();
         }
-        const ChangeResult& r = results[index++];
-        if (!core::log_change(logging, outcome, r.failed)) {
+        const ChangeResult& r = results.changes[index++];
+        if (!core::log_change(logging, outcome, r.failed())) {
             continue;
         }
         std::string message;
-        if (r.failed) {
-            message = r.error;
-        } else if (!core::change_kept(outcome, r.failed)) {
-            message =
-                core::collateral_message(behaviour, first_failed->counter, first_failed->error);
+        const FailedChange* failure = r.failed() ? &results.failures[r.failure] : nullptr;
+        if (failure != nullptr) {
+            message = failure->error;
+        } else if (!core::change_kept(outcome, r.failed())) {
+            message = core::collateral_message(behaviour, first_failed->counter, first_error);
         } else {
             message = "applied on replay; change " + std::to_string(first_failed->counter) +
-                      " of the transaction failed: " + first_failed->error;
+                      " of the transaction failed: " + first_error;
         }
         ChangeFacts f = facts_of(m);
         const TableKey* table = nullptr;
@@ -250,6 +276,12 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         e.table_name = table ? table->second.c_str() : nullptr;
         e.operation = f.operation;
         e.error_message = message.c_str();
+        if (failure != nullptr && !failure->local_json.empty()) {
+            e.local_tup_json = failure->local_json.c_str();
+            e.local_origin_known = failure->local_origin_known;
+            e.local_origin = failure->local_origin;
+            e.local_commit_ts = failure->local_commit_ts;
+        }
         // The tuples are rendered in a subtransaction of their own: a value this node cannot
         // read must not lose the row.
         pg::Subxact sx = pg::begin_subxact();
@@ -298,6 +330,7 @@ void Applier::disable_subscription(const core::Commit& commit) {
     worker::notify_at_commit(cfg_.id);
     pg::commit_xact();
     local_txn_ = false;
+    report_conflicts();
     pg::pg_call([origin] { replorigin_session_origin = origin; });
     disabled_ = true;
     (void)commit;
@@ -322,7 +355,7 @@ void Applier::replay(const core::Commit& commit) {
     callback.previous = error_context_stack;
     error_context_stack = &callback;
     core::ExceptionBehaviour behaviour = configured_behaviour();
-    std::vector<ChangeResult> results;
+    ReplayResults results;
     core::ReplayOutcome outcome;
     auto finish = [&](core::ReplayOutcome o, core::ExceptionBehaviour b) {
         log_replayed_changes(o, b, results);
@@ -363,8 +396,8 @@ void Applier::replay(const core::Commit& commit) {
     error_context_stack = callback.previous;
     replaying_ = false;
     uint64 discarded = 0;
-    for (const ChangeResult& r : results) {
-        if (!core::change_kept(outcome, r.failed)) {
+    for (const ChangeResult& r : results.changes) {
+        if (!core::change_kept(outcome, r.failed())) {
             discarded++;
         }
     }
@@ -375,12 +408,13 @@ void Applier::replay(const core::Commit& commit) {
                            ? "applied without its failed changes"
                        : outcome == core::ReplayOutcome::Discarded ? "discarded"
                                                                    : "not applied";
-    size_t nchanges = results.size();
+    size_t nchanges = results.changes.size();
     pg::pg_call([&] {
-        ereport(LOG, (errmsg("replayed remote transaction %u of subscription \"%s\" committing "
-                             "at %s: %s (%zu changes, %llu not applied)",
-                             txn_.xid, cfg_.name.c_str(), lsn.c_str(), what, nchanges,
-                             static_cast<unsigned long long>(discarded))));
+        ereport(replay_loud_ ? LOG : DEBUG1,
+                (errmsg("replayed remote transaction %u of subscription \"%s\" committing "
+                        "at %s: %s (%zu changes, %llu not applied)",
+                        txn_.xid, cfg_.name.c_str(), lsn.c_str(), what, nchanges,
+                        static_cast<unsigned long long>(discarded))));
     });
     if (disabled_) {
         return;  // in_remote_txn_ stays set: nothing more is confirmed to the provider

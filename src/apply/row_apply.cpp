@@ -31,7 +31,9 @@ extern "C" {
 #include <miscadmin.h>
 #include <nodes/makefuncs.h>
 #include <storage/lmgr.h>
+#include <utils/builtins.h>
 #include <utils/datum.h>
+#include <utils/guc.h>
 #include <utils/lsyscache.h>
 #include <utils/rel.h>
 #include <utils/snapmgr.h>
@@ -200,42 +202,128 @@ void update_local_row(ApplyExec* x, TupleTableSlot* local, TupleTableSlot* newro
     as_applier(x);
 }
 
-// spock.check_all_uc_indexes: probes every other valid, unique, immediate, non-partial index
-// for a row that the INSERT would collide with.
-bool find_in_other_unique_indexes(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote,
-                                  TupleTableSlot* local, Oid* index_used) {
-    List* indexes = RelationGetIndexList(x->rel);
-    ListCell* lc;
-    foreach (lc, indexes) {
-        Oid idx = lfirst_oid(lc);
-        if (idx == e->key_index) {
-            continue;
-        }
-        HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
-        if (!HeapTupleIsValid(tup)) {
-            elog(ERROR, "cache lookup failed for index %u", idx);
-        }
-        auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
-        bool usable = ix->indisunique && ix->indisvalid && ix->indimmediate &&
-                      heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
-                      heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
-        for (int k = 0; usable && k < ix->indnkeyatts; k++) {
-            // A NULL never matches under NULLS DISTINCT; under NULLS NOT DISTINCT the scan
-            // key could not express it. Either way this index cannot report a collision.
-            if (remote->tts_isnull[ix->indkey.values[k] - 1]) {
-                usable = false;
-            }
-        }
-        ReleaseSysCache(tup);
-        if (usable &&
-            RelationFindReplTupleByIndex(x->rel, idx, LockTupleExclusive, remote, local)) {
-            *index_used = idx;
-            list_free(indexes);
-            return true;
+// Whether a unique index can be probed for the row in `slot` with RelationFindReplTupleByIndex:
+// valid, immediate, no expressions, no predicate, and no NULL in its key columns (a NULL never
+// matches under NULLS DISTINCT; under NULLS NOT DISTINCT the scan key could not express it).
+bool unique_index_probeable(Relation index, TupleTableSlot* slot) {
+    Form_pg_index ix = index->rd_index;
+    if (!ix->indisunique || !ix->indisvalid || !ix->indimmediate ||
+        !heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) ||
+        !heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr)) {
+        return false;
+    }
+    for (int k = 0; k < ix->indnkeyatts; k++) {
+        if (slot->tts_isnull[ix->indkey.values[k] - 1]) {
+            return false;
         }
     }
-    list_free(indexes);
-    return false;
+    return true;
+}
+
+// spock.check_all_uc_indexes: probes every other usable unique index for a row the INSERT
+// would collide with. When `local` holds no row yet, the first one found goes there and
+// *index_used names its index; a row found afterwards that is a different row (in another
+// index, or besides the key index's row) sets *second_index and ends the search:
+// multiple_unique_conflicts.
+bool find_in_other_unique_indexes(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote,
+                                  TupleTableSlot* local, bool have_local, Oid* index_used,
+                                  Oid* second_index) {
+    *second_index = InvalidOid;
+    TupleTableSlot* probe = nullptr;
+    for (int i = 0; i < x->rri->ri_NumIndices; i++) {
+        Relation index = x->rri->ri_IndexRelationDescs[i];
+        Oid idx = RelationGetRelid(index);
+        if (idx == e->key_index || !unique_index_probeable(index, remote)) {
+            continue;
+        }
+        if (!have_local) {
+            if (RelationFindReplTupleByIndex(x->rel, idx, LockTupleExclusive, remote, local)) {
+                *index_used = idx;
+                have_local = true;
+            }
+            continue;
+        }
+        if (probe == nullptr) {
+            probe = table_slot_create(x->rel, &x->estate->es_tupleTable);
+        }
+        if (RelationFindReplTupleByIndex(x->rel, idx, LockTupleExclusive, remote, probe) &&
+            !ItemPointerEquals(&probe->tts_tid, &local->tts_tid)) {
+            *second_index = idx;
+            break;
+        }
+    }
+    return have_local;
+}
+
+// update_exists: when the new row changes the key columns of a usable unique index, looks in
+// that index for another row that already has the new key. Only key changes pay for a probe.
+// Returns the index, or InvalidOid; `other` gets the row.
+Oid find_update_collision(ApplyExec* x, TupleTableSlot* local, TupleTableSlot* newrow,
+                          const bool* sent, TupleTableSlot** other) {
+    TupleDesc desc = RelationGetDescr(x->rel);
+    slot_getallattrs(local);
+    for (int i = 0; i < x->rri->ri_NumIndices; i++) {
+        Relation index = x->rri->ri_IndexRelationDescs[i];
+        if (!index->rd_index->indisunique) {
+            continue;
+        }
+        bool changed = false;
+        for (int k = 0; k < index->rd_index->indnkeyatts && !changed; k++) {
+            int att = index->rd_index->indkey.values[k] - 1;
+            if (att < 0 || !sent[att]) {
+                continue;
+            }
+            bool n1 = local->tts_isnull[att];
+            bool n2 = newrow->tts_isnull[att];
+            changed =
+                n1 != n2 || (!n1 && !values_equal(TupleDescAttr(desc, att), local->tts_values[att],
+                                                  newrow->tts_values[att]));
+        }
+        if (!changed || !unique_index_probeable(index, newrow)) {
+            continue;
+        }
+        if (*other == nullptr) {
+            *other = table_slot_create(x->rel, &x->estate->es_tupleTable);
+        }
+        if (RelationFindReplTupleByIndex(x->rel, RelationGetRelid(index), LockTupleExclusive,
+                                         newrow, *other) &&
+            !ItemPointerEquals(&(*other)->tts_tid, &local->tts_tid)) {
+            return RelationGetRelid(index);
+        }
+    }
+    return InvalidOid;
+}
+
+// Reports a conflict that is resolved by an error and raises it: update_exists and
+// multiple_unique_conflicts. The unique violation the change would cause is what it reports,
+// so the SQLSTATE is that of a unique violation (23505), which replay handles.
+[[noreturn]] void raise_unique_conflict(ApplyExec* x, const RemoteTxn& txn, ConflictType type,
+                                        Oid index, Oid second_index, TupleTableSlot* local,
+                                        TupleTableSlot* remote, const LocalOrigin* lo) {
+    note_conflict(type);
+    ConflictReport rep{type, Resolution::Error, x->rel, index, local, remote, lo};
+    ConflictTexts texts;
+    MemoryContext qcxt = MemoryContextSwitchTo(x->oldcxt);
+    capture_conflict_texts(rep, &texts);
+    MemoryContextSwitchTo(qcxt);
+    report_conflict(txn, rep, texts);
+    const char* rel = ::quote_qualified_identifier(get_namespace_name(RelationGetNamespace(x->rel)),
+                                                   RelationGetRelationName(x->rel));
+    if (type == ConflictType::MultipleUniqueConflicts) {
+        ereport(ERROR,
+                (errcode(ERRCODE_UNIQUE_VIOLATION),
+                 errmsg("remote INSERT into relation %s conflicts with different rows in unique "
+                        "indexes \"%s\" and \"%s\"",
+                        rel, get_rel_name(index), get_rel_name(second_index)),
+                 errdetail("Conflict type multiple_unique_conflicts: no single local row can "
+                           "take the remote row.")));
+    }
+    ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+                    errmsg("remote UPDATE on relation %s gives a row the key of another row in "
+                           "unique index \"%s\"",
+                           rel, get_rel_name(index)),
+                    errdetail("Conflict type update_exists: the new key is taken.")));
+    pg_unreachable();
 }
 
 Datum* palloc_values(int natts) {
@@ -270,16 +358,17 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     bool found = false;
     TupleTableSlot* local = nullptr;
     Oid index = InvalidOid;
+    Oid second_index = InvalidOid;
     if (OidIsValid(e->key_index)) {
         local = table_slot_create(rel, &x.estate->es_tupleTable);
         index = e->key_index;
         found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
     }
-    if (!found && gucs::check_all_uc_indexes) {
+    if (gucs::check_all_uc_indexes) {
         if (local == nullptr) {
             local = table_slot_create(rel, &x.estate->es_tupleTable);
         }
-        found = find_in_other_unique_indexes(&x, e, remote, local, &index);
+        found = find_in_other_unique_indexes(&x, e, remote, local, found, &index, &second_index);
     }
 
     if (!found) {
@@ -293,22 +382,37 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     }
 
     // insert_exists: the remote row either becomes an UPDATE of the local one, or is dropped.
+    // A row written earlier in this remote transaction is simply superseded: no conflict.
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
-    Resolution res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
+    note_local_row(local, &lo, txn);
+    if (OidIsValid(second_index)) {
+        raise_unique_conflict(&x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
+                              local, remote, &lo);
+    }
+    Resolution res = Resolution::ApplyRemote;
+    if (!lo.ours) {
+        note_conflict(ConflictType::InsertExists);
+        res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
+    }
     TupleTableSlot* newrow = merged_row(&x, local, remote->tts_values, remote->tts_isnull, sent);
     ConflictReport rep{ConflictType::InsertExists, res, rel, index, local, remote, &lo};
     ConflictTexts texts;
-    MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
-    capture_conflict_texts(rep, &texts);
-    MemoryContextSwitchTo(qcxt);
+    memset(&texts, 0, sizeof texts);
+    if (!lo.ours) {
+        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        capture_conflict_texts(rep, &texts);
+        MemoryContextSwitchTo(qcxt);
+    }
     if (res == Resolution::ApplyRemote) {
         update_local_row(&x, local, newrow, sent);
     }
     end_exec(&x);
-    rep.local = nullptr;
-    rep.remote = nullptr;
-    report_conflict(txn, rep, texts);
+    if (!lo.ours) {
+        rep.local = nullptr;
+        rep.remote = nullptr;
+        report_conflict(txn, rep, texts);
+    }
     table_close(rel, NoLock);
     pop_error_context(&cb);
 }
@@ -369,19 +473,27 @@ void end_exec(ApplyExec* x) {
     CommandCounterIncrement();
 }
 
-void as_owner(const ApplyExec* x) {
+void as_owner(ApplyExec* x) {
     Oid owner = x->rel->rd_rel->relowner;
+    x->guc_nestlevel = 0;
     if (owner == x->saved_userid) {
         return;
     }
-    int sec = x->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
-    if (!superuser_arg(x->saved_userid)) {
-        sec |= SECURITY_RESTRICTED_OPERATION;  // the owner's code must not act as us
-    }
-    SetUserIdAndSecContext(owner, sec);
+    // The owner's code must not act as us, whoever we are (a superuser applier included):
+    // no SET ROLE, no temporary objects, no cursors WITH HOLD; and whatever settings it
+    // changes are undone by as_applier(). NewGUCNestLevel() is a counter increment and the
+    // matching AtEOXact_GUC() returns at once unless a setting was changed in this
+    // transaction, so this costs next to nothing per row.
+    SetUserIdAndSecContext(
+        owner, x->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    x->guc_nestlevel = NewGUCNestLevel();
 }
 
-void as_applier(const ApplyExec* x) {
+void as_applier(ApplyExec* x) {
+    if (x->guc_nestlevel > 0) {
+        AtEOXact_GUC(false, x->guc_nestlevel);
+        x->guc_nestlevel = 0;
+    }
     SetUserIdAndSecContext(x->saved_userid, x->saved_sec_context);
 }
 
@@ -489,31 +601,53 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
     TupleTableSlot* local;
     Oid index;
     if (!find_local_row(&x, e, search, cmp, &local, &index)) {
-        bool* keymask = cmp;
-        if (OidIsValid(e->key_index)) {
-            keymask = palloc_flags(natts, false);
-            Relation idx = index_open(e->key_index, AccessShareLock);
-            for (int k = 0; k < idx->rd_index->indnkeyatts; k++) {
-                keymask[idx->rd_index->indkey.values[k] - 1] = true;
-            }
-            index_close(idx, AccessShareLock);
-        }
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("logical replication did not find row to be updated in relation "
-                               "\"%s.%s\"",
-                               e->nspname, e->relname),
-                        errdetail("Searched for %s.", describe_slot(search, keymask))));
+        // update_missing: the row was deleted here (or never arrived). The change is skipped,
+        // as PostgreSQL 18 does; converging with a concurrent DELETE elsewhere is not built.
+        note_conflict(ConflictType::UpdateMissing);
+        TupleTableSlot* newrow = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+        ExecClearTuple(newrow);
+        memcpy(newrow->tts_values, values, sizeof(Datum) * natts);
+        memcpy(newrow->tts_isnull, nulls, sizeof(bool) * natts);
+        ExecStoreVirtualTuple(newrow);
+        ConflictReport rep{
+            ConflictType::UpdateMissing, Resolution::Skip, rel, index, nullptr, newrow, nullptr};
+        ConflictTexts texts;
+        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        capture_conflict_texts(rep, &texts);
+        MemoryContextSwitchTo(qcxt);
+        end_exec(&x);
+        rep.remote = nullptr;
+        report_conflict(txn, rep, texts);
+        table_close(rel, NoLock);
+        pop_error_context(&cb);
+        return;
     }
 
     LocalOrigin lo;
     read_local_origin(txn, local, &lo);
+    note_local_row(local, &lo, txn);
     bool conflict = origin_differs(txn, lo);
     Resolution res = Resolution::ApplyRemote;
     if (conflict) {
-        res = decide_conflict(ConflictType::UpdateUpdate, txn, lo, rel, index);
+        note_conflict(ConflictType::UpdateOriginDiffers);
+        res = decide_conflict(ConflictType::UpdateOriginDiffers, txn, lo, rel, index);
     }
     TupleTableSlot* newrow = merged_row(&x, local, values, nulls, sent);
-    ConflictReport rep{ConflictType::UpdateUpdate, res, rel, index, local, newrow, &lo};
+    if (res == Resolution::ApplyRemote) {
+        TupleTableSlot* other = nullptr;
+        Oid taken = find_update_collision(&x, local, newrow, sent, &other);
+        if (OidIsValid(taken)) {
+            LocalOrigin other_origin;
+            read_local_origin(txn, other, &other_origin);
+            // A key taken by a row of this same remote transaction is no conflict; the
+            // unique violation below says what happened.
+            if (!other_origin.ours) {
+                raise_unique_conflict(&x, txn, ConflictType::UpdateExists, taken, InvalidOid, other,
+                                      newrow, &other_origin);
+            }
+        }
+    }
+    ConflictReport rep{ConflictType::UpdateOriginDiffers, res, rel, index, local, newrow, &lo};
     ConflictTexts texts;
     memset(&texts, 0, sizeof texts);
     if (conflict) {
@@ -555,14 +689,42 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     TupleTableSlot* local;
     Oid index;
     if (find_local_row(&x, e, search, cmp, &local, &index)) {
+        // delete_origin_differs: the row was last changed elsewhere. The DELETE is applied
+        // all the same (as in PostgreSQL 18); the conflict is counted, and reported like an
+        // update_origin_differs the remote change wins.
+        LocalOrigin lo;
+        read_local_origin(txn, local, &lo);
+        note_local_row(local, &lo, txn);
+        bool conflict = origin_differs(txn, lo);
+        ConflictReport rep{ConflictType::DeleteOriginDiffers,
+                           Resolution::ApplyRemote,
+                           rel,
+                           index,
+                           local,
+                           search,
+                           &lo};
+        ConflictTexts texts;
+        memset(&texts, 0, sizeof texts);
+        if (conflict) {
+            note_conflict(ConflictType::DeleteOriginDiffers);
+            MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+            capture_conflict_texts(rep, &texts);
+            MemoryContextSwitchTo(qcxt);
+        }
         as_owner(&x);
         ExecSimpleRelationDelete(x.rri, x.estate, &x.epq, local);
         as_applier(&x);
         end_exec(&x);
+        if (conflict) {
+            rep.local = nullptr;
+            rep.remote = nullptr;
+            report_conflict(txn, rep, texts);
+        }
     } else {
-        // delete_delete: the row is already gone; nothing to do but say so.
+        // delete_missing: the row is already gone; nothing to do but say so.
+        note_conflict(ConflictType::DeleteMissing);
         ConflictReport rep{
-            ConflictType::DeleteDelete, Resolution::Skip, rel, index, nullptr, search, nullptr};
+            ConflictType::DeleteMissing, Resolution::Skip, rel, index, nullptr, search, nullptr};
         ConflictTexts texts;
         MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
         capture_conflict_texts(rep, &texts);
@@ -634,7 +796,7 @@ namespace {
 
 const RowApplyFunctions row_apply_functions = {
     remember_relation, forget_relations, apply_insert,  apply_update,
-    apply_delete,      apply_truncate,   flush_pending,
+    apply_delete,      apply_truncate,   flush_pending, pending_conflicts,
 };
 
 }  // namespace

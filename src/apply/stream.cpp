@@ -368,26 +368,35 @@ void Stream::run() {
         // No data: a good moment for feedback and bookkeeping.
         send_feedback(false);
         if (!applier_.in_remote_txn()) {
+            applier_.log_replay_summary();
+            applier_.report_conflicts();
             update_progress();
             check_resync(false);
             wait_while_paused();
         }
         int socket = PQsocket(c);
-        int rc = pg::pg_call([socket] {
+        // With local commits still to be flushed (synchronous_commit is off), look again soon
+        // so that the provider hears about them without waiting a whole second.
+        long wait_ms = applier_.has_unflushed() ? 100L : 1000L;
+        int rc = pg::pg_call([socket, wait_ms] {
             int r = WaitLatchOrSocket(
                 MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                socket, 1000L, PG_WAIT_EXTENSION);
+                socket, wait_ms, PG_WAIT_EXTENSION);
             ResetLatch(MyLatch);
             return r;
         });
-        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn() && config_changed()) {
-            pg::pg_call([this] {
-                ereport(LOG, (errmsg("subscription \"%s\" changed; restarting its apply worker",
-                                     cfg_.name.c_str())));
-            });
-            return;
-        }
-        if ((rc & WL_LATCH_SET) && !applier_.in_remote_txn()) {
+        // A wake-up in the middle of a remote transaction (a new skip LSN, say) is kept until
+        // the transaction is done, not lost.
+        wake_pending_ = wake_pending_ || (rc & WL_LATCH_SET) != 0;
+        if (wake_pending_ && !applier_.in_remote_txn()) {
+            wake_pending_ = false;
+            if (config_changed()) {
+                pg::pg_call([this] {
+                    ereport(LOG, (errmsg("subscription \"%s\" changed; restarting its apply worker",
+                                         cfg_.name.c_str())));
+                });
+                return;
+            }
             check_resync(true);
         }
         if (!PQconsumeInput(c)) {

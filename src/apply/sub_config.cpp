@@ -15,7 +15,8 @@ std::optional<SubConfig> load_config(Oid subid) {
         "       oi.if_dsn, ti.if_dsn, s.sub_replication_sets, s.sub_forward_origins, "
         "       s.sub_skip_schema, "
         "       (extract(epoch FROM s.sub_apply_delay) * 1000)::bigint, "
-        "       s.sub_force_text_transfer, s.sub_skip_lsn, ss.sync_kind, ss.sync_status "
+        "       s.sub_force_text_transfer, s.sub_skip_lsn, ss.sync_kind, ss.sync_status, "
+        "       ss.sync_statuslsn "
         "FROM spock.subscription s "
         "JOIN spock.node_interface oi ON oi.if_id = s.sub_origin_if "
         "JOIN spock.node_interface ti ON ti.if_id = s.sub_target_if "
@@ -46,6 +47,7 @@ std::optional<SubConfig> load_config(Oid subid) {
     c.skip_lsn = core::Lsn::parse(*r[12]);
     c.sync_kind = r[13] ? (*r[13])[0] : 'i';
     c.sync_status = r[14] ? (*r[14])[0] : 'r';
+    c.sync_lsn = r[15] ? core::Lsn::parse(*r[15]) : core::kInvalidLsn;
     return c;
 }
 

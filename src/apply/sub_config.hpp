@@ -29,6 +29,7 @@ struct SubConfig {
     core::Lsn skip_lsn;
     char sync_kind = 'i';
     char sync_status = 'r';
+    core::Lsn sync_lsn;  // sync_statuslsn of the subscription-level status row
 
     bool same_stream(const SubConfig& o) const {
         return enabled == o.enabled && slot_name == o.slot_name && provider == o.provider &&

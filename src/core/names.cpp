@@ -298,17 +298,55 @@ bool has_uri_prefix(std::string_view dsn) noexcept {
     return dsn.starts_with("postgresql://") || dsn.starts_with("postgres://");
 }
 
-// Password spans of a URI: the part after ':' in user:password@, and password= query values.
+// A URI component with its %XX escapes decoded, as libpq decodes query keywords and values
+// before it looks at them. An invalid escape (which makes libpq refuse the URI) is kept as it
+// is.
+std::string percent_decode(std::string_view s) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// Password spans of a URI: the part after ':' in user:password@, and the values of query
+// parameters whose keyword is "password" once percent-decoded (pass%77ord=... is password=...
+// to libpq).
 std::vector<Span> uri_password_spans(std::string_view uri) {
     std::vector<Span> spans;
     const std::size_t start = uri.find("://") + 3;
-    // libpq takes user info to end at the first '@' met before any '/'.
-    std::size_t at = start;
-    while (at < uri.size() && uri[at] != '@' && uri[at] != '/') {
-        ++at;
+    // libpq takes user info to end at the first '@' met before any '/'. A password with a
+    // raw '@' in it is malformed, and libpq would then put its tail into the host name (and
+    // error messages): mask up to the last '@' before the path or query instead.
+    std::size_t at = std::string_view::npos;
+    std::size_t first_at = std::string_view::npos;
+    for (std::size_t i = start; i < uri.size() && uri[i] != '/' && uri[i] != '?'; ++i) {
+        if (uri[i] == '@') {
+            at = i;
+            if (first_at == std::string_view::npos) {
+                first_at = i;
+            }
+        }
     }
-    if (at < uri.size() && uri[at] == '@') {
-        const std::size_t colon = uri.substr(0, at).find(':', start);
+    if (at != std::string_view::npos) {
+        const std::size_t colon = uri.substr(0, first_at).find(':', start);
         if (colon != std::string_view::npos) {
             spans.push_back({colon + 1, at});
         }
@@ -325,7 +363,8 @@ std::vector<Span> uri_password_spans(std::string_view uri) {
         }
         const std::string_view param = uri.substr(pos, amp - pos);
         const std::size_t eq = param.find('=');
-        if (eq != std::string_view::npos && equals_ignore_case(param.substr(0, eq), kPasswordKey)) {
+        if (eq != std::string_view::npos &&
+            equals_ignore_case(percent_decode(param.substr(0, eq)), kPasswordKey)) {
             spans.push_back({pos + eq + 1, amp});
         }
         pos = amp + 1;

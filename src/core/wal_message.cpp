@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "spock/core/error.hpp"
+#include "spock/core/sha256.hpp"
 
 namespace spock::core {
 
@@ -87,6 +88,27 @@ WalMessage decode_wal_message(std::string_view payload) {
         }
     }
     malformed(fmt::format("unknown message type {}", mtype));
+}
+
+std::string wal_message_tag(std::string_view key, std::string_view body, std::uint32_t xid) {
+    std::string input = "spock control message v1";
+    input.push_back('\0');
+    put_native_u32(input, xid);
+    input.append(body);
+    Sha256Digest mac = hmac_sha256(key, input);
+    return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+TaggedPayload split_wal_message_tag(std::string_view payload) {
+    if (payload.size() == kRepairModeMessageSize + kWalMessageTagSize) {
+        const auto mtype = get_native<std::int32_t>(payload.data());
+        if (mtype != static_cast<std::int32_t>(WalMessageType::RepairModeOn) &&
+            mtype != static_cast<std::int32_t>(WalMessageType::RepairModeOff)) {
+            return {payload, {}};
+        }
+        return {payload.substr(0, kRepairModeMessageSize), payload.substr(kRepairModeMessageSize)};
+    }
+    return {payload, {}};
 }
 
 }  // namespace spock::core

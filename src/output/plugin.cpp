@@ -8,11 +8,13 @@
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
+#include "spock/core/sha256.hpp"
 #include "spock/core/wal_message.hpp"
 #include "spock/output/output_catalog.hpp"
 #include "spock/output/plugin_state.hpp"
 #include "spock/output/row_filter_eval.hpp"
 #include "spock/output/writer.hpp"
+#include "spock/pg/control_key.hpp"
 #include "spock/pg/guard.hpp"
 
 extern "C" {
@@ -305,6 +307,19 @@ std::optional<core::WalMessageType> read_wal_message(const char* payload, Size s
     }
 }
 
+// Whether a repair mode message was written by spock.repair_mode() of this cluster in the
+// transaction being decoded: its tag must be the one computed with the cluster's key over
+// the body and the transaction's top-level xid. A key that cannot be read throws (an ERROR
+// for the walsender): obeying or ignoring the message unverified would both be wrong.
+bool repair_message_authentic(const char* payload, Size size, TransactionId xid) {
+    core::TaggedPayload parts = core::split_wal_message_tag(std::string_view(payload, size));
+    if (parts.tag.empty()) {
+        return false;
+    }
+    std::string expected = core::wal_message_tag(pg::control_message_key(), parts.body, xid);
+    return core::equal_in_constant_time(expected, parts.tag);
+}
+
 void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecPtr lsn,
                     bool transactional, const char* prefix, Size size, const char* payload) {
     if (strcmp(prefix, core::kSpockMessagePrefix.data()) != 0) {
@@ -312,7 +327,8 @@ void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecP
     }
     PluginState* st = state_of(ctx);
     char problem[256];
-    std::optional<core::WalMessageType> type = read_wal_message(payload, size, problem);
+    Size body_size = core::split_wal_message_tag(std::string_view(payload, size)).body.size();
+    std::optional<core::WalMessageType> type = read_wal_message(payload, body_size, problem);
     if (!type) {
         // Forwarding it would stop the subscriber, which cannot read it either.
         problem[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(problem[0])));
@@ -321,9 +337,23 @@ void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecP
                           errdetail_internal("%s.", problem)));
         return;
     }
+    if (*type != core::WalMessageType::SyncEvent) {
+        // Only transactional repair mode messages count, so the xid is the transaction's.
+        if (!transactional || txn == nullptr ||
+            !repair_message_authentic(payload, size, txn->xid)) {
+            ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                              errmsg("ignoring a spock repair mode message not written by "
+                                     "spock.repair_mode()"),
+                              errdetail("Its authentication tag is missing or wrong, or it is not "
+                                        "transactional."),
+                              errhint("Use spock.repair_mode() as a superuser, not "
+                                      "pg_logical_emit_message().")));
+            return;
+        }
+    }
     switch (*type) {
         case core::WalMessageType::RepairModeOn:
-            st->repair_mode = transactional;
+            st->repair_mode = true;
             return;
         case core::WalMessageType::RepairModeOff:
             st->repair_mode = false;

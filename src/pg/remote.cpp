@@ -68,6 +68,14 @@ std::vector<Param> extra_options() {
 }  // namespace
 
 void check_dsn(const std::string& dsn, const char* argname) {
+    if (dsn.find_first_not_of(" \t\r\n") == std::string::npos) {
+        // libpq would take it as "all defaults": a local socket other nodes cannot reach.
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          std::string("connection string in ") + argname + " is empty",
+                          "Other nodes connect with it, so it must say where this node is.",
+                          "Use a libpq connection string such as "
+                          "'host=127.0.0.1 port=5432 dbname=postgres'.");
+    }
     char* err = nullptr;
     PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
     if (opts == nullptr) {

@@ -2,12 +2,15 @@
 // output plugin forwards to subscribers, and repair mode, which keeps a transaction's changes
 // out of replication.
 #include "spock/core/wal_message.hpp"
+#include "spock/pg/control_key.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/sql/catalog.hpp"
 
 extern "C" {
+#include <access/xact.h>
+#include <miscadmin.h>
 #include <replication/message.h>
 #include <utils/guc.h>
 #include <utils/pg_lsn.h>
@@ -40,10 +43,20 @@ SPOCK_PG_FUNCTION(spock_sync_event) {
 }
 
 // Turns repair mode on or off for the rest of the current transaction: while on, the output
-// plugin sends none of the transaction's changes to subscribers.
+// plugin sends none of the transaction's changes to subscribers. Superuser only: hiding
+// changes from every subscriber is not for ordinary roles. The message carries a tag that
+// only this cluster can compute (see core/wal_message.hpp), so that a message of the same
+// type written with pg_logical_emit_message() is not obeyed.
 SPOCK_PG_FUNCTION(spock_repair_mode) {
     bool enabled = pg::bool_arg(fcinfo, 0, "enabled");
-    std::string payload = core::encode_wal_message(core::RepairMode{enabled});
+    if (!pg::pg_call([] { return superuser(); })) {
+        throw core::Error(core::sqlstate::kInsufficientPrivilege,
+                          "permission denied to change repair mode",
+                          "Only superusers may call spock.repair_mode().");
+    }
+    std::string body = core::encode_wal_message(core::RepairMode{enabled});
+    TransactionId xid = pg::pg_call([] { return GetTopTransactionId(); });
+    std::string payload = body + core::wal_message_tag(pg::control_message_key(), body, xid);
     XLogRecPtr lsn = log_message(payload, true);
     pg::pg_call([enabled] {
         set_config_option("spock.replication_repair_mode", enabled ? "on" : "off", PGC_INTERNAL,

@@ -1,4 +1,5 @@
 // Small helpers of the SQL API: slot names and commit timestamps (reference §3.5, §3.8).
+#include "spock/apply/origins.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
@@ -42,7 +43,17 @@ SPOCK_PG_FUNCTION(spock_xact_commit_timestamp_origin) {
             elog(ERROR, "function returning a record called in a context that cannot take one");
         }
         desc = BlessTupleDesc(desc);
-        Datum values[2] = {TimestampTzGetDatum(ts), ObjectIdGetDatum(origin)};
+        // As Spock: for an applied row, the spock node id of the node the change came from
+        // (our commits carry the subscription's local origin id); an origin that is not
+        // spock's is returned as it is.
+        Oid roident = origin;
+        if (found && origin != InvalidRepOriginId) {
+            Oid node = spock::apply::node_for_origin(origin);
+            if (OidIsValid(node)) {
+                roident = node;
+            }
+        }
+        Datum values[2] = {TimestampTzGetDatum(ts), ObjectIdGetDatum(roident)};
         bool nulls[2] = {!found, !found};
         return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
     });

@@ -276,10 +276,13 @@ void check_sequence(const RelInfo& rel) {
 // The partitions repset_add_partition / repset_remove_partition act on: `partition` when
 // given (it must belong to `parent`), else all of them. nullopt when `parent` is not a
 // partitioned table, which both functions answer with 0.
-std::optional<std::vector<Oid>> selected_partitions(Oid parent, std::optional<Oid> partition) {
+std::optional<std::vector<Oid>> selected_partitions(Oid parent, std::optional<Oid> partition,
+                                                    const char* table_function) {
     RelInfo prel = rel_info(parent);
     if (prel.relkind != 'p') {
-        return std::nullopt;
+        throw core::Error(
+            core::sqlstate::kWrongObjectType, prel.display() + " is not a partitioned table", {},
+            std::string("Use spock.") + table_function + "() for a table that is not partitioned.");
     }
     std::vector<Oid> parts = partitions_of(parent);
     if (partition) {
@@ -381,6 +384,20 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
         }
         pg::spi_finish();
         PG_RETURN_BOOL(false);
+    }
+    if (name == "default" || name == "default_insert_only" || name == "ddl_sql") {
+        // Allowed, as in Spock, but rarely meant: subscriptions ask for these sets by default.
+        pg::pg_call([&name] {
+            ereport(WARNING,
+                    (errmsg("dropping built-in replication set \"%s\"", name.c_str()),
+                     errdetail("Subscriptions to this node use the sets \"default\", "
+                               "\"default_insert_only\" and \"ddl_sql\" unless told "
+                               "otherwise; they no longer receive the tables of this set, and "
+                               "new subscriptions that name it are refused."),
+                     errhint("Recreate it with spock.repset_create('%s') if this was not "
+                             "intended.",
+                             name.c_str())));
+        });
     }
     std::string id = to_text(set->id);
     auto members = spi_query(
@@ -573,7 +590,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
     SqlValue filter_text = pg::opt_text_arg(fcinfo, 2);
     pg::spi_connect();
     sql::LocalNode local = sql::require_local_node();
-    std::optional<std::vector<Oid>> selected = selected_partitions(parent, partition);
+    std::optional<std::vector<Oid>> selected =
+        selected_partitions(parent, partition, "repset_add_table");
     if (!selected) {
         pg::spi_finish();
         PG_RETURN_INT32(0);
@@ -616,7 +634,8 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
     std::optional<Oid> partition = pg::opt_oid_arg(fcinfo, 1);
     pg::spi_connect();
     sql::LocalNode local = sql::require_local_node();
-    std::optional<std::vector<Oid>> selected = selected_partitions(parent, partition);
+    std::optional<std::vector<Oid>> selected =
+        selected_partitions(parent, partition, "repset_remove_table");
     if (!selected) {
         pg::spi_finish();
         PG_RETURN_INT32(0);
@@ -648,6 +667,15 @@ SPOCK_PG_FUNCTION(spock_repset_show_table) {
     RelInfo rel = rel_info(relid);
     std::string sets =
         core::to_array_literal(std::vector<core::OptionalText>(repsets.begin(), repsets.end()));
+    // As in Spock, every named set must exist here.
+    if (SqlValue missing =
+            spi_value("SELECT n FROM pg_catalog.unnest($1::text[]) n WHERE NOT EXISTS ("
+                      "  SELECT 1 FROM spock.replication_set s "
+                      "  WHERE s.set_nodeid = $2::oid AND s.set_name = n) LIMIT 1",
+                      {sets, to_text(local.node.id)})) {
+        throw core::Error(core::sqlstate::kUndefinedObject,
+                          "replication set \"" + *missing + "\" not found");
+    }
     // A set without a column list publishes every column, so it widens the union of lists
     // (Spock ignores it, reference §14 item 11).
     auto rows = spi_query(

@@ -122,7 +122,7 @@ SPOCK_PG_FUNCTION(spock_sub_resync_table) {
 // first, whatever `truncate` says.
 SPOCK_PG_FUNCTION(spock_sub_alter_sync) {
     std::string name = pg::name_arg(fcinfo, 0, "subscription_name");
-    (void)pg::opt_bool_arg(fcinfo, 1);
+    (void)pg::bool_arg(fcinfo, 1, "truncate");
     pg::spi_connect();
     sql::Subscription sub = sql::require_subscription(name);
     std::vector<TableName> published = provider_tables(sub);

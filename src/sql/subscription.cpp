@@ -48,7 +48,53 @@ struct ProviderInfo {
     SqlValue location;
     SqlValue country;
     SqlValue info;
+    std::vector<std::string> sets;  // the provider's own replication sets
 };
+
+// The names of the replication sets of the provider's local node (Spock 5 has the same
+// catalog).
+std::vector<std::string> provider_sets(pg::RemoteConnection& conn) {
+    std::vector<std::string> out;
+    for (const SqlRow& r : conn.query("SELECT s.set_name FROM spock.replication_set s "
+                                      "JOIN spock.local_node l ON l.node_id = s.set_nodeid "
+                                      "ORDER BY s.set_name")) {
+        if (r[0]) {
+            out.push_back(*r[0]);
+        }
+    }
+    return out;
+}
+
+// Rejects empty set names (NULL elements are refused when the array is read).
+void check_set_names(const std::vector<std::string>& sets) {
+    for (const std::string& s : sets) {
+        if (s.empty()) {
+            throw core::Error(core::sqlstate::kInvalidParameterValue,
+                              "replication set name cannot be empty");
+        }
+    }
+}
+
+// Every wanted set must exist on the provider: a misspelt set would otherwise only show up
+// as a warning in the provider's log, while nothing is replicated.
+void check_sets_exist(const std::vector<std::string>& wanted, const std::vector<std::string>& have,
+                      const std::string& provider) {
+    for (const std::string& w : wanted) {
+        if (std::find(have.begin(), have.end(), w) != have.end()) {
+            continue;
+        }
+        std::string list;
+        for (const std::string& h : have) {
+            list += (list.empty() ? "" : ", ") + core::quote_identifier(h);
+        }
+        throw core::Error(
+            core::sqlstate::kUndefinedObject,
+            "replication set \"" + w + "\" does not exist on provider node \"" + provider + "\"",
+            have.empty() ? "The provider has no replication sets."
+                         : "The provider has the replication sets " + list + ".",
+            "Create the set on the provider with spock.repset_create() first.");
+    }
+}
 
 ProviderInfo read_provider(const std::string& dsn, const std::string& sub_name) {
     pg::RemoteConnection conn(dsn, sub_name, "create", false);
@@ -72,7 +118,8 @@ ProviderInfo read_provider(const std::string& dsn, const std::string& sub_name) 
     }
     const SqlRow& r = rows[0];
     return ProviderInfo{
-        sql::to_u32(r[0]), *r[1], r[2].value_or(""), r[3].value_or(""), r[4], r[5], r[6]};
+        sql::to_u32(r[0]),  *r[1], r[2].value_or(""), r[3].value_or(""), r[4], r[5], r[6],
+        provider_sets(conn)};
 }
 
 // Opens and closes a replication connection: the provider must accept one for the apply
@@ -162,10 +209,15 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
                           "Create the subscription enabled, or without synchronisation.");
     }
     validate_forward_origins(forward);
+    check_set_names(sets);
     pg::check_dsn(dsn, "provider_dsn");
     pg::pg_call([] { pg::require_replication_settings(); });
 
     pg::spi_connect();
+    if (spi_value("SELECT 1 WHERE $1::interval < '0'::interval", {apply_delay})) {
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          "apply_delay must not be negative");
+    }
     spi_exec("LOCK TABLE spock.local_node IN SHARE MODE");
     sql::LocalNode local = sql::require_local_node();
     if (sql::find_subscription(name)) {
@@ -190,6 +242,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
     // The checks of reference §3.2 step 2: the provider is a spock node, accepts a replication
     // connection, and our own interface is reachable (the provider's sync connects back).
     ProviderInfo provider = read_provider(dsn, name);
+    check_sets_exist(sets, provider.sets, provider.name);
     check_replication_connection(dsn, name);
     { pg::RemoteConnection self(local.interface.dsn, name, "create", false); }
 
@@ -431,10 +484,39 @@ SPOCK_PG_FUNCTION(spock_sub_alter_interface) {
 SPOCK_PG_FUNCTION(spock_sub_add_repset) {
     sql::Subscription sub = sub_for_update(fcinfo);
     std::string set = pg::name_arg(fcinfo, 1, "replication_set");
+    check_set_names({set});
     auto& sets = sub.replication_sets;
     if (std::find(sets.begin(), sets.end(), set) != sets.end()) {
         pg::spi_finish();
         PG_RETURN_BOOL(false);
+    }
+    // The set must exist on the provider, when the provider can be asked; when it cannot,
+    // the set is added all the same (the provider's log warns about unknown sets).
+    auto iface = sql::find_interface_by_id(sub.origin_if);
+    auto origin = sql::find_node_by_id(sub.origin);
+    if (iface && origin) {
+        std::vector<std::string> have;
+        bool asked = false;
+        try {
+            pg::RemoteConnection conn(iface->dsn, sub.name, "repset", false);
+            have = provider_sets(conn);
+            asked = true;
+        } catch (const pg::PgError&) {
+            throw;  // a local error (a cancel, say): the transaction must abort
+        } catch (const core::Error& e) {
+            std::string why = e.message();
+            pg::pg_call([&why, &set] {
+                ereport(WARNING,
+                        (errcode(ERRCODE_CONNECTION_EXCEPTION),
+                         errmsg("could not check that replication set \"%s\" exists on the "
+                                "provider",
+                                set.c_str()),
+                         errdetail("%s", why.c_str())));
+            });
+        }
+        if (asked) {
+            check_sets_exist({set}, have, origin->name);
+        }
     }
     sets.push_back(set);
     store_replication_sets(sub);
@@ -495,7 +577,12 @@ SPOCK_PG_FUNCTION(spock_sub_show_status) {
             "JOIN spock.node_interface i ON i.if_id = s.sub_origin_if WHERE s.sub_id = $1::oid",
             {to_text(sub.id)});
         const SqlRow& r = rows.at(0);
-        out.push_back({sub.name, status_of(sub), r[0], r[1], sub.slot_name, r[2], r[3]});
+        // The provider DSN without its password, as in error messages: anyone may call this.
+        std::optional<std::string> dsn;
+        if (r[1]) {
+            dsn = core::mask_password(*r[1]);
+        }
+        out.push_back({sub.name, status_of(sub), r[0], dsn, sub.slot_name, r[2], r[3]});
     }
     pg::spi_finish();
     return pg::rows_result(fcinfo, out);

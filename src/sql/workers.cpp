@@ -131,6 +131,30 @@ SPOCK_PG_FUNCTION(spock_apply_counters) {
     return pg::rows_result(fcinfo, rows);
 }
 
+// Conflicts per subscription of this database and type, with the count of replayed
+// transactions (spock.sub_conflict_stats, docs/conflicts.md).
+SPOCK_PG_FUNCTION(spock_conflict_counters) {
+    std::vector<worker::ApplyStats> copies;
+    copies.reserve(worker::shared()->nslots);
+    LWLockAcquire(worker::shared()->lock, LW_SHARED);
+    for (int i = 0; i < worker::shared()->nslots; i++) {
+        const worker::ApplyStats& e = worker::shared()->apply_stats[i];
+        if (e.dboid == MyDatabaseId) {
+            copies.push_back(e);  // capacity reserved above: no allocation under the lock
+        }
+    }
+    LWLockRelease(worker::shared()->lock);
+    std::vector<pg::SqlRow> rows;
+    for (const worker::ApplyStats& e : copies) {
+        pg::SqlRow row{std::to_string(e.subid), std::to_string(e.xacts_replayed)};
+        for (uint64 n : e.conflicts) {
+            row.push_back(std::to_string(n));
+        }
+        rows.push_back(std::move(row));
+    }
+    return pg::rows_result(fcinfo, rows);
+}
+
 // Polls every 200 ms: false as soon as the worker is missing or not running, true when it is
 // still running after `timeout` ms (as Spock does; timeout 0 means one look).
 SPOCK_PG_FUNCTION(spock_wait_for_apply_worker) {

@@ -338,7 +338,8 @@ std::vector<ProviderTable> list_provider_tables(pg::RemoteConnection& conn,
     std::vector<std::string> skipped = skip_schemas;
     skipped.push_back("pgedge_ace");
     // Row filters come back deparsed by the provider itself (pg_get_expr), so they read the
-    // same whatever the provider's column numbering.
+    // same whatever the provider's column numbering. repset_show_table() refuses unknown set
+    // names, so only the subscribed sets that exist on the provider are passed to it.
     auto rows = conn.query(
         "SELECT t.nspname, t.relname, t.att_list, t.relkind, "
         "       ARRAY(SELECT pg_catalog.pg_get_expr(rst.set_row_filter, rst.set_reloid) "
@@ -348,7 +349,10 @@ std::vector<ProviderTable> list_provider_tables(pg::RemoteConnection& conn,
         "             WHERE rst.set_reloid::oid = s.relid AND rs.set_name = ANY ($1::text[]) "
         "               AND rst.set_row_filter IS NOT NULL ORDER BY rs.set_name) "
         "FROM (SELECT DISTINCT relid FROM spock.tables WHERE set_name = ANY ($1::text[])) s, "
-        "     LATERAL spock.repset_show_table(s.relid, $1::text[]) t "
+        "     LATERAL spock.repset_show_table(s.relid, ARRAY("
+        "         SELECT rs.set_name::text FROM spock.replication_set rs "
+        "         JOIN spock.local_node ln ON ln.node_id = rs.set_nodeid "
+        "         WHERE rs.set_name = ANY ($1::text[]))) t "
         "WHERE t.nspname <> ALL ($2::text[]) "
         "  AND NOT (t.relispartition AND EXISTS ("
         "      SELECT 1 FROM pg_catalog.pg_partition_ancestors(s.relid) a "

@@ -11,6 +11,7 @@
 #include "spock/core/error.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/private_dir.hpp"
 
 extern "C" {
 #include <miscadmin.h>
@@ -48,14 +49,14 @@ std::string tool_path(const char* tool) {
     return path;
 }
 
+// spock.temp_directory when set (it must be a directory fit for private files), otherwise
+// spock's private directory in the data directory.
 std::string temp_directory() {
     const char* dir = gucs::temp_directory;
     if (dir == nullptr || dir[0] == '\0') {
-        dir = getenv("TMPDIR");
+        return pg::spock_private_dir("sync");
     }
-    if (dir == nullptr || dir[0] == '\0') {
-        dir = "/tmp";
-    }
+    pg::check_directory_safe(dir);
     return dir;
 }
 
@@ -132,16 +133,12 @@ DsnParts split_password(const std::string& dsn) {
 }
 
 DumpFile::DumpFile() {
-    path_ = temp_directory() + "/spock-" + std::to_string(getpid()) + ".dump";
-    if (path_.size() >= MAXPGPATH) {
-        throw core::Error(core::sqlstate::kInvalidParameterValue,
-                          "spock.temp_directory is too long", "\"" + path_ + "\"");
-    }
+    std::string dir = temp_directory();
     if (!exit_hook_registered) {
         pg::pg_call([] { on_proc_exit(remove_dump_at_exit, (Datum)0); });
         exit_hook_registered = true;
     }
-    unlink(path_.c_str());  // a leftover of a backend that had our pid
+    path_ = pg::create_private_file(dir, "spock-" + std::to_string(getpid()) + "-", ".dump");
     strlcpy(active_dump, path_.c_str(), sizeof active_dump);
 }
 

@@ -9,8 +9,9 @@
 
 namespace spock::sync {
 
-// The dump file of this backend: <spock.temp_directory or $TMPDIR or /tmp>/spock-<pid>.dump.
-// Removed by the destructor.
+// The dump file of this backend: a new file spock-<pid>-<random>.dump, created with O_EXCL and
+// mode 0600 in spock.temp_directory or, by default, in <data directory>/pg_spock/sync (mode
+// 0700). Removed by the destructor, or at process exit.
 class DumpFile {
   public:
     DumpFile();

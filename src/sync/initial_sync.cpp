@@ -212,6 +212,15 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
                 {sql::to_text(req.subscription_id), t.nspname, t.relname,
                  slot.consistent_point.to_string()});
         }
+        // In the same transaction as the rows: the data is in, as of the slot's consistent
+        // point. A restart after this commit finishes the synchronisation from here ('y', or
+        // 'c' when post-data is still to come); one before it finds 'd' and copies again.
+        pg::spi_exec(
+            "UPDATE spock.local_sync_status SET sync_status = $2::\"char\", "
+            "sync_statuslsn = $3::pg_lsn "
+            "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
+            {sql::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
+             slot.consistent_point.to_string()});
         for (const pg::SqlRow& p : progress) {
             pg::spi_exec(
                 "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, "
@@ -279,6 +288,13 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
         });
     }
 
+    // The dump file first: a directory unfit for it fails the attempt before anything that
+    // cannot be resumed, so the sync is tried again once the setting is corrected.
+    std::optional<DumpFile> dump;
+    if (req.structure) {
+        dump.emplace();
+    }
+
     std::optional<pg::RemoteConnection> repl;
     Slot slot;
     try {
@@ -295,10 +311,8 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
 
     std::string step = who;
     try {
-        std::optional<DumpFile> dump;
         if (req.structure) {
             status('s');
-            dump.emplace();
             dump_schema(req.provider_dsn, slot.snapshot, req.skip_schemas, local_snowflake, *dump);
             restore_section(req.local_dsn, "pre-data", *dump);
         }
@@ -311,7 +325,9 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
         // not held back while indexes are built here.
         repl.reset();
         if (req.structure) {
-            status('c');
+            if (!req.data) {
+                status('c');  // with data, the copy's commit said so
+            }
             step = who;
             restore_section(req.local_dsn, "post-data", *dump);
         }

@@ -8,6 +8,8 @@
 #include "spock/pg/spi.hpp"
 #include "spock/worker/shmem.hpp"
 
+#include "slot_watch.hpp"
+
 extern "C" {
 #include <access/xact.h>
 #include <commands/extension.h>
@@ -147,6 +149,7 @@ void manager_loop() {
         return MemoryContextAllocZero(TopMemoryContext,
                                       sizeof(BackgroundWorkerHandle*) * shared()->nslots);
     }));
+    SlotWatch slots;
     for (;;) {
         pg::pg_call([] {
             CHECK_FOR_INTERRUPTS();
@@ -164,6 +167,7 @@ void manager_loop() {
         }
         pg::pg_call([] { reap_handles(); });
         long sleep_ms = manage_apply_workers(*subs);
+        slots.check();
         pg::pg_call([sleep_ms] {
             WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                       PG_WAIT_EXTENSION);

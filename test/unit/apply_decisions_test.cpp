@@ -3,7 +3,9 @@
 
 #include "spock/core/apply_progress.hpp"
 #include "spock/core/exception_policy.hpp"
+#include "spock/core/log_window.hpp"
 #include "spock/core/origin_names.hpp"
+#include "spock/core/sync_resume.hpp"
 
 using namespace spock::core;
 
@@ -129,4 +131,44 @@ TEST(ExceptionPolicy, Messages) {
     EXPECT_EQ(collateral_message(ExceptionBehaviour::TransDiscard, 41, "[23514] boom"),
               "transdiscard: change discarded because change 41 of the transaction failed: "
               "[23514] boom");
+}
+
+TEST(SyncResume, WhatAnInterruptedSynchronisationDoes) {
+    using R = SyncResume;
+    EXPECT_EQ(sync_resume('d', 'i'), R::Full);
+    EXPECT_EQ(sync_resume('f', 'u'), R::Full);
+    // Killed during the data copy: nothing of it committed, copy again.
+    EXPECT_EQ(sync_resume('d', 'd'), R::Full);
+    // With structure, pre-data is in already: not resumable.
+    EXPECT_EQ(sync_resume('f', 'd'), R::Refuse);
+    EXPECT_EQ(sync_resume('f', 's'), R::Refuse);
+    EXPECT_EQ(sync_resume('f', 'c'), R::Refuse);
+    // The copy committed: only the origin and the ready status are left.
+    EXPECT_EQ(sync_resume('d', 'y'), R::FinishOnly);
+}
+
+TEST(LogWindow, BurstThenSummary) {
+    LogWindow w(3, 10'000'000);
+    std::uint64_t left_out = 99;
+    EXPECT_TRUE(w.admit(0, &left_out));
+    EXPECT_EQ(left_out, 0u);
+    EXPECT_TRUE(w.admit(1, &left_out));
+    EXPECT_TRUE(w.admit(2, &left_out));
+    EXPECT_FALSE(w.admit(3, &left_out));
+    EXPECT_FALSE(w.admit(4, &left_out));
+    EXPECT_EQ(w.pending_suppressed(), 2u);
+    // The next window starts: the caller learns that two lines were left out.
+    left_out = 0;
+    EXPECT_TRUE(w.admit(10'000'000, &left_out));
+    EXPECT_EQ(left_out, 2u);
+    EXPECT_EQ(w.pending_suppressed(), 0u);
+    // A quiet caller learns about a window that ended with lines left out.
+    EXPECT_TRUE(w.admit(10'000'001, &left_out));
+    EXPECT_TRUE(w.admit(10'000'002, &left_out));
+    EXPECT_FALSE(w.admit(10'000'003, &left_out));
+    EXPECT_EQ(w.take_ended(10'000'004), 0u);  // still open
+    EXPECT_EQ(w.take_ended(20'000'000), 1u);
+    EXPECT_EQ(w.take_ended(20'000'001), 0u);
+    // A clock that goes backwards starts a new window rather than blocking forever.
+    EXPECT_TRUE(w.admit(5, &left_out));
 }

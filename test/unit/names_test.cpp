@@ -329,6 +329,28 @@ TEST(MaskPassword, Uri) {
               "postgresql://h1/db?sslmode=disable&password=********");
 }
 
+TEST(MaskPassword, UriPercentEncodedKeyword) {
+    // libpq decodes query keywords before it matches them: these all set the password.
+    EXPECT_EQ(mask_password("postgresql://u@h/db?pass%77ord=secret"),
+              "postgresql://u@h/db?pass%77ord=********");
+    EXPECT_EQ(mask_password("postgresql://u@h/db?%70%61%73%73%77%6F%72%64=secret&sslmode=off"),
+              "postgresql://u@h/db?%70%61%73%73%77%6F%72%64=********&sslmode=off");
+    EXPECT_EQ(mask_password("postgres://h/db?sslmode=off&PASS%57ORD=secret"),
+              "postgres://h/db?sslmode=off&PASS%57ORD=********");
+    // Other keywords, encoded or not, and invalid escapes stay as they are.
+    EXPECT_EQ(mask_password("postgresql://h/db?pass%66ile=/x&pass%7=y"),
+              "postgresql://h/db?pass%66ile=/x&pass%7=y");
+}
+
+TEST(MaskPassword, UriUserInfo) {
+    EXPECT_EQ(mask_password("postgresql://u:s%40cret@h/db"), "postgresql://u:********@h/db");
+    // A raw '@' in the password: everything up to the last '@' before the path is masked.
+    EXPECT_EQ(mask_password("postgresql://u:p@ss@h/db"), "postgresql://u:********@h/db");
+    EXPECT_EQ(mask_password("postgresql://u:pw@h?password=x"),
+              "postgresql://u:********@h?password=********");
+    EXPECT_EQ(mask_password("postgresql://u:@h/db"), "postgresql://u:********@h/db");
+}
+
 TEST(MaskPassword, UriWithoutPassword) {
     EXPECT_EQ(mask_password("postgresql://u@h1:5432/db"), "postgresql://u@h1:5432/db");
     EXPECT_EQ(mask_password("postgresql://h1/db"), "postgresql://h1/db");

@@ -7,6 +7,7 @@
 // transactions sits above them.
 #pragma once
 
+#include "spock/core/conflict_types.hpp"
 #include "spock/core/lsn.hpp"
 #include "spock/core/names.hpp"
 #include "spock/core/protocol.hpp"
@@ -46,6 +47,14 @@ void apply_truncate(const RemoteTxn& txn, const core::Truncate& msg);
 // its commit and dropped at its abort.
 void flush_pending();
 
+// Conflicts this process's row apply detected since count_conflicts() (apply_stats.hpp) last
+// took them. Process-local and cheap: one increment per conflict.
+core::ConflictCounts& pending_conflicts();
+
+// Logs one summary line per conflict type whose log window is over and suppressed lines
+// (docs/conflicts.md). The apply worker calls it after each local commit.
+void log_conflict_summaries();
+
 // The functions above as a table, for modules that cannot link spock.so (the test-only
 // spock_test module finds it with load_external_function("spock", "spock_row_apply_functions")).
 struct RowApplyFunctions {
@@ -56,6 +65,7 @@ struct RowApplyFunctions {
     void (*apply_delete)(const RemoteTxn&, const core::Delete&);
     void (*apply_truncate)(const RemoteTxn&, const core::Truncate&);
     void (*flush_pending)();
+    core::ConflictCounts& (*pending_conflicts)();
 };
 
 }  // namespace spock::apply

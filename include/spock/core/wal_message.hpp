@@ -51,4 +51,24 @@ std::string encode_wal_message(const WalMessage& msg);
 // Raises core::Error 08P01 for an unknown mtype or a payload of the wrong size.
 WalMessage decode_wal_message(std::string_view payload);
 
+// Repair mode messages written by spock.repair_mode() carry a tag after the 4 bytes above:
+// HMAC-SHA-256 under the cluster's secret key (a file in the data directory) over a label,
+// the top-level transaction id of the writer (native byte order) and the body. The output
+// plugin obeys only messages whose tag it can verify with the same key and the transaction
+// id it decodes, so a role that can call pg_logical_emit_message() but not repair_mode()
+// cannot forge one, nor replay one seen in another transaction. Such messages are consumed
+// by the provider's own output plugin and never sent to peers, so Spock 5 peers see no
+// change. Sync events are not tagged (they are forwarded to peers as they are).
+inline constexpr std::size_t kWalMessageTagSize = 32;
+
+std::string wal_message_tag(std::string_view key, std::string_view body, std::uint32_t xid);
+
+struct TaggedPayload {
+    std::string_view body;
+    std::string_view tag;  // empty when the payload has none
+};
+// A repair mode payload (mtype 1 or 2) of 4 + 32 bytes is split into body and tag; anything
+// else is all body.
+TaggedPayload split_wal_message_tag(std::string_view payload);
+
 }  // namespace spock::core

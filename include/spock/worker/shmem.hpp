@@ -2,6 +2,7 @@
 // functions share (reference §1.6, §1.8).
 #pragma once
 
+#include "spock/core/conflict_types.hpp"
 #include "spock/pg/postgres.hpp"
 
 extern "C" {
@@ -45,7 +46,8 @@ long restart_delay_ms(const WorkerSlot& s);
 
 // Per-subscription counters of the apply worker, kept across worker restarts (until the
 // server restarts). One entry per subscription that ever had a worker; entries of dropped
-// subscriptions are reused when the table is full. Read by spock.apply_stats().
+// subscriptions are reused when the table is full. Read by spock.apply_stats() and
+// spock.sub_conflict_stats.
 inline constexpr int kApplyErrorLen = 256;
 struct ApplyStats {
     Oid dboid;  // 0: free
@@ -59,6 +61,9 @@ struct ApplyStats {
     uint64 changes_discarded;        // changes not applied because of errors
     uint64 xacts_spilled;            // remote transactions whose record went to a spill file
     uint64 bytes_spilled;
+    // Conflicts detected, per core::ConflictType; added by the worker after each local commit
+    // (docs/conflicts.md says which attempts count).
+    uint64 conflicts[core::kConflictTypeCount];
     TimestampTz last_error_time;
     char last_error[kApplyErrorLen];  // "[SQLSTATE] message" of the last apply error
 };

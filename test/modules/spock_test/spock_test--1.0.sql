@@ -48,6 +48,11 @@ CREATE FUNCTION apply_messages(messages bytea[], origin_node oid, commit_time ti
     RETURNS void
     AS 'MODULE_PATHNAME', 'spock_test_apply_messages' LANGUAGE C;
 
+-- The conflicts row apply counted in this backend since the last call ("type=n ..." or
+-- "none"), cleared by the call.
+CREATE FUNCTION take_conflict_counts() RETURNS text
+    AS 'MODULE_PATHNAME', 'spock_test_take_conflict_counts' LANGUAGE C;
+
 -- Throws a C++ exception from inside pg_call(), the way a nested pg_call reports a PostgreSQL
 -- error, and then lets a PostgreSQL error happen in the same backend: the exception must come
 -- out as an ERROR and the next error must still be handled (PostgreSQL's exception stack was

@@ -430,6 +430,14 @@ struct ApplyVisitor {
 
 }  // namespace
 
+const spock::apply::RowApplyFunctions* row_apply_functions() {
+    using GetFunctions = const spock::apply::RowApplyFunctions* (*)();
+    auto get = reinterpret_cast<GetFunctions>(spock::pg::pg_call([] {
+        return load_external_function("$libdir/spock", "spock_row_apply_functions", true, nullptr);
+    }));
+    return get();
+}
+
 SPOCK_PG_FUNCTION(spock_test_apply_messages) {
     if (PG_ARGISNULL(0)) {
         return (Datum)0;
@@ -441,12 +449,8 @@ SPOCK_PG_FUNCTION(spock_test_apply_messages) {
     spock::pg::pg_call([&] {
         deconstruct_array(array, BYTEAOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
     });
-    using GetFunctions = const spock::apply::RowApplyFunctions* (*)();
-    auto get = reinterpret_cast<GetFunctions>(spock::pg::pg_call([] {
-        return load_external_function("$libdir/spock", "spock_row_apply_functions", true, nullptr);
-    }));
     spock::apply::RemoteTxn txn;
-    ApplyVisitor visitor{get(), &txn, !PG_ARGISNULL(1), !PG_ARGISNULL(2)};
+    ApplyVisitor visitor{row_apply_functions(), &txn, !PG_ARGISNULL(1), !PG_ARGISNULL(2)};
     if (visitor.origin_fixed) {
         txn.origin_node = PG_GETARG_OID(1);
         txn.provider_node = txn.origin_node;
@@ -471,6 +475,27 @@ SPOCK_PG_FUNCTION(spock_test_apply_messages) {
     spock::pg::pg_call([&] { visitor.api->flush_pending(); });
     spock::pg::pg_call([nest] { AtEOXact_GUC(true, nest); });
     return (Datum)0;
+}
+
+// take_conflict_counts: the conflicts row apply counted in this backend since the last call,
+// as "type=n" for each type met (in the order of spock.sub_conflict_stats), and clears them.
+// An apply worker adds these to shared memory at each commit; here nothing does.
+SPOCK_PG_FUNCTION(spock_test_take_conflict_counts) {
+    (void)fcinfo;
+    spock::core::ConflictCounts& counts = row_apply_functions()->pending_conflicts();
+    std::string out;
+    for (int i = 0; i < spock::core::kConflictTypeCount; i++) {
+        if (counts.n[i] == 0) {
+            continue;
+        }
+        out += out.empty() ? "" : " ";
+        out += spock::core::conflict_type_name(static_cast<spock::core::ConflictType>(i));
+        out += "=" + std::to_string(counts.n[i]);
+    }
+    counts.clear();
+    const char* c = out.empty() ? "none" : out.c_str();
+    text* result = spock::pg::pg_call([c] { return cstring_to_text(c); });
+    PG_RETURN_TEXT_P(result);
 }
 
 SPOCK_PG_FUNCTION(spock_test_throw_inside_pg_call) {

@@ -83,7 +83,7 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
-INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats');
+INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
@@ -180,7 +180,9 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND p.pronamespace <> 'spock'::regnamespace;
 
 -- EXECUTE on pause_apply_workers() and resume_apply_workers() is revoked from PUBLIC (Spock
--- 5.0.7); every other function keeps the default grant.
+-- 5.0.7), on repair_mode() (spock only: it hides changes from every subscriber), and on every
+-- routine that changes nodes, subscriptions, sets or replication, or shows apply errors
+-- (spock only: least privilege, docs/security.md); reading functions keep the default grant.
 SELECT p.oid::regprocedure AS func
 FROM pg_proc p
 WHERE p.pronamespace = 'spock'::regnamespace
@@ -199,6 +201,12 @@ SET ROLE regress_spock_api;
 SELECT spock.pause_apply_workers();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.resume_apply_workers();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_drop('any');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.repset_create('any');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM spock.apply_counters();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.spock_version_num();
 RESET ROLE;

@@ -256,6 +256,9 @@ CALL apply(now() + interval '1 day');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET spock.conflict_resolution;
 SELECT * FROM wide WHERE id BETWEEN 6 AND 9 ORDER BY id;
+-- Conflicts are counted as they are met (an apply worker adds them to spock.sub_conflict_stats
+-- at commit); the refused one too.
+SELECT spock_test.take_conflict_counts();
 
 -- update_update: a row last changed here is updated by an older remote change (the local row
 -- stays) and by a newer one (applied, and not recorded: that is ordinary replication).
@@ -301,17 +304,24 @@ SELECT id, n FROM counters WHERE id IN (3, 4) ORDER BY id;
 CALL prov($$UPDATE counters SET n = 3 WHERE id = 4$$);
 CALL apply('2002-01-01 00:00:00+00', 4242);
 SELECT id, n FROM counters WHERE id IN (3, 4) ORDER BY id;
+SELECT spock_test.take_conflict_counts();
 
--- An UPDATE that finds no row is an error; a DELETE that finds none is skipped and recorded.
-CALL prov($$INSERT INTO counters VALUES (5, 0), (6, 0)$$);
+-- An UPDATE that finds no row (update_missing) and a DELETE that finds none (delete_missing)
+-- are skipped and recorded; neither is an error.
+CALL prov($$INSERT INTO counters VALUES (5, 0), (6, 0), (7, 0)$$);
 CALL apply();
 DELETE FROM counters WHERE id IN (5, 6);
 CALL prov($$UPDATE counters SET n = 1 WHERE id = 5$$);
 CALL apply();
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
 CALL prov($$DELETE FROM counters WHERE id = 6$$);
 CALL apply();
 SELECT count(*) FROM counters WHERE id IN (5, 6);
+-- delete_origin_differs: a DELETE of a row last changed here is applied (and only counted).
+UPDATE counters SET n = 70 WHERE id = 7;
+CALL prov($$DELETE FROM counters WHERE id = 7$$);
+CALL apply('2001-01-01 00:00:00+00');
+SELECT count(*) FROM counters WHERE id = 7;
+SELECT spock_test.take_conflict_counts();
 
 -- What spock.resolutions recorded.
 SELECT node_name, relname, idxname, conflict_type, conflict_resolution, local_origin,
@@ -330,8 +340,62 @@ SET spock.conflict_log_level = warning;
 INSERT INTO wide VALUES (10, 'local a', 'local b', 'mine 10');
 CALL prov($$INSERT INTO wide VALUES (10, 'remote a', 'remote b')$$);
 CALL apply('2001-01-01 00:00:00+00');
+-- update_exists: the new key of an UPDATE is taken by another row here. The change fails with
+-- a unique violation that names the conflict (an apply worker replays the transaction).
+CALL prov($$INSERT INTO wide VALUES (11, 'remote a', 'remote b')$$);
+CALL apply();
+INSERT INTO wide VALUES (12, 'local a', 'local b', 'mine 12');
+CALL prov($$UPDATE wide SET id = 12 WHERE id = 11$$);
+CALL apply();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT id, a, mine FROM wide WHERE id IN (11, 12) ORDER BY id;
+-- A key change within one remote transaction (row 13 inserted, then renumbered to 14) meets
+-- only its own rows: no conflict.
+CALL prov($$INSERT INTO wide VALUES (13, 'remote a', 'remote b'); UPDATE wide SET id = 14 WHERE id = 13$$);
+CALL apply();
+SELECT id, a FROM wide WHERE id IN (13, 14) ORDER BY id;
+-- Row 11 came through the test module without a replication origin, so the UPDATE was an
+-- update_origin_differs before it was an update_exists; rows 13 and 14 gave no conflict.
+SELECT spock_test.take_conflict_counts();
 \set VERBOSITY default
 RESET spock.conflict_log_level;
+
+-- multiple_unique_conflicts (spock.check_all_uc_indexes = on): the remote row's key is taken
+-- by one row and its value of another unique index by a second row.
+ALTER SYSTEM SET spock.check_all_uc_indexes = on;
+SELECT pg_reload_conf();
+DO $$
+BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN (SELECT s FROM dblink('dbname=apply_sub', 'SHOW spock.check_all_uc_indexes') AS t(s text)) = 'on';
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+\c apply_sub
+CREATE UNIQUE INDEX serials_v ON serials (v);
+INSERT INTO serials VALUES (20, 'p'), (21, 'q'), (22, 'r');
+SET spock.conflict_log_level = warning;
+\set VERBOSITY terse
+CALL prov($$INSERT INTO serials VALUES (20, 'q')$$);
+CALL apply();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- One row in two indexes is a plain insert_exists.
+CALL prov($$INSERT INTO serials VALUES (22, 'r')$$);
+CALL apply('2001-01-01 00:00:00+00');
+\set VERBOSITY default
+SELECT id, v FROM serials WHERE id >= 20 ORDER BY id;
+SELECT spock_test.take_conflict_counts();
+DROP INDEX serials_v;
+ALTER SYSTEM RESET spock.check_all_uc_indexes;
+SELECT pg_reload_conf();
+DO $$
+BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN (SELECT s FROM dblink('dbname=apply_sub', 'SHOW spock.check_all_uc_indexes') AS t(s text)) = 'off';
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+\c apply_sub
 
 -- Multi-insert: 5000 rows into a plain table go through buffered writes (DEBUG1 reports each
 -- flush); the same rows into a table with an ALWAYS trigger go row by row. Rows that exist
@@ -361,6 +425,8 @@ CALL prov($$INSERT INTO bulk VALUES (6001, 'second', 3), (6003, 'y', 4)$$);
 SELECT spock_test.apply_messages(array(SELECT m FROM unnest(pull('apply_main')) WITH ORDINALITY u(m, n)
                                        WHERE get_byte(m, 0) <> ascii('D') ORDER BY n), NULL, NULL);
 SELECT * FROM bulk WHERE id > 6000 ORDER BY id;
+-- Four insert_exists (ids 100 and 4000 in both tables); the repeated key of one run is none.
+SELECT spock_test.take_conflict_counts();
 
 -- TRUNCATE arrives; the trigger log shows who ran the ALWAYS trigger.
 CALL prov($$TRUNCATE items$$);

@@ -150,6 +150,19 @@ INSERT INTO expected_catalog VALUES
     ('tables', 'v', 3, 'relname', 'name', false),
     ('tables', 'v', 4, 'set_name', 'name', false)
 ;
+-- Ours, not Spock 5.0's: conflict counters shaped like PostgreSQL 18's
+-- pg_stat_subscription_stats (docs/conflicts.md).
+INSERT INTO expected_catalog VALUES
+    ('sub_conflict_stats', 'v', 1, 'subid', 'oid', false),
+    ('sub_conflict_stats', 'v', 2, 'subname', 'name', false),
+    ('sub_conflict_stats', 'v', 3, 'apply_error_count', 'bigint', false),
+    ('sub_conflict_stats', 'v', 4, 'confl_insert_exists', 'bigint', false),
+    ('sub_conflict_stats', 'v', 5, 'confl_update_origin_differs', 'bigint', false),
+    ('sub_conflict_stats', 'v', 6, 'confl_update_exists', 'bigint', false),
+    ('sub_conflict_stats', 'v', 7, 'confl_update_missing', 'bigint', false),
+    ('sub_conflict_stats', 'v', 8, 'confl_delete_origin_differs', 'bigint', false),
+    ('sub_conflict_stats', 'v', 9, 'confl_delete_missing', 'bigint', false),
+    ('sub_conflict_stats', 'v', 10, 'confl_multiple_unique_conflicts', 'bigint', false);
 
 -- What the server says about schema spock, in the same shape. Every relation kind that has
 -- columns is included, so an unexpected materialized view or foreign table shows up too.

@@ -508,37 +508,69 @@ SELECT replace(c, 'ORIGIN ' || (SELECT roident FROM pg_replication_origin
 FROM changes('output_s', 'spock.forward_origins', 'all') c;
 
 -- ----- repair mode (reference §10.8) -------------------------------------------------------
--- REPAIR_MODE_ON (mtype 1) suppresses the changes of its transaction until REPAIR_MODE_OFF
--- (mtype 2); neither message is sent.
+-- spock.repair_mode(true) (REPAIR_MODE_ON, mtype 1) suppresses the changes of its transaction
+-- until spock.repair_mode(false) (REPAIR_MODE_OFF, mtype 2); neither message is sent.
 BEGIN;
 INSERT INTO plain VALUES (30, 'sent');
-SELECT 'on' FROM pg_logical_emit_message(true, 'Spock', '\x01000000'::bytea);
+SELECT 'on' FROM spock.repair_mode(true);
 INSERT INTO plain VALUES (31, 'repaired locally');
 UPDATE plain SET v = 'repaired too' WHERE id = 30;
 TRUNCATE tr_parent CASCADE;
 SELECT 'emitted' FROM pg_logical_emit_message(true, 'Spock', sync_event_payload(49708));
-SELECT 'off' FROM pg_logical_emit_message(true, 'Spock', '\x02000000'::bytea);
+SELECT 'off' FROM spock.repair_mode(false);
 INSERT INTO plain VALUES (32, 'sent again');
 COMMIT;
 -- Repair mode does not outlive its transaction.
 BEGIN;
-SELECT 'on' FROM pg_logical_emit_message(true, 'Spock', '\x01000000'::bytea);
+SELECT 'on' FROM spock.repair_mode(true);
 INSERT INTO plain VALUES (33, 'repaired');
 COMMIT;
 INSERT INTO plain VALUES (34, 'next transaction');
 -- A whole transaction in repair mode sends nothing at all.
 BEGIN;
-SELECT 'on' FROM pg_logical_emit_message(true, 'Spock', '\x01000000'::bytea);
+SELECT 'on' FROM spock.repair_mode(true);
 INSERT INTO plain VALUES (35, 'repaired');
-SELECT 'off' FROM pg_logical_emit_message(true, 'Spock', '\x02000000'::bytea);
+SELECT 'off' FROM spock.repair_mode(false);
 COMMIT;
 SELECT * FROM changes('output_s');
--- Only a transactional REPAIR_MODE_ON counts.
-SELECT 'on' FROM pg_logical_emit_message(false, 'Spock', '\x01000000'::bytea);
+-- Messages that look like repair mode but were written with pg_logical_emit_message() are
+-- ignored with a WARNING, whoever wrote them: Spock's untagged layout, a made-up tag, and
+-- non-transactional ones.
+BEGIN;
+SELECT 'on' FROM pg_logical_emit_message(true, 'Spock', '\x01000000'::bytea);
+SELECT 'on' FROM pg_logical_emit_message(true, 'Spock',
+    '\x01000000'::bytea || decode(repeat('ab', 32), 'hex'));
 INSERT INTO plain VALUES (36, 'sent');
+COMMIT;
 SELECT 'on' FROM pg_logical_emit_message(false, 'Spock', '\x01000000'::bytea);
 INSERT INTO plain VALUES (37, 'sent');
 SELECT * FROM changes('output_s');
+-- An ordinary role cannot use repair mode: spock.repair_mode() is not granted to PUBLIC and
+-- checks for a superuser, and what it can emit itself is ignored.
+CREATE ROLE output_plain_role;
+GRANT USAGE ON SCHEMA spock TO output_plain_role;
+GRANT INSERT ON plain TO output_plain_role;
+SET ROLE output_plain_role;
+SELECT spock.repair_mode(true);
+SELECT spock.repair_mode(false);
+BEGIN;
+SELECT 'on' FROM pg_logical_emit_message(true, 'Spock', '\x01000000'::bytea);
+INSERT INTO plain VALUES (39, 'hidden by a plain role?');
+COMMIT;
+RESET ROLE;
+SELECT * FROM changes('output_s');
+SELECT has_function_privilege('output_plain_role', 'spock.repair_mode(boolean)', 'EXECUTE')
+    AS plain_role_may_call_repair_mode;
+-- Even with EXECUTE granted, the function itself refuses a non-superuser.
+GRANT EXECUTE ON FUNCTION spock.repair_mode(boolean) TO output_plain_role;
+SET ROLE output_plain_role;
+SELECT spock.repair_mode(true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION spock.repair_mode(boolean) FROM output_plain_role;
+REVOKE INSERT ON plain FROM output_plain_role;
+REVOKE USAGE ON SCHEMA spock FROM output_plain_role;
+DROP ROLE output_plain_role;
 
 -- ----- RELATION after a schema change --------------------------------------------------------
 -- Within one decoding session RELATION goes out once per relation, and again after the

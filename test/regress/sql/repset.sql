@@ -350,8 +350,11 @@ SELECT spock.repset_create('repset_cols2') IS NOT NULL AS created;
 SELECT spock.repset_add_table('repset_cols2', 't_pk', columns := '{c,id}');
 SELECT att_list FROM pg_temp.show_table('t_pk', '{repset_cols,repset_cols2}');
 SELECT att_list FROM pg_temp.show_table('t_pk', '{repset_cols,repset_cols2,repset_all}');
--- Sets that do not contain the table, or do not exist, are ignored.
+-- Sets that do not contain the table are ignored; a set that does not exist is an error, as
+-- in Spock.
+SELECT * FROM pg_temp.show_table('t_other', '{repset_cols}');
 SELECT * FROM pg_temp.show_table('t_other', '{repset_cols,nosuchset}');
+:err
 SELECT * FROM pg_temp.show_table('t_other', '{}');
 -- Dropped columns are never listed.
 SELECT att_list FROM pg_temp.show_table('t_other', '{repset_all}');
@@ -440,12 +443,16 @@ SELECT spock.repset_remove_partition('pt', 'pt_oc');
 SELECT spock.repset_add_partition('pt', 'pt_oc', row_filter := 'nosuch > 1');
 :err
 SELECT count(*) AS pt_oc_rows FROM part_members WHERE relation::text = 'pt_oc';
--- Not a partition of the parent; a parent that is not partitioned adds nothing.
+-- Not a partition of the parent; a parent that is not partitioned is an error (42809), for
+-- removal too.
 SELECT spock.repset_add_partition('pt', 't_pk');
 :err
 SELECT spock.repset_add_partition('pt_sa', 'pt_eu');
 :err
 SELECT spock.repset_add_partition('t_pk');
+:err
+SELECT spock.repset_remove_partition('t_pk');
+:err
 SELECT spock.repset_add_partition(NULL);
 :err
 -- repset_remove_partition counts the rows removed from every set holding the parent; a
@@ -458,7 +465,6 @@ SELECT * FROM part_members;
 SELECT count(*) AS deps FROM deps WHERE set_name = 'repset_parts';
 SELECT spock.repset_remove_partition('pt', 't_pk');
 :err
-SELECT spock.repset_remove_partition('t_pk');
 SELECT spock.repset_remove_partition(NULL);
 :err
 SELECT spock.repset_add_partition('pt');
@@ -722,6 +728,13 @@ SELECT spock.repset_drop(NULL);
 :err
 SELECT spock.repset_drop('repset_all', NULL);
 :err
+
+---------------------------------------------------------------------------------------------
+-- Dropping one of the built-in sets is allowed, as in Spock, with a WARNING.
+SELECT set_name, replicate_insert, replicate_update, replicate_delete, replicate_truncate
+FROM spock.replication_set WHERE set_name = 'ddl_sql';
+SELECT spock.repset_drop('ddl_sql');
+SELECT spock.repset_create('ddl_sql', true, false, false, false) IS NOT NULL AS recreated;
 
 ---------------------------------------------------------------------------------------------
 -- Clean up: the sets, the tables, the queued messages of this test, the role, the node.

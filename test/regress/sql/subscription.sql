@@ -12,6 +12,7 @@ CREATE EXTENSION spock;
 SELECT spock.node_create('prov', 'dbname=sub_provider') = (hashtext('prov') & 65535) AS id_ok;
 CREATE TABLE items (id int PRIMARY KEY, label text);
 SELECT spock.repset_add_table('default', 'items');
+SELECT spock.repset_create('extra') IS NOT NULL AS extra_created;
 
 \c sub_subscriber
 CREATE EXTENSION spock;
@@ -29,6 +30,19 @@ SELECT spock.sub_create('sub1', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{default,NULL}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{""}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- The sets must exist on the provider.
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', replication_sets := '{default,nosuch}',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', apply_delay := '-1 second',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'dbname=sub_provider', apply_delay := NULL, enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=sub_provider', synchronize_data := true,
                         enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -36,6 +50,9 @@ SELECT spock.sub_create('sub1', 'dbname=sub_provider', forward_origins := '{n9}'
                         enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'host=127.0.0.1 port=1 dbname=x password=s3cret',
+                        enabled := false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_create('sub1', 'postgresql://u@127.0.0.1:1/x?pass%77ord=s3cret',
                         enabled := false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_create('sub1', 'dbname=regression password=s3cret', enabled := false);
@@ -128,6 +145,10 @@ SELECT spock.sub_add_repset('nosuch', 'extra');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_add_repset('sub1', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_add_repset('sub1', '');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.sub_add_repset('sub1', 'nosuch');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT sub_replication_sets FROM spock.subscription WHERE sub_name = 'sub1';
 
 -- Interfaces: switch to another interface of the provider node.
@@ -142,6 +163,23 @@ SELECT i.if_name FROM spock.subscription s JOIN spock.node_interface i
 SELECT spock.node_drop_interface('prov', 'prov_tcp');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT spock.sub_alter_interface('sub1', 'prov');
+-- The provider DSN that sub_show_status() shows (anyone may call it) has its password masked,
+-- as in error messages; the URI form with a percent-encoded keyword too.
+SELECT spock.node_add_interface('prov', 'prov_pw', 'dbname=sub_provider password=s3cret')
+       IS NOT NULL AS added;
+SELECT spock.sub_alter_interface('sub1', 'prov_pw');
+SELECT provider_dsn FROM spock.sub_show_status('sub1');
+SELECT spock.node_add_interface('prov', 'prov_uri',
+           'postgresql:///sub_provider?pass%77ord=s3cret') IS NOT NULL AS added;
+SELECT spock.sub_alter_interface('sub1', 'prov_uri');
+SELECT provider_dsn FROM spock.sub_show_status('sub1');
+SELECT spock.sub_alter_interface('sub1', 'prov');
+SELECT spock.node_drop_interface('prov', 'prov_pw');
+SELECT spock.node_drop_interface('prov', 'prov_uri');
+
+-- sub_alter_sync needs a truncate flag, like every function needs its arguments.
+SELECT spock.sub_alter_sync('sub1', NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- Skip LSN.
 SELECT spock.sub_alter_skiplsn('sub1', '0/1A2B3C');

@@ -52,8 +52,11 @@ is($n1->safe_psql('postgres',
 # Applied rows carry the origin of the node they came from.
 my $n1_id = $n1->safe_psql('postgres', 'SELECT node_id FROM spock.node_info()');
 my $roident = $n2->safe_psql('postgres',
-    "SELECT (spock.xact_commit_timestamp_origin(xmin)).roident FROM items WHERE id = 5000");
+    "SELECT (pg_xact_commit_timestamp_origin(xmin)).roident FROM items WHERE id = 5000");
 isnt($roident, '0', 'applied row has a replication origin');
+is($n2->safe_psql('postgres',
+        "SELECT (spock.xact_commit_timestamp_origin(xmin)).roident FROM items WHERE id = 5000"),
+    $n1_id, 'spock.xact_commit_timestamp_origin names the node it came from');
 is($n2->safe_psql('postgres',
         "SELECT external_id FROM pg_replication_origin_status WHERE local_id = $roident"),
     $n2->safe_psql('postgres', "SELECT sub_slot_name FROM spock.subscription WHERE sub_name = 'sub_n1_n2'"),

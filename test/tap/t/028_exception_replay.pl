@@ -11,7 +11,9 @@ use SpockTest;
 
 my $n1 = spock_node('exc_n1', extension => 1);
 my $n2 = spock_node('exc_n2', extension => 1,
-    extra => "spock.restart_delay_default = 200\nrestart_after_crash = on\n");
+    extra => "spock.restart_delay_default = 200\nrestart_after_crash = on\n"
+      # replays beyond 10 in 10 seconds are logged at DEBUG1; the test waits for such lines
+      . "log_min_messages = debug1\n");
 spock_create_node($n1, name => 'n1');
 spock_create_node($n2, name => 'n2');
 for my $node ($n1, $n2) {
@@ -68,6 +70,18 @@ is($n2->safe_psql('postgres', q{
         FROM spock.apply_stats() WHERE sub_name = 'sub_n1_n2'}),
     '50 50 100', 'apply_stats counts the replayed transactions and discarded changes');
 is(worker_pid(), $pid, 'the same apply worker process throughout');
+
+# A change that found its local row before failing names it: local_tup, and the node and
+# commit time the local row came from.
+$n1->safe_psql('postgres', 'UPDATE t SET v = -5 WHERE id = 1000');
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', q{
+        SELECT (local_tup -> 1 ->> 'value') || ' '
+               || (local_origin = (SELECT node_id FROM spock.node WHERE node_name = 'n1')) || ' '
+               || (local_commit_ts IS NOT NULL) || ' ' || (remote_new_tup -> 1 ->> 'value')
+        FROM spock.exception_log WHERE operation = 'UPDATE'}),
+    '7 true true -5', 'the failed UPDATE is logged with the local row, its origin and commit time');
+is($n2->safe_psql('postgres', 'SELECT v FROM t WHERE id = 1000'), '7', 'and was not applied');
 
 # --- discard: the good rows are kept, the failed ones skipped and logged
 $n2->safe_psql('postgres', q{

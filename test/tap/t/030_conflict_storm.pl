@@ -1,6 +1,7 @@
 # A conflict storm on a three-node mesh: every node inserts, updates and deletes the same few
-# hot keys at once. Apply errors (an UPDATE whose row another node deleted, a duplicate key
-# from a concurrent local insert) are replayed and handled; no apply worker restarts and all
+# hot keys at once. An UPDATE whose row another node deleted is an update_missing conflict and
+# is skipped; apply errors (a duplicate key from a concurrent local insert) are replayed and
+# handled; no apply worker restarts and all
 # six subscriptions keep replicating. (Whether the nodes end identical is the conflict
 # resolution's job, docs/conflicts.md; this test checks that replication never stops.)
 use strict;
