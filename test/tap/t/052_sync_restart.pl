@@ -1,6 +1,6 @@
-# The subscriber restarts in the middle of the initial data copy (docs/replication.md, "When
-# the apply worker starts"), once for each way: kill -9 of the apply worker doing the copy, and
-# an immediate stop of the subscriber. Each time the synchronisation must start again (the
+# The initial data copy is interrupted (docs/replication.md, "When the apply worker starts"),
+# once for each way: kill -9 of the apply worker doing the copy, an immediate stop of the
+# subscriber, and the connection to the provider cut by a FaultProxy. Each time the synchronisation must start again (the
 # copy is one local transaction, so nothing of it committed) and end with every table
 # complete; no table may ever show rows without being marked synchronised (the copy and the
 # table's status commit together), and rows written on the provider during the copy arrive
@@ -12,14 +12,19 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time sleep);
+use FaultProxy;
 use SpockTest;
 
 my $extra = "restart_after_crash = on\nspock.restart_delay_default = 300\n"
   . "spock.restart_delay_on_exception = 300\n";
-my $n1 = spock_node('syncr_n1', extension => 1, extra => $extra);
+my $n1 = spock_node('syncr_n1', extension => 1,
+    extra => $extra . "listen_addresses = '127.0.0.1'\n");
 my $n2 = spock_node('syncr_n2', extension => 1, extra => $extra);
 spock_create_node($n1, name => 'n1');
 spock_create_node($n2, name => 'n2');
+# The subscription reaches the provider through a proxy, so the third round can cut it.
+my $proxy = FaultProxy->new(target => $n1->port);
+my $dsn1 = 'host=127.0.0.1 port=' . $proxy->port . ' dbname=postgres';
 my $rows = 400_000;
 for my $node ($n1, $n2) {
     $node->safe_psql('postgres', q{
@@ -69,7 +74,8 @@ sub wait_copying {
 }
 
 my $round = 0;
-for my $fault ('kill -9 of the apply worker', 'immediate stop of the subscriber') {
+for my $fault ('kill -9 of the apply worker', 'immediate stop of the subscriber',
+    'connection to the provider cut') {
     $round++;
     # Writes on the provider during the copy: 1,500 single-statement transactions into both
     # tables, ids of this round only.
@@ -88,17 +94,19 @@ for my $fault ('kill -9 of the apply worker', 'immediate stop of the subscriber'
         '>', \$out, '2>', \$err);
 
     my $logpos = -s $n2->logfile;
-    $n2->safe_psql('postgres', "SELECT spock.sub_create('sub_n1_n2', '" . spock_dsn($n1)
-          . "', synchronize_data := true)");
+    $n2->safe_psql('postgres',
+        "SELECT spock.sub_create('sub_n1_n2', '$dsn1', synchronize_data := true)");
     ok(wait_copying(), "$fault: the copy is under way");
     if ($round == 1) {
         my $pid = $n2->safe_psql('postgres',
             'SELECT worker_pid FROM spock.get_apply_worker_status() WHERE worker_pid > 0');
         kill 'KILL', $pid;
         $n2->poll_query_until('postgres', 'SELECT true');
-    } else {
+    } elsif ($round == 2) {
         $n2->stop('immediate');
         $n2->start;
+    } else {
+        $proxy->cut;
     }
 
     # The synchronisation must come to an end; give up early if the worker says it cannot.
@@ -146,6 +154,7 @@ for my $fault ('kill -9 of the apply worker', 'immediate stop of the subscriber'
     $n2->safe_psql('postgres', 'TRUNCATE big, trail');
     @violations = ();
 }
+$proxy->stop;
 $n1->stop;
 $n2->stop;
 done_testing();
