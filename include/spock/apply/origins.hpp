@@ -4,8 +4,8 @@
 // Every applied commit advances a registered origin that belongs to its subscription, so a
 // restart resumes exactly after the last applied transaction. Transactions the provider made
 // itself are committed under the origin named like the slot; transactions it forwards from
-// another node N are committed under "<slot>:n<N>" (include/spock/core/origin_names.hpp), so that the node a row came from can be
-// recovered from its commit timestamp record's origin.
+// another node N are committed under "<slot>:n<N>" (include/spock/core/origin_names.hpp), so that
+// the node a row came from can be recovered from its commit timestamp record's origin.
 #pragma once
 
 #include <string>
