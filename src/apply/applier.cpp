@@ -73,7 +73,7 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         dispatch(msg);
     } catch (const core::Error& e) {
         error_context_stack = callback.previous;
-        if (!in_remote_txn_ || !core::is_replayable_error(e.sqlstate())) {
+        if (!in_remote_txn_ || committed_ || !core::is_replayable_error(e.sqlstate())) {
             throw;
         }
         fail(e);
@@ -210,6 +210,7 @@ void Applier::wait_for_apply_delay() {
 void Applier::on_begin(const core::Begin& m) {
     in_remote_txn_ = true;
     failed_ = false;
+    committed_ = false;
     txn_ = RemoteTxn{};
     txn_.origin_node = cfg_.provider;
     txn_.provider_node = cfg_.provider;
@@ -277,6 +278,9 @@ void Applier::commit_local(const core::Commit& m) {
         replorigin_session_origin_timestamp = ts;
     });
     pg::commit_xact();
+    // From here on the transaction is applied and its origin advanced: an error in what
+    // follows must not replay it (handle() and replay() rethrow instead).
+    committed_ = true;
     flush_.committed(core::Lsn{XactLastCommitEnd}, m.end_lsn);
     local_txn_ = false;
     pg::pg_call([] { pgstat_report_stat(false); });

@@ -373,7 +373,7 @@ void Applier::replay(const core::Commit& commit) {
             outcome = replay_pass(behaviour, true, "", results);
             finish(outcome, behaviour);
         } catch (const core::Error& e) {
-            if (!core::is_replayable_error(e.sqlstate())) {
+            if (committed_ || disabled_ || !core::is_replayable_error(e.sqlstate())) {
                 throw;
             }
             // The replay itself failed (a deferred constraint at its commit, say): nothing of
