@@ -139,7 +139,7 @@ class Applier {
     bool failed_ = false;     // the first pass failed; collecting the rest of the transaction
     bool replaying_ = false;  // inside replay(): errors are the replay's own
     bool disabled_ = false;
-    bool committed_ = false;  // the local commit of the current remote transaction is done
+    bool committed_ = false;   // the local commit of the current remote transaction is done
     std::string first_error_;  // "[SQLSTATE] message" of the first pass
     // The transaction record: the wire form of every message of the remote transaction in
     // progress, in memory up to spock.exception_replay_queue_size, then in a spill file.
