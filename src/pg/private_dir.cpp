@@ -44,13 +44,8 @@ std::string_view file_access_state(int err) {
                       "0700; spock creates a missing directory itself.");
 }
 
-// Creates dir with 0700 unless it exists; then checks what is there.
-void ensure_private(const std::string& dir) {
-    if (mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) {
-        int err = errno;
-        throw core::Error(file_access_state(err),
-                          "could not create directory \"" + dir + "\": " + strerror(err));
-    }
+// lstat of an existing directory that must be a real one (not a symbolic link).
+struct stat stat_real_directory(const std::string& dir) {
     struct stat st;
     if (lstat(dir.c_str(), &st) != 0) {
         int err = errno;
@@ -63,6 +58,17 @@ void ensure_private(const std::string& dir) {
     if (!S_ISDIR(st.st_mode)) {
         unsafe(dir, "It is not a directory.");
     }
+    return st;
+}
+
+// Creates dir with 0700 unless it exists; then checks what is there.
+void ensure_private(const std::string& dir) {
+    if (mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) {
+        int err = errno;
+        throw core::Error(file_access_state(err),
+                          "could not create directory \"" + dir + "\": " + strerror(err));
+    }
+    struct stat st = stat_real_directory(dir);
     if (st.st_uid != geteuid()) {
         unsafe(dir, "It is owned by user id " + std::to_string(st.st_uid) +
                         ", not by the server's user id " + std::to_string(geteuid()) + ".");
@@ -93,18 +99,7 @@ std::string spock_private_dir(const char* subdir) {
 }
 
 void check_directory_safe(const std::string& dir) {
-    struct stat st;
-    if (lstat(dir.c_str(), &st) != 0) {
-        int err = errno;
-        throw core::Error(file_access_state(err),
-                          "could not stat directory \"" + dir + "\": " + strerror(err));
-    }
-    if (S_ISLNK(st.st_mode)) {
-        unsafe(dir, "It is a symbolic link.");
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        unsafe(dir, "It is not a directory.");
-    }
+    struct stat st = stat_real_directory(dir);
     if (st.st_uid != geteuid() && st.st_uid != 0) {
         unsafe(dir, "It is owned by user id " + std::to_string(st.st_uid) +
                         ", neither by the server's user nor by root.");
