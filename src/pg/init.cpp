@@ -3,6 +3,7 @@
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/worker/deleted_keys.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/shmem.hpp"
 #include "spock/worker/supervisor.hpp"
@@ -34,6 +35,7 @@ void _PG_init(void) {
         }
         spock::pg::warn_about_replication_settings();
         spock::worker::install_shmem_hooks();
+        spock::worker::install_deleted_keys_hooks();
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();

@@ -83,7 +83,8 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
-INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters');
+INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters'),
+    ('deleted_key_trigger');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
