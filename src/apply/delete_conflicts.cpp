@@ -4,6 +4,7 @@
 #include "spock/worker/deleted_keys.hpp"
 
 extern "C" {
+#include <utils/timestamp.h>
 #include <utils/memutils.h>
 #include <utils/rel.h>
 }
@@ -79,7 +80,8 @@ void record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* ro
     bool have_key = worker::deleted_key_of(x->rel, row, &id);
     as_applier(x);
     if (have_key) {
-        worker::record_deleted_key(id, txn.origin_node, txn.commit_time.value);
+        worker::record_deleted_key(id, txn.origin_node, txn.commit_time.value,
+                                   GetCurrentTimestamp());
     }
 }
 

@@ -1,4 +1,4 @@
-// spock.deleted_key_trigger(): the row-level BEFORE DELETE trigger spock puts on every table of
+// spock.deleted_key_trigger(): the row-level AFTER DELETE trigger spock puts on every table of
 // a replication set, so that local DELETEs land in the record of deleted keys
 // (spock/worker/deleted_keys.hpp, docs/conflicts.md). It is an ordinary (ENABLE ORIGIN)
 // trigger: it fires in user sessions, and not in the apply worker, which runs with
@@ -13,7 +13,9 @@
 #include "spock/worker/deleted_keys.hpp"
 
 extern "C" {
+#include <access/xact.h>
 #include <commands/trigger.h>
+#include <utils/memutils.h>
 #include <utils/rel.h>
 }
 
@@ -42,7 +44,7 @@ void place_deleted_key_trigger(Oid relid) {
                       {std::to_string(relid), std::string(kTriggerName)})) {
         return;
     }
-    pg::spi_exec(("CREATE TRIGGER " + std::string(kTriggerName) + " BEFORE DELETE ON " +
+    pg::spi_exec(("CREATE TRIGGER " + std::string(kTriggerName) + " AFTER DELETE ON " +
                   qualified(relid) + " FOR EACH ROW EXECUTE FUNCTION spock.deleted_key_trigger()")
                      .c_str());
 }
@@ -70,16 +72,31 @@ SPOCK_PG_FUNCTION(spock_deleted_key_trigger) {
     }
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     if (!TRIGGER_FIRED_BY_DELETE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-        !TRIGGER_FIRED_BEFORE(td->tg_event)) {
+        !TRIGGER_FIRED_AFTER(td->tg_event)) {
         throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
-                          "spock.deleted_key_trigger() must be a BEFORE DELETE FOR EACH ROW "
+                          "spock.deleted_key_trigger() must be an AFTER DELETE FOR EACH ROW "
                           "trigger",
                           {}, "It is placed on replicated tables by spock.repset_add_table().");
     }
-    // Plain PostgreSQL calls from here on: nothing with a destructor is alive.
+    // Plain PostgreSQL calls from here on: nothing with a destructor is alive. The key's shape
+    // is kept for the statement in fn_extra (the trigger's FmgrInfo lives as long as the
+    // query's executor state); a table without identity is remembered as such.
+    struct Cache {
+        Oid relid;
+        worker::DeletedKeyShape* shape;
+    };
+    auto* cache = static_cast<Cache*>(fcinfo->flinfo->fn_extra);
+    if (cache == nullptr || cache->relid != RelationGetRelid(td->tg_relation)) {
+        cache = static_cast<Cache*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(Cache)));
+        cache->relid = RelationGetRelid(td->tg_relation);
+        cache->shape = worker::deleted_key_shape(td->tg_relation, fcinfo->flinfo->fn_mcxt);
+        fcinfo->flinfo->fn_extra = cache;
+    }
     core::DeletedKeyId id;
-    if (worker::deleted_key_of(td->tg_relation, td->tg_trigslot, &id)) {
-        worker::record_deleted_key(id, InvalidOid, 0);
+    if (cache->shape != nullptr &&
+        worker::deleted_key_from_shape(cache->shape, td->tg_trigslot, &id)) {
+        // The statement's start time is close enough for a retention counted in seconds.
+        worker::record_deleted_key(id, InvalidOid, 0, GetCurrentStatementStartTimestamp());
     }
     return PointerGetDatum(td->tg_trigtuple);
 }

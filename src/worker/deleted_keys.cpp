@@ -184,65 +184,115 @@ bool deleted_keys_may_have(Oid relid) {
     return shared->table->may_have(MyDatabaseId, relid);
 }
 
-bool deleted_key_of(Relation rel, TupleTableSlot* slot, core::DeletedKeyId* out) {
+DeletedKeyShape* deleted_key_shape(Relation rel, MemoryContext cxt) {
     if (shared == nullptr || shared->table == nullptr) {
-        return false;
+        return nullptr;
     }
     Oid index = key_index_of(rel);
     if (!OidIsValid(index)) {
-        return false;
+        return nullptr;
     }
     HeapTuple ixtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
     if (!HeapTupleIsValid(ixtup)) {
         elog(ERROR, "cache lookup failed for index %u", index);
     }
     auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(ixtup));
-    int nkeys = ix->indnkeyatts;
-    AttrNumber atts[INDEX_MAX_KEYS];
-    for (int k = 0; k < nkeys; k++) {
-        atts[k] = ix->indkey.values[k];
+    auto* shape =
+        static_cast<DeletedKeyShape*>(MemoryContextAllocZero(cxt, sizeof(DeletedKeyShape)));
+    shape->relid = RelationGetRelid(rel);
+    shape->nkeys = ix->indnkeyatts;
+    for (int k = 0; k < shape->nkeys; k++) {
+        shape->atts[k] = ix->indkey.values[k];
     }
     ReleaseSysCache(ixtup);
-
-    slot_getallattrs(slot);
     TupleDesc desc = RelationGetDescr(rel);
-    StringInfoData buf;
-    initStringInfo(&buf);
-    for (int k = 0; k < nkeys; k++) {
-        int a = atts[k] - 1;
-        if (a < 0 || slot->tts_isnull[a]) {
-            pfree(buf.data);
-            return false;  // an expression index, or a NULL key: no identity
+    for (int k = 0; k < shape->nkeys; k++) {
+        if (shape->atts[k] <= 0) {
+            return nullptr;  // an expression index: no identity
         }
-        Oid typid = TupleDescAttr(desc, a)->atttypid;
+        Oid typid = TupleDescAttr(desc, shape->atts[k] - 1)->atttypid;
         Oid fn;
         bool varlena;
         getTypeBinaryOutputInfo(typid, &fn, &varlena);
-        uint32 len;
-        const char* data;
-        if (OidIsValid(fn)) {
-            bytea* b = OidSendFunctionCall(fn, slot->tts_values[a]);
-            len = VARSIZE(b) - VARHDRSZ;
-            data = VARDATA(b);
-        } else {
+        shape->binary[k] = OidIsValid(fn);
+        if (!shape->binary[k]) {
             getTypeOutputInfo(typid, &fn, &varlena);
-            data = OidOutputFunctionCall(fn, slot->tts_values[a]);
-            len = static_cast<uint32>(strlen(data));
         }
-        appendBinaryStringInfo(&buf, reinterpret_cast<const char*>(&len), sizeof len);
-        appendBinaryStringInfo(&buf, data, static_cast<int>(len));
+        fmgr_info_cxt(fn, &shape->out[k], cxt);
+    }
+    return shape;
+}
+
+bool deleted_key_from_shape(const DeletedKeyShape* shape, TupleTableSlot* slot,
+                            core::DeletedKeyId* out) {
+    // Small keys are built on the stack; larger ones in a palloc'd buffer.
+    char local[256];
+    char* buf = local;
+    size_t cap = sizeof local;
+    size_t used = 0;
+    auto append = [&](const void* data, size_t len) {
+        if (used + len > cap) {
+            size_t ncap = Max(cap * 2, used + len);
+            char* nbuf = static_cast<char*>(palloc(ncap));
+            memcpy(nbuf, buf, used);
+            if (buf != local) {
+                pfree(buf);
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        memcpy(buf + used, data, len);
+        used += len;
+    };
+    for (int k = 0; k < shape->nkeys; k++) {
+        int a = shape->atts[k] - 1;
+        slot_getsomeattrs(slot, a + 1);
+        if (slot->tts_isnull[a]) {
+            if (buf != local) {
+                pfree(buf);
+            }
+            return false;  // a NULL key: no identity
+        }
+        // fmgr calls take a non-const FmgrInfo; the cache is only ever read here.
+        FmgrInfo* fn = const_cast<FmgrInfo*>(&shape->out[k]);
+        uint32 len;
+        if (shape->binary[k]) {
+            bytea* b = SendFunctionCall(fn, slot->tts_values[a]);
+            len = VARSIZE(b) - VARHDRSZ;
+            append(&len, sizeof len);
+            append(VARDATA(b), len);
+            pfree(b);
+        } else {
+            char* text = OutputFunctionCall(fn, slot->tts_values[a]);
+            len = static_cast<uint32>(strlen(text));
+            append(&len, sizeof len);
+            append(text, len);
+            pfree(text);
+        }
     }
     out->db = MyDatabaseId;
-    out->rel = RelationGetRelid(rel);
+    out->rel = shape->relid;
     out->hash = core::deleted_key_hash(
         out->db, out->rel,
-        std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf.data),
-                                   static_cast<size_t>(buf.len)));
-    pfree(buf.data);
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), used));
+    if (buf != local) {
+        pfree(buf);
+    }
     return true;
 }
 
-void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz commit_time) {
+bool deleted_key_of(Relation rel, TupleTableSlot* slot, core::DeletedKeyId* out) {
+    DeletedKeyShape* shape = deleted_key_shape(rel, CurrentMemoryContext);
+    if (shape == nullptr) {
+        return false;
+    }
+    bool ok = deleted_key_from_shape(shape, slot, out);
+    pfree(shape);
+    return ok;
+}
+
+void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz commit_time,
+                        TimestampTz now) {
     if (shared == nullptr || shared->table == nullptr) {
         return;
     }
@@ -250,7 +300,6 @@ void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz comm
     d.xid = GetCurrentTransactionId();
     d.node = node;
     d.commit_time = core::TimestampUs{commit_time};
-    TimestampTz now = GetCurrentTimestamp();
     d.recorded_at = now;
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
     shared->table->record(id, d, now, retention_us());

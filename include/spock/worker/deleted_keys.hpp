@@ -11,6 +11,7 @@
 #include "spock/pg/postgres.hpp"
 
 extern "C" {
+#include <fmgr.h>
 #include <executor/tuptable.h>
 #include <utils/relcache.h>
 #include <utils/timestamp.h>
@@ -33,10 +34,25 @@ bool deleted_keys_may_have(Oid relid);
 // has no such index, a key column is NULL, or the record is off (spock.deleted_keys_max = 0).
 bool deleted_key_of(Relation rel, TupleTableSlot* slot, core::DeletedKeyId* out);
 
+// The same in two steps, for callers that see many rows of one table (the DELETE trigger keeps
+// the shape for the statement): the key columns and their output functions, allocated in
+// `cxt` (nullptr when the table has no identity or the record is off), then a row's key.
+struct DeletedKeyShape {
+    Oid relid;
+    int nkeys;
+    AttrNumber atts[INDEX_MAX_KEYS];
+    bool binary[INDEX_MAX_KEYS];  // send function, else output function
+    FmgrInfo out[INDEX_MAX_KEYS];
+};
+DeletedKeyShape* deleted_key_shape(Relation rel, MemoryContext cxt);
+bool deleted_key_from_shape(const DeletedKeyShape* shape, TupleTableSlot* slot,
+                            core::DeletedKeyId* out);
+
 // Records a delete by the current (sub)transaction. commit_time 0 for a local delete (its
 // commit time is read from the commit timestamp record of the xid when it is looked up);
-// node 0 for a local session.
-void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz commit_time);
+// node 0 for a local session. `now` is the time of the record (its retention starts then).
+void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz commit_time,
+                        TimestampTz now);
 
 struct DeletedKeyInfo {
     TimestampTz commit_time;

@@ -395,7 +395,7 @@ SELECT spock_test.take_conflict_counts();
 SELECT spock.repset_remove_table('default', 'counters');
 SELECT count(*) AS spock_triggers FROM pg_trigger
 WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
--- Called other than as a BEFORE DELETE row trigger, it refuses.
+-- Called other than as an AFTER DELETE row trigger, it refuses.
 SELECT spock.deleted_key_trigger();
 CREATE TABLE not_delete (id int PRIMARY KEY);
 CREATE TRIGGER wrong AFTER INSERT ON not_delete FOR EACH ROW EXECUTE FUNCTION spock.deleted_key_trigger();
