@@ -106,6 +106,22 @@ is($n2->safe_psql('postgres', q{
     'update_missing apply_remote 20', 'n2: the updates were applied (as inserts)');
 is(table_digest($n1, 't'), table_digest($n2, 't'), 'after case 2 the nodes are identical');
 
+# The record survives a clean restart: n2 deletes rows, is restarted (fast shutdown), and an
+# older UPDATE of them from n1 still loses there (update_deleted), as it does on n1.
+hold();
+$n1->safe_psql('postgres', "UPDATE t SET v = 3, note = 'n1 before restart' WHERE id BETWEEN 201 AND 210");
+$n2->safe_psql('postgres', 'DELETE FROM t WHERE id BETWEEN 201 AND 210');
+my $before = stat_of($n2, 'sub_n1_n2', 'confl_update_deleted');
+$n2->restart;
+ok(!-e $n2->data_dir . '/pg_spock/deleted_keys', 'n2: the saved record was loaded and removed');
+release();
+is($n2->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id BETWEEN 201 AND 210'), '0',
+    'after a restart the older UPDATE still loses on n2');
+is(stat_of($n2, 'sub_n1_n2', 'confl_update_deleted'), '10',
+    'n2 counted 10 update_deleted after the restart (counters start again at a restart)')
+  or diag "before the restart: $before";
+is(table_digest($n1, 't'), table_digest($n2, 't'), 'after the restart case the nodes are identical');
+
 # 3. Both nodes at once, no pauses: updates, deletes and re-inserts of the same 60 rows.
 my ($pid1, $pid2) = (pids($n1), pids($n2));
 my $dir = PostgreSQL::Test::Utils::tempdir;
