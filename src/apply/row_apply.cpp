@@ -616,8 +616,11 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
         memcpy(newrow->tts_isnull, nulls, sizeof(bool) * natts);
         ExecStoreVirtualTuple(newrow);
         DeleteConflict dc;
+        // Only a row with a key can be inserted safely: without one, "missing" may only mean
+        // that the old values differ here.
         bool insert = update_missing_decision(&x, txn, search, newrow,
-                                              tuple_is_complete(msg.new_tuple), index, &dc);
+                                              OidIsValid(index) && tuple_is_complete(msg.new_tuple),
+                                              index, &dc);
         end_exec(&x);
         finish_delete_conflict(txn, &dc);
         table_close(rel, NoLock);
