@@ -162,7 +162,9 @@ int64 node_tiebreaker(Oid node) {
              errmsg("remote %s on relation %s from node %u conflicts with a row last changed "
                     "elsewhere",
                     conflict_action(type), qualified_name(rel), txn.origin_node),
-             errdetail("spock.conflict_resolution is error.")));
+             errdetail("spock.conflict_resolution is error."),
+             errhint("The transaction is handled under spock.exception_behaviour; any other "
+                     "spock.conflict_resolution resolves such conflicts.")));
     pg_unreachable();
 }
 

@@ -391,6 +391,30 @@ CALL apply(now() + interval '1 day');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET spock.conflict_resolution;
 SELECT spock_test.take_conflict_counts();
+-- DELETEs go through spock.conflict_resolution. first_update_wins: a DELETE older than the
+-- local change of its row wins (delete_exists, applied); error: such a DELETE fails.
+CALL prov($$INSERT INTO counters VALUES (13, 0), (14, 0)$$);
+CALL apply('2001-01-01 00:00:00+00');
+UPDATE counters SET n = 1 WHERE id IN (13, 14);
+SET spock.conflict_resolution = first_update_wins;
+CALL prov($$DELETE FROM counters WHERE id = 13$$);
+CALL apply('2002-01-01 00:00:00+00');
+SELECT count(*) FROM counters WHERE id = 13;
+SET spock.conflict_resolution = error;
+CALL prov($$DELETE FROM counters WHERE id = 14$$);
+CALL apply('2002-01-01 00:00:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET spock.conflict_resolution;
+SELECT count(*) FROM counters WHERE id = 14;
+-- A table without key here (nopk): an UPDATE that finds no row is skipped, never inserted (a
+-- missing row may only mean that the old values differ).
+CALL prov($$INSERT INTO nopk VALUES (4, 'w')$$);
+CALL apply();
+DELETE FROM nopk WHERE a = 4;
+CALL prov($$UPDATE nopk SET b = 'w2' WHERE a = 4$$);
+CALL apply(now() + interval '1 day');
+SELECT count(*) FROM nopk WHERE a = 4;
+SELECT spock_test.take_conflict_counts();
 -- The trigger goes when the table leaves its last replication set.
 SELECT spock.repset_remove_table('default', 'counters');
 SELECT count(*) AS spock_triggers FROM pg_trigger
