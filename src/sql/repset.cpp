@@ -417,6 +417,7 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
         {id});
     spi_exec("DELETE FROM spock.replication_set WHERE set_id = $1::oid", {id});
     for (const SqlRow& r : members) {
+        sql::drop_deleted_key_trigger(sql::to_u32(r[0]));
         invalidate(sql::to_u32(r[0]));
     }
     pg::spi_finish();

@@ -419,6 +419,14 @@ SELECT spock_test.take_conflict_counts();
 SELECT spock.repset_remove_table('default', 'counters');
 SELECT count(*) AS spock_triggers FROM pg_trigger
 WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
+-- ... also when its last set is dropped.
+SELECT spock.repset_create('deleted_keys_set') > 0 AS created;
+SELECT spock.repset_add_table('deleted_keys_set', 'counters');
+SELECT count(*) AS spock_triggers FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
+SELECT spock.repset_drop('deleted_keys_set');
+SELECT count(*) AS spock_triggers FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
 -- Called other than as an AFTER DELETE row trigger, it refuses.
 SELECT spock.deleted_key_trigger();
 CREATE TABLE not_delete (id int PRIMARY KEY);
