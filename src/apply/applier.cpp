@@ -53,9 +53,17 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
     if (begin) {
         record_.set_memory_limit(static_cast<size_t>(gucs::exception_replay_queue_size));
         record_.clear();
+        record_lost_ = false;
     }
-    if (begin || in_remote_txn_) {
-        record_.append(payload);
+    if ((begin || in_remote_txn_) && !record_lost_) {
+        try {
+            record_.append(payload);
+        } catch (const core::Error& e) {
+            if (failed_) {
+                throw;  // the failed transaction cannot be replayed: it is received again
+            }
+            lose_record(e);
+        }
     }
     if (failed_) {
         // The rest of a failed transaction is only recorded; its COMMIT starts the replay.
@@ -76,6 +84,18 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         if (!in_remote_txn_ || committed_ || !core::is_replayable_error(e.sqlstate())) {
             throw;
         }
+        if (record_lost_) {
+            // Nothing to replay from: the worker restarts and receives the transaction again.
+            pg::pg_call([&] {
+                ereport(WARNING,
+                        (errmsg("remote transaction %u of subscription \"%s\" failed and cannot "
+                                "be replayed in place: its record was lost",
+                                txn_.xid, cfg_.name.c_str()),
+                         errdetail_internal("%s", record_lost_why_.c_str()),
+                         errhint("The apply worker restarts and receives the transaction again.")));
+            });
+            throw;
+        }
         fail(e);
         if (const auto* c = std::get_if<core::Commit>(&msg)) {
             replay(*c);  // the COMMIT itself failed (a deferred constraint, say)
@@ -86,6 +106,24 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         throw;
     }
     error_context_stack = callback.previous;
+}
+
+// The record of the remote transaction in progress could not be kept (a full disk under the
+// spill directory, say). Applying goes on without it: most transactions never need their
+// record. Only if this one fails does the worker restart, to receive it again.
+void Applier::lose_record(const core::Error& e) {
+    record_lost_ = true;
+    record_lost_why_ = core::error_text(e.sqlstate(), e.message(), e.detail());
+    record_.clear();
+    std::string hint = e.hint();
+    pg::pg_call([&] {
+        ereport(WARNING,
+                (errmsg("remote transaction %u of subscription \"%s\" is applied without a "
+                        "record for replay",
+                        txn_.xid, cfg_.name.c_str()),
+                 errdetail_internal("%s", record_lost_why_.c_str()),
+                 hint.empty() ? 0 : errhint("%s", hint.c_str())));
+    });
 }
 
 namespace {

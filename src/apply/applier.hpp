@@ -129,6 +129,7 @@ class Applier {
     void disable_subscription(const core::Commit& commit);
     void keep_provider_informed();
     void log_left_out(std::uint64_t left_out);
+    void lose_record(const core::Error& e);
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -144,6 +145,8 @@ class Applier {
     // The transaction record: the wire form of every message of the remote transaction in
     // progress, in memory up to spock.exception_replay_queue_size, then in a spill file.
     core::ReplayBuffer record_;
+    bool record_lost_ = false;     // recording failed: this transaction cannot be replayed
+    std::string record_lost_why_;  // "[SQLSTATE] message: detail" of that failure
     std::string session_origin_name_;
     MemoryContext change_cxt_ = nullptr;
     core::Lsn skip_lsn_;

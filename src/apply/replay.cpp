@@ -30,7 +30,9 @@
 
 extern "C" {
 #include <access/xact.h>
+#include <access/xlog.h>
 #include <miscadmin.h>
+#include <postmaster/postmaster.h>
 #include <replication/origin.h>
 #include <utils/memutils.h>
 #include <utils/timestamp.h>
@@ -91,8 +93,16 @@ ChangeFacts facts_of(const core::ProtocolMessage& m) {
 }  // namespace
 
 std::string spill_directory() {
-    // <data directory>/pg_spock/replay, private to the server's OS user.
-    return pg::spock_private_dir("replay");
+    // <data directory>/pg_spock/replay, private to the server's OS user; or, when
+    // spock.temp_directory names a directory, a private subdirectory of it whose name is unique
+    // to this server (system identifier and port), so that servers sharing the directory never
+    // see or remove each other's files.
+    const char* base = gucs::temp_directory;
+    if (base == nullptr || base[0] == '\0') {
+        return pg::spock_private_dir("replay");
+    }
+    return pg::private_subdir_of(base, "spock_replay." + std::to_string(GetSystemIdentifier()) +
+                                           "." + std::to_string(PostPortNumber));
 }
 
 // A long replay reads nothing from the connection; the provider must still hear from us
