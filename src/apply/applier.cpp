@@ -193,8 +193,11 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
                     }
                 }
             }
-            // S (startup), L (commit order, for slot groups) and M (sync events, handled with
-            // the sync-event functions) need nothing here; B and C are not changes.
+            if constexpr (std::is_same_v<T, core::LogicalMessage>) {
+                on_logical_message(m);
+            }
+            // S (startup) and L (commit order, for slot groups) need nothing here; B and C are
+            // not changes.
         },
         msg);
 }

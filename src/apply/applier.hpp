@@ -84,6 +84,9 @@ class Applier {
     void on_commit(const core::Commit& m);
     void ensure_local_txn();
     void use_origin(core::NodeId origin_node);
+    // ----- sync_events.cpp: "Spock" logical messages (sync events)
+    void on_logical_message(const core::LogicalMessage& m);
+    void advance_to_sync_event(core::Lsn lsn);
     void clear_skip_lsn();
     void wait_for_apply_delay();
     // Local commit of the remote transaction at `end`: origin position and timestamp, commit,
