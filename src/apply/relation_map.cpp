@@ -153,6 +153,7 @@ void resolve_local_side(detail::RelMapEntry* e, Relation rel) {
         key = RelationGetPrimaryKeyIndex(rel);
     }
     e->key_index = OidIsValid(key) && index_usable(key, e) ? key : InvalidOid;
+    e->delta = detail::load_delta_columns(rel, e);
 
     e->local_relid = RelationGetRelid(rel);
     e->generation = next_generation++;
