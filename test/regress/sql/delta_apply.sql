@@ -67,8 +67,12 @@ CREATE TABLE pt (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
 ALTER TABLE pt REPLICA IDENTITY FULL;
 SECURITY LABEL FOR spock ON COLUMN pt.v IS 'spock.delta_apply';
 SELECT count(*) FROM pg_seclabel WHERE provider = 'spock' AND objoid = 'pt'::regclass;
+-- Changes are decoded per partition, which needs FULL of its own.
+CREATE TABLE pt_a PARTITION OF pt FOR VALUES FROM (0) TO (100);
+ALTER TABLE pt_a REPLICA IDENTITY FULL;
 
 SELECT spock.repset_add_table('default', 'acct');
+SELECT spock.repset_add_table('default', 'pt_a');
 SELECT 'created' AS slot FROM pg_create_logical_replication_slot('delta_main', 'spock_output');
 
 \c delta_sub
@@ -164,6 +168,12 @@ UPDATE acct SET bal = bal + 100 WHERE id = 3;
 CALL prov($$UPDATE acct SET bal = bal + 1 WHERE id = 3$$);
 -- A key change sends the old key with the labelled columns as "no value".
 CALL prov($$UPDATE acct SET id = 33, bal = bal + 1 WHERE id = 3$$);
+-- The provider's decoding warns as well (peeked here, where its WARNING is visible).
+\c delta_prov
+SELECT count(*) > 0 AS changes FROM pg_logical_slot_peek_binary_changes('delta_main', NULL, NULL,
+    'startup_params_format', '1', 'min_proto_version', '3', 'max_proto_version', '4',
+    'spock.replication_set_names', 'default');
+\c delta_sub
 CALL apply();
 SELECT id, bal FROM acct WHERE id IN (3, 33);
 -- Back to FULL: delta apply resumes.
@@ -174,6 +184,19 @@ UPDATE acct SET bal = bal + 100 WHERE id = 33;
 CALL prov($$UPDATE acct SET bal = bal + 1 WHERE id = 33$$);
 CALL apply();
 SELECT id, bal FROM acct WHERE id = 33;
+
+-- A label on a partitioned table applies to its partitions (by column name).
+CREATE TABLE pt (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
+ALTER TABLE pt REPLICA IDENTITY FULL;
+SECURITY LABEL FOR spock ON COLUMN pt.v IS 'spock.delta_apply';
+CREATE TABLE pt_a PARTITION OF pt FOR VALUES FROM (0) TO (100);
+ALTER TABLE pt_a REPLICA IDENTITY FULL;
+CALL prov($$INSERT INTO pt VALUES (1, 10)$$);
+CALL apply();
+UPDATE pt SET v = v + 100 WHERE id = 1;
+CALL prov($$UPDATE pt SET v = v + 1 WHERE id = 1$$);
+CALL apply();
+SELECT id, v FROM pt;
 
 \c delta_prov
 SELECT pg_drop_replication_slot('delta_main');
