@@ -11,6 +11,7 @@ extern "C" {
 #include <catalog/indexing.h>
 #include <catalog/objectaddress.h>
 #include <catalog/partition.h>
+#include <catalog/pg_inherits.h>
 #include <catalog/pg_class.h>
 #include <catalog/pg_namespace.h>
 #include <catalog/pg_seclabel.h>
@@ -100,8 +101,14 @@ void check_label(const ObjectAddress* object, const char* seclabel) {
             check_column(object);
         }
         // pg_seclabel changes invalidate no relcache entry by themselves; the output plugin and
-        // the apply worker cache delta columns per relation and must see the change.
-        CacheInvalidateRelcacheByRelid(object->objectId);
+        // the apply worker cache delta columns per relation (partitions included: they inherit
+        // their parent's labels) and must see the change.
+        List* rels = find_all_inheritors(object->objectId, NoLock, nullptr);
+        ListCell* lc;
+        foreach (lc, rels) {
+            CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+        }
+        list_free(rels);
     });
 }
 

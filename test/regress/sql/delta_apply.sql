@@ -197,6 +197,13 @@ UPDATE pt SET v = v + 100 WHERE id = 1;
 CALL prov($$UPDATE pt SET v = v + 1 WHERE id = 1$$);
 CALL apply();
 SELECT id, v FROM pt;
+-- Removing the parent's label reaches the partition's cached mapping at once: the next
+-- update is applied as a plain column.
+SECURITY LABEL FOR spock ON COLUMN pt.v IS NULL;
+UPDATE pt SET v = v + 100 WHERE id = 1;
+CALL prov($$UPDATE pt SET v = v + 1 WHERE id = 1$$);
+CALL apply();
+SELECT id, v FROM pt;
 
 \c delta_prov
 SELECT pg_drop_replication_slot('delta_main');

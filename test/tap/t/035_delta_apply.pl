@@ -121,5 +121,20 @@ my $conflicts = 0;
 $conflicts += $_->safe_psql('postgres',
     'SELECT sum(confl_update_origin_differs) FROM spock.sub_conflict_stats') for @nodes;
 ok($conflicts > 0, "concurrent updates conflicted ($conflicts update_origin_differs)");
+# pg_dump (initial synchronisation's structure copy) keeps the labels, and the restore passes
+# the provider's check: the table's REPLICA IDENTITY FULL comes before its labels.
+$nodes[0]->safe_psql('postgres', 'CREATE DATABASE restored');
+my ($dump_out, $dump_err) = ('', '');
+IPC::Run::run(['pg_dump', '--schema-only', '-t', 'acct', '-h', $nodes[0]->host, '-p',
+        $nodes[0]->port, 'postgres'],
+    '|', ['psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-h', $nodes[0]->host, '-p',
+        $nodes[0]->port, 'restored'],
+    '>', \$dump_out, '2>', \$dump_err)
+  or diag $dump_err;
+is($nodes[0]->safe_psql('restored',
+        "SELECT string_agg(a.attname || '=' || l.label, ',' ORDER BY a.attnum) "
+          . 'FROM pg_seclabel l JOIN pg_attribute a ON a.attrelid = l.objoid '
+          . "AND a.attnum = l.objsubid WHERE l.provider = 'spock'"),
+    'bal=spock.delta_apply,ops=spock.delta_apply', 'pg_dump and restore keep the labels');
 $_->stop for @nodes;
 done_testing();
