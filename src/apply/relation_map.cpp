@@ -198,6 +198,7 @@ void remember_relation(const core::Relation& msg) {
     e->local_valid = false;
     e->local_relid = InvalidOid;
     e->batch_checked = false;
+    e->delta = nullptr;
     MemoryContext old = MemoryContextSwitchTo(e->cxt);
     e->nspname = pstrdup(msg.nspname.c_str());
     e->relname = pstrdup(msg.relname.c_str());
