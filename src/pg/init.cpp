@@ -1,6 +1,7 @@
 // _PG_init: the module's load-time entry point.
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
 #include "spock/worker/notify.hpp"
@@ -29,6 +30,8 @@ void _PG_init(void) {
     }
     spock::pg::guarded([] {
         spock::gucs::define_all();
+        // Before the binary-upgrade exit: pg_upgrade restores spock labels too.
+        spock::pg::register_spock_label_provider();
         if (IsBinaryUpgrade) {
             return;
         }
