@@ -101,14 +101,25 @@ void channel_stats_count(core::RelId remote_relid, core::ChannelCounter counter,
     pending->add(e->local_relid, core::ChannelCounter::Conflict, conflicts);
 }
 
+// Called from row apply glue: no C++ exception may leave it, so an allocation failure becomes
+// an ERROR after the catch block is left.
 void channel_stats_count_delta(Oid relid, std::uint64_t columns) {
     if (!gucs::channel_counters || !OidIsValid(relid)) {
         return;
     }
-    if (pending == nullptr) {
-        pending = new core::ChannelPending();
+    bool failed = false;
+    try {
+        if (pending == nullptr) {
+            pending = new core::ChannelPending();
+        }
+        pending->add(relid, core::ChannelCounter::Delta, columns);
+    } catch (...) {
+        failed = true;
     }
-    pending->add(relid, core::ChannelCounter::Delta, columns);
+    if (failed) {
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+                        errdetail("Could not count a delta apply in spock's channel statistics.")));
+    }
 }
 
 void channel_stats_discard() noexcept {

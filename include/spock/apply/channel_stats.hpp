@@ -52,6 +52,7 @@ void counted_change(core::RelId remote_relid, core::ChannelCounter counter, F&& 
 
 // For the delta-apply code: `columns` delta applies on local table `relid` (n_dca). Counted
 // with the transaction like every other change; nothing when spock.channel_counters is off.
+// Plain glue: callable from row apply (raises ERROR, never a C++ exception).
 void channel_stats_count_delta(Oid relid, std::uint64_t columns = 1);
 
 // After a local commit of the apply worker for subscription `subid`: adds what the transaction
