@@ -1,4 +1,5 @@
 // _PG_init: the module's load-time entry point.
+#include "spock/apply/channel_stats.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/seclabel.hpp"
@@ -37,6 +38,7 @@ void _PG_init(void) {
         }
         spock::pg::warn_about_replication_settings();
         spock::worker::install_shmem_hooks();
+        spock::apply::install_channel_stats_shmem();
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
