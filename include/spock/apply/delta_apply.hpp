@@ -11,7 +11,9 @@ namespace spock::apply {
 // changed at least one delta-apply column by its difference, with the local table, how many
 // columns it computed that way, and whether the rest of the row kept the local version
 // (the update lost its conflict, yet its delta still counted). Runs inside the apply
-// transaction; it must not raise ERROR.
+// transaction, as plain glue: it may raise ERROR (which fails the change like any apply
+// error) but must not throw a C++ exception. The apply worker sets it to count n_dca in the
+// channel statistics (src/apply/apply_worker.cpp).
 using DeltaApplyObserver = void (*)(Oid local_relid, int ncolumns, bool local_won);
 void set_delta_apply_observer(DeltaApplyObserver observer);
 

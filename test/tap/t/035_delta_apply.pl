@@ -121,6 +121,12 @@ my $conflicts = 0;
 $conflicts += $_->safe_psql('postgres',
     'SELECT sum(confl_update_origin_differs) FROM spock.sub_conflict_stats') for @nodes;
 ok($conflicts > 0, "concurrent updates conflicted ($conflicts update_origin_differs)");
+# Every delta apply is counted in the channel statistics, per column (n_dca).
+for my $node (@nodes) {
+    ok($node->safe_psql('postgres',
+            "SELECT sum(n_dca) > 0 FROM spock.channel_table_stats WHERE table_name = 'acct'")
+          eq 't', $node->name . ': channel_table_stats counts the delta applies (n_dca)');
+}
 # pg_dump (initial synchronisation's structure copy) keeps the labels, and the restore passes
 # the provider's check: the table's REPLICA IDENTITY FULL comes before its labels.
 $nodes[0]->safe_psql('postgres', 'CREATE DATABASE restored');
