@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "spock/apply/channel_stats.hpp"
 #include "spock/apply/origins.hpp"
 #include "spock/core/origin_names.hpp"
 #include "spock/pg/guard.hpp"
@@ -160,7 +161,8 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
             } else if constexpr (std::is_same_v<T, core::Insert>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_insert(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Insert,
+                                   [&] { per_change([&] { apply_insert(txn_, m); }); });
                     auto name = relnames_.find(m.relid);
                     if (name != relnames_.end() &&
                         is_queue_relation(name->second.first, name->second.second)) {
@@ -174,12 +176,14 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
             } else if constexpr (std::is_same_v<T, core::Update>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_update(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Update,
+                                   [&] { per_change([&] { apply_update(txn_, m); }); });
                 }
             } else if constexpr (std::is_same_v<T, core::Delete>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_delete(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Delete,
+                                   [&] { per_change([&] { apply_delete(txn_, m); }); });
                 }
             } else if constexpr (std::is_same_v<T, core::Truncate>) {
                 if (!skipping_) {
@@ -333,6 +337,7 @@ void Applier::commit_local(const core::Commit& m) {
 // that are over.
 void Applier::report_conflicts() {
     count_conflicts(cfg_.id);
+    pg::pg_call([subid = cfg_.id] { channel_stats_flush(subid); });
     pg::pg_call([] { log_conflict_summaries(); });
 }
 

@@ -25,6 +25,7 @@
 #include "spock/worker/notify.hpp"
 
 #include "apply_stats.hpp"
+#include "spock/apply/channel_stats.hpp"
 #include "apply_internal.hpp"
 #include "exception_log.hpp"
 
@@ -135,6 +136,7 @@ void Applier::log_replay_summary() {
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
+    channel_stats_discard();
     local_txn_ = false;
     failed_ = true;
     if (change_cxt_ != nullptr) {
@@ -228,6 +230,7 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
             pg::release_subxact(outer_sx);
         } else {
             pg::rollback_subxact(outer_sx);
+            channel_stats_discard();
         }
     }
     return outcome;
@@ -390,6 +393,7 @@ void Applier::replay(const core::Commit& commit) {
             // the transaction is applied, and every change is reported with that error.
             std::string error = core::error_text(e.sqlstate(), e.message(), e.detail());
             pg::abort_xact();
+            channel_stats_discard();
             local_txn_ = false;
             results.clear();
             if (behaviour == core::ExceptionBehaviour::Discard) {

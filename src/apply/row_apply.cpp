@@ -600,7 +600,8 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
 
     TupleTableSlot* local;
     Oid index;
-    if (!find_local_row(&x, e, search, cmp, &local, &index)) {
+    bool* lookup = e->delta != nullptr ? delta_search_columns(e, cmp, natts) : cmp;
+    if (!find_local_row(&x, e, search, lookup, &local, &index)) {
         // update_missing: the row was deleted here (or never arrived). The change is skipped,
         // as PostgreSQL 18 does; converging with a concurrent DELETE elsewhere is not built.
         note_conflict(ConflictType::UpdateMissing);
@@ -655,7 +656,13 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
         capture_conflict_texts(rep, &texts);
         MemoryContextSwitchTo(qcxt);
     }
-    if (res == Resolution::ApplyRemote) {
+    bool write = res == Resolution::ApplyRemote;
+    if (e->delta != nullptr && res != Resolution::Error) {
+        // Delta columns move by the remote difference whoever won the rest of the row.
+        write = apply_delta_columns(e, local, msg.old_tuple.has_value() ? search : nullptr, cmp,
+                                    values, nulls, newrow, sent, write);
+    }
+    if (write) {
         update_local_row(&x, local, newrow, sent);
     }
     end_exec(&x);

@@ -24,7 +24,6 @@ namespace {
 // Apply workers and initial synchronisation.
 SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
               "initial and per-table synchronisation")
-SPOCK_NOT_YET(spock_reset_channel_stats, "reset_channel_stats", "apply statistics")
 
 // Messages through the replication stream.
 SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the queue")
