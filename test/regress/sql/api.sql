@@ -142,10 +142,6 @@ FROM (VALUES
      $$SELECT * FROM spock.replicate_ddl(ARRAY['CREATE TABLE api_ddl (id int)'], '{ddl_sql}')$$),
     -- The SQL wrapper hands a NULL array on to the C function instead of returning nothing.
     ('replicate_ddl', $$SELECT * FROM spock.replicate_ddl(NULL::text[])$$),
-    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 1234::oid, '0/1', 10)$$),
-    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', 10)$$),
-    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn('spk_db_n1_sub1', '0/1')$$),
-    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts('spk_db_n1_sub1', now())$$),
     ('terminate_active_transactions', $$SELECT spock.terminate_active_transactions()$$),
     ('convert_column_to_int8', $$SELECT spock.convert_column_to_int8('api_t', 1::smallint)$$),
     ('convert_sequence_to_snowflake', $$SELECT spock.convert_sequence_to_snowflake('api_seq')$$)
@@ -153,8 +149,24 @@ FROM (VALUES
 ORDER BY c.fname, c.stmt;
 
 -- The same error through psql, with its detail and hint.
-SELECT spock.wait_slot_confirm_lsn(NULL, NULL);
+SELECT spock.sync_seq('api_seq');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- Sync events and waits on a node without subscriptions or slots: clear errors, and a wait
+-- for "every spock slot" that has none to wait for returns at once.
+SELECT c.fname, r.code, r.message, c.stmt AS call
+FROM (VALUES
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 1234::oid, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'nx'::name, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, NULL, 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', -1)$$),
+    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn('spk_db_n1_sub1', '0/1')$$),
+    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn(NULL, NULL)$$),
+    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts('spk_db_n1_sub1', now())$$),
+    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts(NULL, now())$$)
+) AS c(fname, stmt), pg_temp.try_call(c.fname, c.stmt) AS r
+ORDER BY c.fname, c.stmt;
 -- Nothing was left behind by the calls above.
 SELECT to_regclass('api_ddl') AS api_ddl;
 DROP TABLE api_t;
