@@ -237,7 +237,7 @@ CREATE VIEW lag_tracker AS
            max(p.remote_lsn) AS last_received_lsn,
            max(p.remote_insert_lsn) AS remote_insert_lsn,
            CASE WHEN bool_or(p.updated_by_decode)
-                THEN max(p.remote_insert_lsn) - max(p.remote_lsn)
+                THEN greatest(max(p.remote_insert_lsn) - max(p.remote_lsn), 0)
                 ELSE 0 END AS replication_lag_bytes,
            CASE WHEN bool_or(p.updated_by_decode)
                 THEN now() - max(p.remote_commit_ts)
@@ -409,7 +409,8 @@ CREATE FUNCTION conflict_counters(OUT sub_id oid, OUT apply_error_count bigint,
                                   OUT confl_multiple_unique_conflicts bigint,
                                   OUT confl_update_deleted bigint,
                                   OUT confl_delete_exists bigint,
-                                  OUT confl_insert_deleted bigint)
+                                  OUT confl_insert_deleted bigint,
+                                  OUT stats_reset timestamptz)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_conflict_counters' LANGUAGE C STABLE;
 CREATE VIEW sub_conflict_stats AS
     SELECT s.sub_id AS subid, s.sub_name AS subname,
@@ -423,8 +424,13 @@ CREATE VIEW sub_conflict_stats AS
            coalesce(c.confl_multiple_unique_conflicts, 0) AS confl_multiple_unique_conflicts,
            coalesce(c.confl_update_deleted, 0) AS confl_update_deleted,
            coalesce(c.confl_delete_exists, 0) AS confl_delete_exists,
-           coalesce(c.confl_insert_deleted, 0) AS confl_insert_deleted
+           coalesce(c.confl_insert_deleted, 0) AS confl_insert_deleted,
+           c.stats_reset
     FROM spock.subscription s LEFT JOIN spock.conflict_counters() c ON c.sub_id = s.sub_id;
+-- Sets the counters above to zero (PostgreSQL's pg_stat_reset_subscription_stats); NULL: every
+-- subscription of this database.
+CREATE FUNCTION reset_sub_conflict_stats(subscription name DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'spock_reset_sub_conflict_stats' LANGUAGE C VOLATILE;
 CREATE FUNCTION wait_for_apply_worker(p_subbid bigint, timeout integer DEFAULT 0)
     RETURNS boolean AS 'MODULE_PATHNAME', 'spock_wait_for_apply_worker' LANGUAGE C VOLATILE;
 CREATE FUNCTION pause_apply_workers()
@@ -578,7 +584,8 @@ BEGIN
                             'repset_add_partition', 'repset_remove_partition', 'replicate_ddl',
                             'sync_seq', 'sync_event', 'terminate_active_transactions',
                             'convert_column_to_int8', 'convert_sequence_to_snowflake',
-                            'reset_channel_stats', 'apply_counters', 'apply_stats')
+                            'reset_channel_stats', 'apply_counters', 'apply_stats',
+                            'reset_sub_conflict_stats')
     LOOP
         EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r);
     END LOOP;

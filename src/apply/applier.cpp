@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "spock/apply/channel_stats.hpp"
 #include "spock/apply/origins.hpp"
 #include "spock/core/origin_names.hpp"
 #include "spock/pg/guard.hpp"
@@ -53,9 +54,17 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
     if (begin) {
         record_.set_memory_limit(static_cast<size_t>(gucs::exception_replay_queue_size));
         record_.clear();
+        record_lost_ = false;
     }
-    if (begin || in_remote_txn_) {
-        record_.append(payload);
+    if ((begin || in_remote_txn_) && !record_lost_) {
+        try {
+            record_.append(payload);
+        } catch (const core::Error& e) {
+            if (failed_) {
+                throw;  // the failed transaction cannot be replayed: it is received again
+            }
+            lose_record(e);
+        }
     }
     if (failed_) {
         // The rest of a failed transaction is only recorded; its COMMIT starts the replay.
@@ -76,6 +85,18 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         if (!in_remote_txn_ || committed_ || !core::is_replayable_error(e.sqlstate())) {
             throw;
         }
+        if (record_lost_) {
+            // Nothing to replay from: the worker restarts and receives the transaction again.
+            pg::pg_call([&] {
+                ereport(WARNING,
+                        (errmsg("remote transaction %u of subscription \"%s\" failed and cannot "
+                                "be replayed in place: its record was lost",
+                                txn_.xid, cfg_.name.c_str()),
+                         errdetail_internal("%s", record_lost_why_.c_str()),
+                         errhint("The apply worker restarts and receives the transaction again.")));
+            });
+            throw;
+        }
         fail(e);
         if (const auto* c = std::get_if<core::Commit>(&msg)) {
             replay(*c);  // the COMMIT itself failed (a deferred constraint, say)
@@ -86,6 +107,24 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         throw;
     }
     error_context_stack = callback.previous;
+}
+
+// The record of the remote transaction in progress could not be kept (a full disk under the
+// spill directory, say). Applying goes on without it: most transactions never need their
+// record. Only if this one fails does the worker restart, to receive it again.
+void Applier::lose_record(const core::Error& e) {
+    record_lost_ = true;
+    record_lost_why_ = core::error_text(e.sqlstate(), e.message(), e.detail());
+    record_.clear();
+    std::string hint = e.hint();
+    pg::pg_call([&] {
+        ereport(WARNING,
+                (errmsg("remote transaction %u of subscription \"%s\" is applied without a "
+                        "record for replay",
+                        txn_.xid, cfg_.name.c_str()),
+                 errdetail_internal("%s", record_lost_why_.c_str()),
+                 hint.empty() ? 0 : errhint("%s", hint.c_str())));
+    });
 }
 
 namespace {
@@ -122,7 +161,8 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
             } else if constexpr (std::is_same_v<T, core::Insert>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_insert(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Insert,
+                                   [&] { per_change([&] { apply_insert(txn_, m); }); });
                     auto name = relnames_.find(m.relid);
                     if (name != relnames_.end() &&
                         is_queue_relation(name->second.first, name->second.second)) {
@@ -136,12 +176,14 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
             } else if constexpr (std::is_same_v<T, core::Update>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_update(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Update,
+                                   [&] { per_change([&] { apply_update(txn_, m); }); });
                 }
             } else if constexpr (std::is_same_v<T, core::Delete>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
-                    per_change([&] { apply_delete(txn_, m); });
+                    counted_change(m.relid, core::ChannelCounter::Delete,
+                                   [&] { per_change([&] { apply_delete(txn_, m); }); });
                 }
             } else if constexpr (std::is_same_v<T, core::Truncate>) {
                 if (!skipping_) {
@@ -155,8 +197,11 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
                     }
                 }
             }
-            // S (startup), L (commit order, for slot groups) and M (sync events, handled with
-            // the sync-event functions) need nothing here; B and C are not changes.
+            if constexpr (std::is_same_v<T, core::LogicalMessage>) {
+                on_logical_message(m);
+            }
+            // S (startup) and L (commit order, for slot groups) need nothing here; B and C are
+            // not changes.
         },
         msg);
 }
@@ -292,6 +337,7 @@ void Applier::commit_local(const core::Commit& m) {
 // that are over.
 void Applier::report_conflicts() {
     count_conflicts(cfg_.id);
+    pg::pg_call([subid = cfg_.id] { channel_stats_flush(subid); });
     pg::pg_call([] { log_conflict_summaries(); });
 }
 

@@ -84,6 +84,9 @@ class Applier {
     void on_commit(const core::Commit& m);
     void ensure_local_txn();
     void use_origin(core::NodeId origin_node);
+    // ----- sync_events.cpp: "Spock" logical messages (sync events)
+    void on_logical_message(const core::LogicalMessage& m);
+    void advance_to_sync_event(core::Lsn lsn);
     void clear_skip_lsn();
     void wait_for_apply_delay();
     // Local commit of the remote transaction at `end`: origin position and timestamp, commit,
@@ -129,6 +132,7 @@ class Applier {
     void disable_subscription(const core::Commit& commit);
     void keep_provider_informed();
     void log_left_out(std::uint64_t left_out);
+    void lose_record(const core::Error& e);
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -144,6 +148,8 @@ class Applier {
     // The transaction record: the wire form of every message of the remote transaction in
     // progress, in memory up to spock.exception_replay_queue_size, then in a spill file.
     core::ReplayBuffer record_;
+    bool record_lost_ = false;     // recording failed: this transaction cannot be replayed
+    std::string record_lost_why_;  // "[SQLSTATE] message: detail" of that failure
     std::string session_origin_name_;
     MemoryContext change_cxt_ = nullptr;
     core::Lsn skip_lsn_;

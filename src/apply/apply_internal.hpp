@@ -36,6 +36,8 @@ struct RemoteColumn {
     Oid recv_ioparam;
 };
 
+struct DeltaColumns;  // delta_apply.cpp
+
 // One remote relation, keyed by the provider's relid. The local side is resolved lazily and
 // reset by relcache invalidation.
 struct RelMapEntry {
@@ -58,6 +60,7 @@ struct RelMapEntry {
     Expr** default_exprs;
     bool volatile_defaults;  // a default other than nextval() is volatile
     uint64 generation;       // bumped each time the local side is resolved again
+    DeltaColumns* delta;     // delta-apply columns of the local table, nullptr when none
 
     // Multi-insert eligibility, decided on first use for the session_replication_role it was
     // decided under (multi_insert.cpp).
@@ -100,6 +103,26 @@ void convert_tuple(RelMapEntry* e, TupleDesc desc, const core::TupleData& tuple,
 // Text of a tuple for messages: "(col=value, ...)" with each value cut at 40 characters. With
 // a mask, only the columns it marks.
 char* describe_slot(TupleTableSlot* slot, const bool* mask = nullptr);
+
+// ----- delta_apply.cpp -----------------------------------------------------------------------
+
+// The local table's delta-apply columns with their + and - functions, or nullptr when it has
+// none. Allocated in the current memory context (the entry's local_cxt).
+DeltaColumns* load_delta_columns(Relation rel, const RelMapEntry* e);
+
+// The columns a row search may compare: `cmp` without the delta-apply columns (their old
+// remote value differs from the local one by design). Used only without a key index.
+bool* delta_search_columns(const RelMapEntry* e, const bool* cmp, int natts);
+
+// Sets the delta-apply columns of `newrow` (a virtual slot of the row to write) for a remote
+// UPDATE that found `local`. `old_remote` holds the provider's old row (nullptr when it sent
+// none) with `old_sent` marking the columns it carried; new_values/new_nulls are the new
+// remote row and `sent` marks the columns it carried. With remote_wins the other columns of
+// newrow stay as merged; otherwise newrow becomes the local row and `sent` marks only the
+// delta columns that change. Returns whether the row must be written.
+bool apply_delta_columns(RelMapEntry* e, TupleTableSlot* local, TupleTableSlot* old_remote,
+                         const bool* old_sent, const Datum* new_values, const bool* new_nulls,
+                         TupleTableSlot* newrow, bool* sent, bool remote_wins);
 
 // ----- conflict.cpp --------------------------------------------------------------------------
 

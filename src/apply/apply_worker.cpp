@@ -9,6 +9,8 @@
 //   origins.cpp      replication origins: names, creation, resume position
 //   row_apply.cpp and neighbours   one change through the executor
 #include "spock/apply/apply_worker.hpp"
+#include "spock/apply/channel_stats.hpp"
+#include "spock/apply/delta_apply.hpp"
 
 #include "spock/apply/origins.hpp"
 #include "spock/core/names.hpp"
@@ -141,6 +143,10 @@ extern "C" SPOCK_EXPORT void spock_apply_main(Datum main_arg);
 void spock_apply_main(Datum main_arg) {
     spock::worker::WorkerSlot* slot =
         spock::worker::attach_worker(main_arg, spock::worker::WorkerType::Apply);
+    // Delta applies count in the channel statistics (n_dca), per column computed that way.
+    spock::apply::set_delta_apply_observer([](Oid relid, int ncolumns, bool) {
+        spock::apply::channel_stats_count_delta(relid, static_cast<std::uint64_t>(ncolumns));
+    });
     spock::pg::guarded([slot] { spock::apply::run(slot); });
     // Asked to stop (SIGTERM): restart later (after spock.restart_delay_default, not the delay
     // for a failure while streaming) unless the subscription is gone or disabled by then; a

@@ -153,6 +153,7 @@ void resolve_local_side(detail::RelMapEntry* e, Relation rel) {
         key = RelationGetPrimaryKeyIndex(rel);
     }
     e->key_index = OidIsValid(key) && index_usable(key, e) ? key : InvalidOid;
+    e->delta = detail::load_delta_columns(rel, e);
 
     e->local_relid = RelationGetRelid(rel);
     e->generation = next_generation++;
@@ -197,6 +198,7 @@ void remember_relation(const core::Relation& msg) {
     e->local_valid = false;
     e->local_relid = InvalidOid;
     e->batch_checked = false;
+    e->delta = nullptr;
     MemoryContext old = MemoryContextSwitchTo(e->cxt);
     e->nspname = pstrdup(msg.nspname.c_str());
     e->relname = pstrdup(msg.relname.c_str());

@@ -25,12 +25,15 @@
 #include "spock/worker/notify.hpp"
 
 #include "apply_stats.hpp"
+#include "spock/apply/channel_stats.hpp"
 #include "apply_internal.hpp"
 #include "exception_log.hpp"
 
 extern "C" {
 #include <access/xact.h>
+#include <access/xlog.h>
 #include <miscadmin.h>
+#include <postmaster/postmaster.h>
 #include <replication/origin.h>
 #include <utils/memutils.h>
 #include <utils/timestamp.h>
@@ -91,8 +94,16 @@ ChangeFacts facts_of(const core::ProtocolMessage& m) {
 }  // namespace
 
 std::string spill_directory() {
-    // <data directory>/pg_spock/replay, private to the server's OS user.
-    return pg::spock_private_dir("replay");
+    // <data directory>/pg_spock/replay, private to the server's OS user; or, when
+    // spock.temp_directory names a directory, a private subdirectory of it whose name is unique
+    // to this server (system identifier and port), so that servers sharing the directory never
+    // see or remove each other's files.
+    const char* base = gucs::temp_directory;
+    if (base == nullptr || base[0] == '\0') {
+        return pg::spock_private_dir("replay");
+    }
+    return pg::private_subdir_of(base, "spock_replay." + std::to_string(GetSystemIdentifier()) +
+                                           "." + std::to_string(PostPortNumber));
 }
 
 // A long replay reads nothing from the connection; the provider must still hear from us
@@ -125,6 +136,7 @@ void Applier::log_replay_summary() {
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
+    channel_stats_discard();
     local_txn_ = false;
     failed_ = true;
     if (change_cxt_ != nullptr) {
@@ -218,6 +230,7 @@ core::ReplayOutcome Applier::replay_pass(core::ExceptionBehaviour behaviour, boo
             pg::release_subxact(outer_sx);
         } else {
             pg::rollback_subxact(outer_sx);
+            channel_stats_discard();
         }
     }
     return outcome;
@@ -380,6 +393,7 @@ void Applier::replay(const core::Commit& commit) {
             // the transaction is applied, and every change is reported with that error.
             std::string error = core::error_text(e.sqlstate(), e.message(), e.detail());
             pg::abort_xact();
+            channel_stats_discard();
             local_txn_ = false;
             results.clear();
             if (behaviour == core::ExceptionBehaviour::Discard) {

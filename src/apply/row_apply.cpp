@@ -607,7 +607,8 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
 
     TupleTableSlot* local;
     Oid index;
-    if (!find_local_row(&x, e, search, cmp, &local, &index)) {
+    bool* lookup = e->delta != nullptr ? delta_search_columns(e, cmp, natts) : cmp;
+    if (!find_local_row(&x, e, search, lookup, &local, &index)) {
         // update_deleted / update_missing: the record of deleted keys and the policy decide
         // whether the new row is inserted (delete_conflicts.cpp, docs/conflicts.md).
         TupleTableSlot* newrow = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
@@ -663,7 +664,13 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
         capture_conflict_texts(rep, &texts);
         MemoryContextSwitchTo(qcxt);
     }
-    if (res == Resolution::ApplyRemote) {
+    bool write = res == Resolution::ApplyRemote;
+    if (e->delta != nullptr && res != Resolution::Error) {
+        // Delta columns move by the remote difference whoever won the rest of the row.
+        write = apply_delta_columns(e, local, msg.old_tuple.has_value() ? search : nullptr, cmp,
+                                    values, nulls, newrow, sent, write);
+    }
+    if (write) {
         update_local_row(&x, local, newrow, sent);
     }
     end_exec(&x);

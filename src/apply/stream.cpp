@@ -5,6 +5,7 @@
 
 #include "spock/apply/origins.hpp"
 #include "spock/core/byte_order.hpp"
+#include "spock/core/progress_row.hpp"
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
@@ -179,16 +180,16 @@ void Stream::update_progress() {
     // After a commit: the remote transaction's position and time (updated_by_decode). When the
     // provider is idle and everything it sent is applied (seen at a keepalive), the
     // row says so with updated_by_decode = false, so lag_tracker shows no lag rather than the
-    // age of the last transaction.
-    bool by_decode = lsn != InvalidXLogRecPtr && lsn != progress_written_;
-    bool idle =
-        !by_decode && caught_up_at_ != InvalidXLogRecPtr && caught_up_at_ != progress_written_;
-    if (!by_decode && !idle) {
+    // age of the last transaction. core::progress_write() only ever moves forward.
+    core::ProgressWrite w =
+        core::progress_write(lsn, remote_insert_, caught_up_at_, progress_written_);
+    if (!w.write) {
         return;
     }
-    XLogRecPtr at = by_decode ? lsn : caught_up_at_;
+    bool by_decode = w.by_decode;
+    XLogRecPtr at = w.lsn;
     std::string lsn_text = core::Lsn{at}.to_string();
-    std::string insert_text = core::Lsn{by_decode ? remote_insert_ : at}.to_string();
+    std::string insert_text = core::Lsn{w.insert_lsn}.to_string();
     TimestampTz commit_ts = applier_.last_commit_time().value;
     std::string ts =
         commit_ts != 0
@@ -200,7 +201,8 @@ void Stream::update_progress() {
         "UPDATE spock.progress SET "
         "remote_commit_ts = coalesce(nullif($3, '')::timestamptz, remote_commit_ts), "
         "remote_lsn = greatest(remote_lsn, $4::pg_lsn), "
-        "remote_insert_lsn = greatest($5::pg_lsn, $4::pg_lsn), last_updated_ts = now(), "
+        "remote_insert_lsn = greatest($5::pg_lsn, $4::pg_lsn, remote_lsn), "
+        "last_updated_ts = now(), "
         "updated_by_decode = $6::bool WHERE node_id = $1::oid AND remote_node_id = $2::oid",
         {std::to_string(cfg_.local), std::to_string(cfg_.provider), ts, lsn_text, insert_text,
          std::string(by_decode ? "t" : "f")});

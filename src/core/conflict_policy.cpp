@@ -15,12 +15,17 @@ ConflictWinner resolve_conflict(ConflictPolicy policy, const LocalRowState& loca
         case ConflictPolicy::FirstUpdateWins:
             break;
     }
-    // An earlier change of this same remote transaction is simply superseded, and a row with
-    // no recorded commit time predates anything we can compare with.
-    if (local.written_by_current_transaction || local.frozen_or_unknown) {
+    // An earlier change of this same remote transaction is simply superseded.
+    if (local.written_by_current_transaction) {
         return ConflictWinner::Remote;
     }
     const bool last = policy == ConflictPolicy::LastUpdateWins;
+    // A row with no recorded commit time (frozen, or written before track_commit_timestamp was
+    // on) predates anything we can compare with: it is the oldest, so the newer remote change
+    // wins under last_update_wins and the local row wins under first_update_wins.
+    if (local.frozen_or_unknown) {
+        return last ? ConflictWinner::Remote : ConflictWinner::Local;
+    }
     if (remote_commit_time > local.commit_time) {
         return last ? ConflictWinner::Remote : ConflictWinner::Local;
     }

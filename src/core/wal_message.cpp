@@ -90,6 +90,20 @@ WalMessage decode_wal_message(std::string_view payload) {
     malformed(fmt::format("unknown message type {}", mtype));
 }
 
+std::optional<SyncEvent> sync_event_in(std::string_view payload, std::string* problem) {
+    try {
+        WalMessage msg = decode_wal_message(split_wal_message_tag(payload).body);
+        if (const auto* event = std::get_if<SyncEvent>(&msg)) {
+            return *event;
+        }
+    } catch (const Error& e) {
+        if (problem != nullptr) {
+            *problem = e.message();
+        }
+    }
+    return std::nullopt;
+}
+
 std::string wal_message_tag(std::string_view key, std::string_view body, std::uint32_t xid) {
     std::string input = "spock control message v1";
     input.push_back('\0');

@@ -1,4 +1,5 @@
 #include "spock/output/plugin_state.hpp"
+#include "spock/output/delta_columns.hpp"
 
 #include <new>
 
@@ -127,6 +128,7 @@ void load_entry(PluginState* st, RelEntry* e, Relation rel) {
             }
             e->formats[i] = choose_format(st, att->atttypid, &e->out_funcs[i], e->cxt);
         }
+        warn_unlogged_delta_columns(rel);
     }
     e->valid = true;
     MemoryContextSwitchTo(old);

@@ -184,8 +184,8 @@ void define_all() {
                 "Apply and sync workers commit with synchronous_commit = local.",
                 &synchronous_commit, false, PGC_POSTMASTER);
     define_string("spock.temp_directory",
-                  "Directory for the schema dump of initial synchronisation.", &temp_directory, "",
-                  PGC_SIGHUP);
+                  "Directory for spock's temporary files: schema dumps and spilled transactions.",
+                  &temp_directory, "", PGC_SIGHUP);
     define_string("spock.extra_connection_options",
                   "Connection options added to every connection spock opens.",
                   &extra_connection_options, "", PGC_SIGHUP);

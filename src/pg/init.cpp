@@ -1,6 +1,8 @@
 // _PG_init: the module's load-time entry point.
+#include "spock/apply/channel_stats.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
 #include "spock/worker/deleted_keys.hpp"
@@ -30,12 +32,15 @@ void _PG_init(void) {
     }
     spock::pg::guarded([] {
         spock::gucs::define_all();
+        // Before the binary-upgrade exit: pg_upgrade restores spock labels too.
+        spock::pg::register_spock_label_provider();
         if (IsBinaryUpgrade) {
             return;
         }
         spock::pg::warn_about_replication_settings();
         spock::worker::install_shmem_hooks();
         spock::worker::install_deleted_keys_hooks();
+        spock::apply::install_channel_stats_shmem();
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();

@@ -109,6 +109,17 @@ void check_directory_safe(const std::string& dir) {
     }
 }
 
+std::string private_subdir_of(const std::string& base, const std::string& name) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+        throw core::Error(core::sqlstate::kInternalError,
+                          "invalid private subdirectory name \"" + name + "\"");
+    }
+    check_directory_safe(base);
+    std::string dir = base + "/" + name;
+    ensure_private(dir);
+    return dir;
+}
+
 std::string create_private_file(const std::string& dir, const std::string& prefix,
                                 const std::string& suffix) {
     std::string path = dir + "/" + prefix + "XXXXXX" + suffix;

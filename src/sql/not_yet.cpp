@@ -24,15 +24,10 @@ namespace {
 // Apply workers and initial synchronisation.
 SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
               "initial and per-table synchronisation")
-SPOCK_NOT_YET(spock_reset_channel_stats, "reset_channel_stats", "apply statistics")
 
 // Messages through the replication stream.
 SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the queue")
 SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
-SPOCK_NOT_YET(spock_wait_for_sync_event_id, "wait_for_sync_event", "sync events")
-SPOCK_NOT_YET(spock_wait_for_sync_event_name, "wait_for_sync_event", "sync events")
-SPOCK_NOT_YET(spock_wait_slot_confirm_lsn, "wait_slot_confirm_lsn", "sync events")
-SPOCK_NOT_YET(spock_get_lsn_from_commit_ts, "get_lsn_from_commit_ts", "sync events")
 
 // Read-only mode and column conversions.
 SPOCK_NOT_YET(spock_terminate_active_transactions, "terminate_active_transactions",

@@ -146,10 +146,17 @@ SPOCK_PG_FUNCTION(spock_conflict_counters) {
     LWLockRelease(worker::shared()->lock);
     std::vector<pg::SqlRow> rows;
     for (const worker::ApplyStats& e : copies) {
-        pg::SqlRow row{std::to_string(e.subid), std::to_string(e.xacts_replayed)};
+        pg::SqlRow row{std::to_string(e.subid),
+                       std::to_string(e.xacts_replayed - e.replayed_at_reset)};
         for (uint64 n : e.conflicts) {
             row.push_back(std::to_string(n));
         }
+        pg::SqlValue reset;
+        if (e.conflicts_reset != 0) {
+            TimestampTz t = e.conflicts_reset;
+            reset = std::string(pg::pg_call([t] { return timestamptz_to_str(t); }));
+        }
+        row.push_back(reset);  // stats_reset: last
         rows.push_back(std::move(row));
     }
     return pg::rows_result(fcinfo, rows);

@@ -128,6 +128,12 @@ ApplyStats* find_apply_stats(Oid dboid, Oid subid, bool create) {
     return free_entry;
 }
 
+void reset_conflict_counts(ApplyStats& e, TimestampTz now) {
+    memset(e.conflicts, 0, sizeof e.conflicts);
+    e.replayed_at_reset = e.xacts_replayed;
+    e.conflicts_reset = now;
+}
+
 void install_shmem_hooks() {
     prev_request_hook = shmem_request_hook;
     shmem_request_hook = request_shmem;

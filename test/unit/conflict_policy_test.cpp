@@ -45,16 +45,30 @@ TEST(ConflictPolicy, FirstUpdateWinsIsTheMirror) {
               ConflictWinner::NeedTiebreak);
 }
 
-TEST(ConflictPolicy, OwnAndFrozenRowsLoseUnderTimePolicies) {
+TEST(ConflictPolicy, OwnRowsLoseUnderTimePolicies) {
     LocalRowState own = row_at(1000);
     own.written_by_current_transaction = true;
-    LocalRowState frozen;
-    frozen.frozen_or_unknown = true;
     for (auto p : {ConflictPolicy::LastUpdateWins, ConflictPolicy::FirstUpdateWins}) {
         EXPECT_EQ(resolve_conflict(p, own, TimestampUs{1}), ConflictWinner::Remote);
-        EXPECT_EQ(resolve_conflict(p, frozen, TimestampUs{1}), ConflictWinner::Remote);
     }
     EXPECT_EQ(resolve_conflict(ConflictPolicy::KeepLocal, own, TimestampUs{1}),
+              ConflictWinner::Local);
+}
+
+// A frozen row (no commit time) is the oldest row there is: last_update_wins lets the remote
+// change replace it, first_update_wins keeps it, whatever the remote commit time.
+TEST(ConflictPolicy, FrozenRowsAreTheOldest) {
+    LocalRowState frozen;
+    frozen.frozen_or_unknown = true;
+    for (std::int64_t remote : {std::int64_t{-1}, std::int64_t{0}, std::int64_t{1000000}}) {
+        EXPECT_EQ(resolve_conflict(ConflictPolicy::LastUpdateWins, frozen, TimestampUs{remote}),
+                  ConflictWinner::Remote);
+        EXPECT_EQ(resolve_conflict(ConflictPolicy::FirstUpdateWins, frozen, TimestampUs{remote}),
+                  ConflictWinner::Local);
+    }
+    EXPECT_EQ(resolve_conflict(ConflictPolicy::ApplyRemote, frozen, TimestampUs{1}),
+              ConflictWinner::Remote);
+    EXPECT_EQ(resolve_conflict(ConflictPolicy::KeepLocal, frozen, TimestampUs{1}),
               ConflictWinner::Local);
 }
 

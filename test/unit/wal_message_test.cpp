@@ -88,4 +88,23 @@ TEST(WalMessage, EncoderRejectsLongNames) {
     EXPECT_THROW((void)encode_wal_message(SyncEvent{1, std::string("a\0b", 3)}), Error);
 }
 
+TEST(WalMessage, SyncEventIn) {
+    std::optional<SyncEvent> ev = sync_event_in(encode_wal_message(SyncEvent{42, ""}));
+    ASSERT_TRUE(ev.has_value());
+    EXPECT_EQ(ev->origin, 42U);
+
+    std::string problem;
+    EXPECT_FALSE(sync_event_in(encode_wal_message(RepairMode{true}), &problem).has_value());
+    EXPECT_TRUE(problem.empty()) << "another message type is not a problem";
+    std::string tagged = encode_wal_message(RepairMode{false}) + std::string(32, 't');
+    EXPECT_FALSE(sync_event_in(tagged, &problem).has_value());
+    EXPECT_TRUE(problem.empty());
+
+    EXPECT_FALSE(sync_event_in(std::string("\x03\0\0\0", 4), &problem).has_value());
+    EXPECT_NE(problem.find("72"), std::string::npos) << problem;
+    problem.clear();
+    EXPECT_FALSE(sync_event_in("", &problem).has_value());
+    EXPECT_FALSE(problem.empty());
+}
+
 }  // namespace

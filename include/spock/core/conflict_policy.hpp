@@ -33,9 +33,10 @@ struct LocalRowState {
     bool same_origin_as_remote = false;  // the local row came from the remote change's origin
 };
 
-// First step: decides on policy and commit times. A row written by the current transaction,
-// and a row whose commit time is unknown (frozen), lose to the remote change under the
-// time-based policies (their commit time counts as older than anything).
+// First step: decides on policy and commit times. A row written by the current transaction
+// loses to the remote change under the time-based policies. A row whose commit time is unknown
+// (frozen, or committed before track_commit_timestamp was on) counts as the oldest of all: the
+// remote change wins under last_update_wins, the local row wins under first_update_wins.
 ConflictWinner resolve_conflict(ConflictPolicy policy, const LocalRowState& local,
                                 TimestampUs remote_commit_time) noexcept;
 

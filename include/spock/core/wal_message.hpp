@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,6 +51,10 @@ std::string encode_wal_message(const WalMessage& msg);
 
 // Raises core::Error 08P01 for an unknown mtype or a payload of the wrong size.
 WalMessage decode_wal_message(std::string_view payload);
+
+// The sync event a "Spock" message payload holds; nothing when it holds another message type
+// or cannot be read (*problem, when given, then says why for an unreadable one).
+std::optional<SyncEvent> sync_event_in(std::string_view payload, std::string* problem = nullptr);
 
 // Repair mode messages written by spock.repair_mode() carry a tag after the 4 bytes above:
 // HMAC-SHA-256 under the cluster's secret key (a file in the data directory) over a label,

@@ -18,6 +18,12 @@ std::string spock_private_dir(const char* subdir);
 // or others may write to it, sticky. Throws core::Error (55000 or a file access SQLSTATE).
 void check_directory_safe(const std::string& dir);
 
+// Returns <base>/<name>, creating it with mode 0700 when missing, inside a directory chosen by
+// the administrator (base is checked with check_directory_safe; the subdirectory must then be
+// ours with no access for group or others, as in spock_private_dir). `name` is a single path
+// component.
+std::string private_subdir_of(const std::string& base, const std::string& name);
+
 // Creates a new, empty file <dir>/<prefix>XXXXXX<suffix> with a random part, O_CREAT|O_EXCL
 // and mode 0600, and returns its path. Throws core::Error when it cannot.
 std::string create_private_file(const std::string& dir, const std::string& prefix,

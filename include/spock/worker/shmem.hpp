@@ -66,7 +66,15 @@ struct ApplyStats {
     uint64 conflicts[core::kConflictTypeCount];
     TimestampTz last_error_time;
     char last_error[kApplyErrorLen];  // "[SQLSTATE] message" of the last apply error
+    // spock.reset_sub_conflict_stats(): xacts_replayed at the reset (apply_error_count counts
+    // from there) and when (stats_reset; 0 = never).
+    uint64 replayed_at_reset;
+    TimestampTz conflicts_reset;
 };
+
+// Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds
+// the lock exclusively.
+void reset_conflict_counts(ApplyStats& e, TimestampTz now);
 
 struct SpockShared {
     LWLock* lock;  // protects everything below except the atomics

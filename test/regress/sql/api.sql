@@ -84,7 +84,7 @@ WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
 INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters'),
-    ('deleted_key_trigger');
+                                 ('reset_sub_conflict_stats'), ('deleted_key_trigger');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
@@ -136,17 +136,12 @@ SELECT c.fname, r.code, r.names_it, r.message, c.stmt AS call
 FROM (VALUES
     ('table_data_filtered',
      $$SELECT * FROM spock.table_data_filtered(NULL::api_t, 'api_t', ARRAY['default'])$$),
-    ('reset_channel_stats', $$SELECT spock.reset_channel_stats()$$),
     ('sync_seq', $$SELECT spock.sync_seq('api_seq')$$),
     ('replicate_ddl', $$SELECT spock.replicate_ddl('CREATE TABLE api_ddl (id int)')$$),
     ('replicate_ddl',
      $$SELECT * FROM spock.replicate_ddl(ARRAY['CREATE TABLE api_ddl (id int)'], '{ddl_sql}')$$),
     -- The SQL wrapper hands a NULL array on to the C function instead of returning nothing.
     ('replicate_ddl', $$SELECT * FROM spock.replicate_ddl(NULL::text[])$$),
-    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 1234::oid, '0/1', 10)$$),
-    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', 10)$$),
-    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn('spk_db_n1_sub1', '0/1')$$),
-    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts('spk_db_n1_sub1', now())$$),
     ('terminate_active_transactions', $$SELECT spock.terminate_active_transactions()$$),
     ('convert_column_to_int8', $$SELECT spock.convert_column_to_int8('api_t', 1::smallint)$$),
     ('convert_sequence_to_snowflake', $$SELECT spock.convert_sequence_to_snowflake('api_seq')$$)
@@ -154,8 +149,24 @@ FROM (VALUES
 ORDER BY c.fname, c.stmt;
 
 -- The same error through psql, with its detail and hint.
-SELECT spock.wait_slot_confirm_lsn(NULL, NULL);
+SELECT spock.sync_seq('api_seq');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- Sync events and waits on a node without subscriptions or slots: clear errors, and a wait
+-- for "every spock slot" that has none to wait for returns at once.
+SELECT c.fname, r.code, r.message, c.stmt AS call
+FROM (VALUES
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 1234::oid, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'nx'::name, '0/1', 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, NULL, 10)$$),
+    ('wait_for_sync_event', $$CALL spock.wait_for_sync_event(NULL, 'n1'::name, '0/1', -1)$$),
+    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn('spk_db_n1_sub1', '0/1')$$),
+    ('wait_slot_confirm_lsn', $$SELECT spock.wait_slot_confirm_lsn(NULL, NULL)$$),
+    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts('spk_db_n1_sub1', now())$$),
+    ('get_lsn_from_commit_ts', $$SELECT spock.get_lsn_from_commit_ts(NULL, now())$$)
+) AS c(fname, stmt), pg_temp.try_call(c.fname, c.stmt) AS r
+ORDER BY c.fname, c.stmt;
 -- Nothing was left behind by the calls above.
 SELECT to_regclass('api_ddl') AS api_ddl;
 DROP TABLE api_t;
@@ -209,6 +220,13 @@ SELECT spock.repset_create('any');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM spock.apply_counters();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- Resetting statistics is for superusers (as pg_stat_reset_subscription_stats); reading the
+-- per-table counters is not (they hold counts, no row values).
+SELECT spock.reset_channel_stats();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT spock.reset_sub_conflict_stats();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM spock.get_channel_stats();
 SELECT spock.spock_version_num();
 RESET ROLE;
 REVOKE USAGE ON SCHEMA spock FROM regress_spock_api;

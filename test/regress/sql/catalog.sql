@@ -165,7 +165,8 @@ INSERT INTO expected_catalog VALUES
     ('sub_conflict_stats', 'v', 10, 'confl_multiple_unique_conflicts', 'bigint', false),
     ('sub_conflict_stats', 'v', 11, 'confl_update_deleted', 'bigint', false),
     ('sub_conflict_stats', 'v', 12, 'confl_delete_exists', 'bigint', false),
-    ('sub_conflict_stats', 'v', 13, 'confl_insert_deleted', 'bigint', false);
+    ('sub_conflict_stats', 'v', 13, 'confl_insert_deleted', 'bigint', false),
+    ('sub_conflict_stats', 'v', 14, 'stats_reset', 'timestamp with time zone', false);
 
 -- What the server says about schema spock, in the same shape. Every relation kind that has
 -- columns is included, so an unexpected materialized view or foreign table shows up too.
@@ -318,10 +319,29 @@ SELECT origin_name, receiver_name, replication_lag_bytes,
        replication_lag BETWEEN interval '1 hour' AND interval '2 hours' AS lag_since_update
 FROM spock.lag_tracker;
 
--- The statistics views exist, but their source is not part of this build yet.
+-- Lag bytes are never negative, even where a row's insert position is behind its remote_lsn
+-- (the apply worker no longer writes such rows; t/037_channel_stats.pl).
+UPDATE spock.progress SET updated_by_decode = true, remote_insert_lsn = '0/800';
+SELECT origin_name, receiver_name, replication_lag_bytes FROM spock.lag_tracker;
+
+-- The per-table apply counters: nothing applied in this database, so no rows (the counting
+-- itself is tested between live nodes in t/037_channel_stats.pl).
 SELECT * FROM spock.channel_table_stats;
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM spock.channel_summary_stats;
+SELECT spock.reset_channel_stats();
+SELECT count(*) FROM spock.get_channel_stats();
+
+-- Conflict counters: reset one subscription (an entry is made for it, so stats_reset says
+-- when), every subscription, or a subscription that does not exist.
+SELECT subname, apply_error_count, confl_insert_exists, stats_reset IS NULL AS never_reset
+FROM spock.sub_conflict_stats;
+SELECT spock.reset_sub_conflict_stats('sub_n2_n1');
+SELECT subname, apply_error_count, confl_insert_exists,
+       stats_reset BETWEEN now() - interval '1 minute' AND clock_timestamp() AS reset_now
+FROM spock.sub_conflict_stats;
+SELECT spock.reset_sub_conflict_stats();
+SELECT spock.reset_sub_conflict_stats(NULL);
+SELECT spock.reset_sub_conflict_stats('no_such_sub');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- Leave the catalog empty for the tests that follow.
