@@ -291,10 +291,61 @@ bool deleted_key_of(Relation rel, TupleTableSlot* slot, core::DeletedKeyId* out)
     return ok;
 }
 
+namespace {
+
+// The entry of the key, as far as it counts: a delete within the retention whose transaction
+// committed. A local delete's commit time is read from the commit timestamp record of its xid
+// and remembered in the entry (settle); an aborted one is removed (forget). A delete in
+// progress, or one of the current transaction, does not count (yet).
+bool resolve_entry(const core::DeletedKeyId& id, core::DeletedKey* k) {
+    LWLockAcquire(shared->lock, LW_SHARED);
+    bool found = shared->table->find(id, GetCurrentTimestamp(), retention_us(), k);
+    LWLockRelease(shared->lock);
+    if (!found) {
+        return false;
+    }
+    TransactionId xid = k->xid;
+    if (!TransactionIdIsNormal(xid) || TransactionIdIsCurrentTransactionId(xid) ||
+        TransactionIdIsInProgress(xid)) {
+        return false;
+    }
+    // Too old for the commit log: older than anything the retention could mean.
+    if (TransactionIdPrecedes(xid, ShmemVariableCache->oldestClogXid)) {
+        return false;
+    }
+    if (!TransactionIdDidCommit(xid)) {
+        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+        shared->table->forget(id, xid);
+        LWLockRelease(shared->lock);
+        return false;
+    }
+    if (k->commit_time.value == 0) {
+        TimestampTz ts = 0;
+        RepOriginId origin;
+        if (!track_commit_timestamp || !TransactionIdGetCommitTsData(xid, &ts, &origin) ||
+            ts == 0) {
+            return false;
+        }
+        k->commit_time = core::TimestampUs{ts};
+        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+        shared->table->settle(id, xid, k->commit_time);
+        LWLockRelease(shared->lock);
+    }
+    return true;
+}
+
+}  // namespace
+
 void record_deleted_key(const core::DeletedKeyId& id, Oid node, TimestampTz commit_time,
                         TimestampTz now) {
     if (shared == nullptr || shared->table == nullptr) {
         return;
+    }
+    if (commit_time != 0) {
+        // A local delete recorded earlier has no commit time in the entry yet: settle it first,
+        // so that the newest delete wins (an older remote delete must not replace it).
+        core::DeletedKey existing;
+        resolve_entry(id, &existing);
     }
     core::DeletedKey d;
     d.xid = GetCurrentTransactionId();
@@ -311,38 +362,8 @@ bool lookup_deleted_key(const core::DeletedKeyId& id, DeletedKeyInfo* out) {
         return false;
     }
     core::DeletedKey k;
-    LWLockAcquire(shared->lock, LW_SHARED);
-    bool found = shared->table->find(id, GetCurrentTimestamp(), retention_us(), &k);
-    LWLockRelease(shared->lock);
-    if (!found) {
+    if (!resolve_entry(id, &k)) {
         return false;
-    }
-    TransactionId xid = k.xid;
-    if (!TransactionIdIsNormal(xid) || TransactionIdIsCurrentTransactionId(xid) ||
-        TransactionIdIsInProgress(xid)) {
-        return false;
-    }
-    // Too old for the commit log: older than anything the retention could mean.
-    if (TransactionIdPrecedes(xid, ShmemVariableCache->oldestClogXid)) {
-        return false;
-    }
-    if (!TransactionIdDidCommit(xid)) {
-        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-        shared->table->forget(id, xid);
-        LWLockRelease(shared->lock);
-        return false;
-    }
-    if (k.commit_time.value == 0) {
-        TimestampTz ts = 0;
-        RepOriginId origin;
-        if (!track_commit_timestamp || !TransactionIdGetCommitTsData(xid, &ts, &origin) ||
-            ts == 0) {
-            return false;
-        }
-        k.commit_time = core::TimestampUs{ts};
-        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-        shared->table->settle(id, xid, k.commit_time);
-        LWLockRelease(shared->lock);
     }
     out->commit_time = k.commit_time.value;
     out->node = k.node;
