@@ -394,6 +394,10 @@ CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid in
     FROM spock.subscription s LEFT JOIN spock.apply_counters() c ON c.sub_id = s.sub_id
     ORDER BY s.sub_name
 $$;
+-- The row trigger spock places on replicated tables to record local DELETEs (ours;
+-- docs/conflicts.md, "Update versus delete").
+CREATE FUNCTION deleted_key_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'spock_deleted_key_trigger' LANGUAGE C;
 -- Conflicts per subscription and type (ours; docs/conflicts.md), shaped like PostgreSQL 18's
 -- pg_stat_subscription_stats. Counted since the server started.
 CREATE FUNCTION conflict_counters(OUT sub_id oid, OUT apply_error_count bigint,
@@ -403,6 +407,9 @@ CREATE FUNCTION conflict_counters(OUT sub_id oid, OUT apply_error_count bigint,
                                   OUT confl_delete_origin_differs bigint,
                                   OUT confl_delete_missing bigint,
                                   OUT confl_multiple_unique_conflicts bigint,
+                                  OUT confl_update_deleted bigint,
+                                  OUT confl_delete_exists bigint,
+                                  OUT confl_insert_deleted bigint,
                                   OUT stats_reset timestamptz)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_conflict_counters' LANGUAGE C STABLE;
 CREATE VIEW sub_conflict_stats AS
@@ -415,6 +422,9 @@ CREATE VIEW sub_conflict_stats AS
            coalesce(c.confl_delete_origin_differs, 0) AS confl_delete_origin_differs,
            coalesce(c.confl_delete_missing, 0) AS confl_delete_missing,
            coalesce(c.confl_multiple_unique_conflicts, 0) AS confl_multiple_unique_conflicts,
+           coalesce(c.confl_update_deleted, 0) AS confl_update_deleted,
+           coalesce(c.confl_delete_exists, 0) AS confl_delete_exists,
+           coalesce(c.confl_insert_deleted, 0) AS confl_insert_deleted,
            c.stats_reset
     FROM spock.subscription s LEFT JOIN spock.conflict_counters() c ON c.sub_id = s.sub_id;
 -- Sets the counters above to zero (PostgreSQL's pg_stat_reset_subscription_stats); NULL: every

@@ -51,13 +51,16 @@ const char* conflict_action(ConflictType t) {
     switch (t) {
         case ConflictType::InsertExists:
         case ConflictType::MultipleUniqueConflicts:
+        case ConflictType::InsertDeleted:
             return "INSERT";
         case ConflictType::UpdateOriginDiffers:
         case ConflictType::UpdateExists:
         case ConflictType::UpdateMissing:
+        case ConflictType::UpdateDeleted:
             return "UPDATE";
         case ConflictType::DeleteOriginDiffers:
         case ConflictType::DeleteMissing:
+        case ConflictType::DeleteExists:
             return "DELETE";
     }
     return "unknown";
@@ -156,10 +159,12 @@ int64 node_tiebreaker(Oid node) {
     }
     ereport(ERROR,
             (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-             errmsg("remote UPDATE on relation %s from node %u conflicts with a row last changed "
+             errmsg("remote %s on relation %s from node %u conflicts with a row last changed "
                     "elsewhere",
-                    qualified_name(rel), txn.origin_node),
-             errdetail("spock.conflict_resolution is error.")));
+                    conflict_action(type), qualified_name(rel), txn.origin_node),
+             errdetail("spock.conflict_resolution is error."),
+             errhint("The transaction is handled under spock.exception_behaviour; any other "
+                     "spock.conflict_resolution resolves such conflicts.")));
     pg_unreachable();
 }
 
@@ -253,7 +258,8 @@ const char* origin_text(const LocalOrigin* lo) {
 void log_conflict(int elevel, const RemoteTxn& txn, const ConflictReport& r,
                   const ConflictTexts& t) {
     const char* where = "";
-    if (r.type == ConflictType::UpdateMissing || r.type == ConflictType::DeleteMissing) {
+    if (r.type == ConflictType::UpdateMissing || r.type == ConflictType::DeleteMissing ||
+        r.type == ConflictType::UpdateDeleted || r.type == ConflictType::InsertDeleted) {
         where = " (tuple not found)";
     } else if (OidIsValid(r.index)) {
         where = psprintf(" (local index %s)", get_rel_name(r.index));
@@ -332,6 +338,18 @@ bool origin_change_logged(const RemoteTxn& txn, const LocalOrigin* lo) {
 }
 
 }  // namespace
+
+core::ConflictPolicy conflict_policy() {
+    return configured_policy();
+}
+
+int64 tiebreaker_of_node(Oid node) {
+    int64 tb;
+    if (node == InvalidOid) {
+        return local_tiebreaker(&tb) ? tb : 0;
+    }
+    return node_tiebreaker(node);
+}
 
 void read_local_origin(const RemoteTxn& txn, TupleTableSlot* localslot, LocalOrigin* out) {
     memset(out, 0, sizeof *out);

@@ -15,6 +15,9 @@
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
 #include "apply_internal.hpp"
+#include "delete_conflicts.hpp"
+
+#include "spock/worker/deleted_keys.hpp"
 
 #include "spock/pg/gucs.hpp"
 
@@ -289,6 +292,12 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
                                                       slot, b->lookup);
             ExecClearTuple(b->lookup);
         }
+    }
+    // A key the record of deleted keys knows: the single-row path decides (insert_deleted).
+    if (!single_row && worker::deleted_keys_may_have(RelationGetRelid(b->rel))) {
+        owner_on(b);
+        single_row = insert_may_meet_delete(b->rel, slot);
+        owner_off(b);
     }
     if (!single_row) {
         ExecMaterializeSlot(slot);

@@ -11,6 +11,7 @@
 // Plain glue: no C++ objects with destructors live in these frames, and PostgreSQL errors
 // propagate as ERROR to the apply worker.
 #include "apply_internal.hpp"
+#include "delete_conflicts.hpp"
 
 #include "spock/pg/gucs.hpp"
 
@@ -336,9 +337,9 @@ bool* palloc_flags(int natts, bool value) {
     return f;
 }
 
-void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
+void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::TupleData& tuple) {
     Relation rel;
-    RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
+    RelMapEntry* e = open_mapped_relation(relid, RowExclusiveLock, false, &rel);
     ApplyErrorContext ectx{"INSERT", e};
     ErrorContextCallback cb;
     push_error_context(&cb, &ectx);
@@ -349,7 +350,7 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     ExecClearTuple(remote);
     memset(remote->tts_isnull, true, sizeof(bool) * desc->natts);
     bool* sent = palloc_flags(desc->natts, false);
-    convert_tuple(e, desc, msg.new_tuple, false, remote->tts_values, remote->tts_isnull, sent);
+    convert_tuple(e, desc, tuple, false, remote->tts_values, remote->tts_isnull, sent);
     as_owner(&x);
     fill_defaults(e, init_defaults(e), x.estate, desc, remote->tts_values, remote->tts_isnull);
     as_applier(&x);
@@ -372,10 +373,16 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     }
 
     if (!found) {
-        as_owner(&x);
-        ExecSimpleRelationInsert(x.rri, x.estate, remote);
-        as_applier(&x);
+        // insert_deleted: a delete of the key committed after this insert wins.
+        DeleteConflict dc;
+        bool skip = insert_meets_later_delete(&x, txn, remote, &dc);
+        if (!skip) {
+            as_owner(&x);
+            ExecSimpleRelationInsert(x.rri, x.estate, remote);
+            as_applier(&x);
+        }
         end_exec(&x);
+        finish_delete_conflict(txn, &dc);
         table_close(rel, NoLock);
         pop_error_context(&cb);
         return;
@@ -562,7 +569,7 @@ void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
         return;
     }
     flush_insert_buffer();
-    apply_insert_row(txn, msg);
+    apply_insert_row(txn, msg.relid, msg.new_tuple);
 }
 
 void apply_update(const RemoteTxn& txn, const core::Update& msg) {
@@ -602,25 +609,26 @@ void apply_update(const RemoteTxn& txn, const core::Update& msg) {
     Oid index;
     bool* lookup = e->delta != nullptr ? delta_search_columns(e, cmp, natts) : cmp;
     if (!find_local_row(&x, e, search, lookup, &local, &index)) {
-        // update_missing: the row was deleted here (or never arrived). The change is skipped,
-        // as PostgreSQL 18 does; converging with a concurrent DELETE elsewhere is not built.
-        note_conflict(ConflictType::UpdateMissing);
+        // update_deleted / update_missing: the record of deleted keys and the policy decide
+        // whether the new row is inserted (delete_conflicts.cpp, docs/conflicts.md).
         TupleTableSlot* newrow = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
         ExecClearTuple(newrow);
         memcpy(newrow->tts_values, values, sizeof(Datum) * natts);
         memcpy(newrow->tts_isnull, nulls, sizeof(bool) * natts);
         ExecStoreVirtualTuple(newrow);
-        ConflictReport rep{
-            ConflictType::UpdateMissing, Resolution::Skip, rel, index, nullptr, newrow, nullptr};
-        ConflictTexts texts;
-        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
-        capture_conflict_texts(rep, &texts);
-        MemoryContextSwitchTo(qcxt);
+        DeleteConflict dc;
+        // Only a row with a key can be inserted safely: without one, "missing" may only mean
+        // that the old values differ here.
+        bool insert = update_missing_decision(&x, txn, search, newrow,
+                                              OidIsValid(index) && tuple_is_complete(msg.new_tuple),
+                                              index, &dc);
         end_exec(&x);
-        rep.remote = nullptr;
-        report_conflict(txn, rep, texts);
+        finish_delete_conflict(txn, &dc);
         table_close(rel, NoLock);
         pop_error_context(&cb);
+        if (insert) {
+            apply_insert_row(txn, msg.relid, msg.new_tuple);
+        }
         return;
     }
 
@@ -696,9 +704,9 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     TupleTableSlot* local;
     Oid index;
     if (find_local_row(&x, e, search, cmp, &local, &index)) {
-        // delete_origin_differs: the row was last changed elsewhere. The DELETE is applied
-        // all the same (as in PostgreSQL 18); the conflict is counted, and reported like an
-        // update_origin_differs the remote change wins.
+        // delete_origin_differs / delete_exists: the row was last changed elsewhere, before or
+        // after the delete; spock.conflict_resolution decides (docs/conflicts.md). A delete
+        // that is applied goes into the record of deleted keys.
         LocalOrigin lo;
         read_local_origin(txn, local, &lo);
         note_local_row(local, &lo, txn);
@@ -713,14 +721,19 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
         ConflictTexts texts;
         memset(&texts, 0, sizeof texts);
         if (conflict) {
-            note_conflict(ConflictType::DeleteOriginDiffers);
+            rep.type = delete_conflict_type(txn, lo);
+            note_conflict(rep.type);
+            rep.resolution = decide_conflict(rep.type, txn, lo, rel, index);
             MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
             capture_conflict_texts(rep, &texts);
             MemoryContextSwitchTo(qcxt);
         }
-        as_owner(&x);
-        ExecSimpleRelationDelete(x.rri, x.estate, &x.epq, local);
-        as_applier(&x);
+        if (rep.resolution == Resolution::ApplyRemote) {
+            record_remote_delete(&x, txn, local);
+            as_owner(&x);
+            ExecSimpleRelationDelete(x.rri, x.estate, &x.epq, local);
+            as_applier(&x);
+        }
         end_exec(&x);
         if (conflict) {
             rep.local = nullptr;
@@ -728,8 +741,10 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
             report_conflict(txn, rep, texts);
         }
     } else {
-        // delete_missing: the row is already gone; nothing to do but say so.
+        // delete_missing: the row is already gone; nothing to do but say so, and remember the
+        // delete (it may arrive before the INSERT it deletes, from a third node).
         note_conflict(ConflictType::DeleteMissing);
+        record_remote_delete(&x, txn, search);
         ConflictReport rep{
             ConflictType::DeleteMissing, Resolution::Skip, rel, index, nullptr, search, nullptr};
         ConflictTexts texts;

@@ -19,6 +19,12 @@ const char* conflict_type_name(ConflictType t) noexcept {
             return "delete_missing";
         case ConflictType::MultipleUniqueConflicts:
             return "multiple_unique_conflicts";
+        case ConflictType::UpdateDeleted:
+            return "update_deleted";
+        case ConflictType::DeleteExists:
+            return "delete_exists";
+        case ConflictType::InsertDeleted:
+            return "insert_deleted";
     }
     return "unknown";
 }

@@ -25,6 +25,8 @@ bool drop_extra_slots = true;
 bool enable_ddl_replication = false;
 int exception_behaviour = kExceptionTransdiscard;
 int exception_logging = kExceptionLogAll;
+int deleted_keys_max = 65536;
+int deleted_keys_retention = 3600;
 int exception_replay_queue_size = 4 * 1024 * 1024;
 char* extra_connection_options = nullptr;
 int failover_slots_feedback_naptime = 10000;
@@ -151,6 +153,14 @@ void define_all() {
                "Memory an apply worker keeps a remote transaction in before spilling to disk.",
                &exception_replay_queue_size, 4 * 1024 * 1024, 0, INT_MAX, PGC_SIGHUP,
                GUC_UNIT_BYTE);
+
+    // The record of deleted keys (docs/conflicts.md, "Update versus delete"): ours.
+    define_int("spock.deleted_keys_max",
+               "Number of recently deleted keys remembered for update-versus-delete conflicts.",
+               &deleted_keys_max, 65536, 0, 64 * 1024 * 1024, PGC_POSTMASTER);
+    define_int("spock.deleted_keys_retention",
+               "How long a deleted key is remembered for update-versus-delete conflicts.",
+               &deleted_keys_retention, 3600, 1, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S);
 
     // Workers.
     define_int("spock.restart_delay_default",

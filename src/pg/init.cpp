@@ -5,6 +5,7 @@
 #include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/worker/deleted_keys.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/shmem.hpp"
 #include "spock/worker/supervisor.hpp"
@@ -38,6 +39,7 @@ void _PG_init(void) {
         }
         spock::pg::warn_about_replication_settings();
         spock::worker::install_shmem_hooks();
+        spock::worker::install_deleted_keys_hooks();
         spock::apply::install_channel_stats_shmem();
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();

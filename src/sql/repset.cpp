@@ -11,6 +11,7 @@
 #include "spock/pg/row_filter.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/sql/catalog.hpp"
+#include "spock/sql/deleted_key_trigger.hpp"
 
 extern "C" {
 #include <catalog/pg_type.h>
@@ -177,6 +178,7 @@ void insert_member(const sql::ReplicationSet& set, const RelInfo& rel,
          {sql::array_or_null(columns), TEXTOID},
          {filter, PG_NODE_TREEOID}});
     record_dependency(set.id, rel.oid);
+    sql::place_deleted_key_trigger(rel.oid);
     invalidate(rel.oid);
 }
 
@@ -415,6 +417,7 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
         {id});
     spi_exec("DELETE FROM spock.replication_set WHERE set_id = $1::oid", {id});
     for (const SqlRow& r : members) {
+        sql::drop_deleted_key_trigger(sql::to_u32(r[0]));
         invalidate(sql::to_u32(r[0]));
     }
     pg::spi_finish();
@@ -516,6 +519,7 @@ SPOCK_PG_FUNCTION(spock_repset_remove_table) {
             "set_reloid::oid = $2::oid",
             {to_text(set.id), to_text(r)});
         forget_dependency(set.id, r);
+        sql::drop_deleted_key_trigger(r);
         invalidate(r);
     }
     pg::spi_finish();

@@ -17,7 +17,10 @@ TEST(ConflictTypes, NamesArePostgres18s) {
                                                 "update_missing",
                                                 "delete_origin_differs",
                                                 "delete_missing",
-                                                "multiple_unique_conflicts"};
+                                                "multiple_unique_conflicts",
+                                                "update_deleted",
+                                                "delete_exists",
+                                                "insert_deleted"};
     for (int i = 0; i < kConflictTypeCount; i++) {
         EXPECT_EQ(std::string(conflict_type_name(static_cast<ConflictType>(i))), expected[i]);
     }

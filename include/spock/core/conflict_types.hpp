@@ -20,8 +20,12 @@ enum class ConflictType : std::uint8_t {
     DeleteOriginDiffers,      // a DELETE finds its row last changed by another origin
     DeleteMissing,            // a DELETE finds no row
     MultipleUniqueConflicts,  // an INSERT meets different rows in several unique indexes
+    // Update versus delete (docs/conflicts.md), decided with the record of deleted keys:
+    UpdateDeleted,  // an UPDATE finds no row, deleted after the update was committed
+    DeleteExists,   // a DELETE finds its row changed after the delete was committed
+    InsertDeleted,  // an INSERT finds no row, its key deleted after the insert was committed
 };
-inline constexpr int kConflictTypeCount = 7;
+inline constexpr int kConflictTypeCount = 10;
 
 inline constexpr int conflict_index(ConflictType t) noexcept {
     return static_cast<int>(t);

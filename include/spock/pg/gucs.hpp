@@ -29,6 +29,8 @@ extern bool enable_ddl_replication;
 extern int exception_behaviour;
 extern int exception_logging;
 extern int exception_replay_queue_size;
+extern int deleted_keys_max;        // entries; 0: no record
+extern int deleted_keys_retention;  // seconds
 extern char* extra_connection_options;
 extern int failover_slots_feedback_naptime;
 extern int failover_slots_naptime;

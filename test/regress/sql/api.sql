@@ -84,7 +84,7 @@ WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
 INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters'),
-                                 ('reset_sub_conflict_stats');
+                                 ('reset_sub_conflict_stats'), ('deleted_key_trigger');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;

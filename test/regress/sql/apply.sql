@@ -306,8 +306,10 @@ CALL apply('2002-01-01 00:00:00+00', 4242);
 SELECT id, n FROM counters WHERE id IN (3, 4) ORDER BY id;
 SELECT spock_test.take_conflict_counts();
 
--- An UPDATE that finds no row (update_missing) and a DELETE that finds none (delete_missing)
--- are skipped and recorded; neither is an error.
+-- An UPDATE that finds no row (update_missing) is applied as an INSERT of its new row: counters
+-- is in no replication set here, so its local DELETEs are not in the record of deleted keys
+-- and nothing says the delete came later. A DELETE that finds no row (delete_missing) is
+-- skipped and recorded; neither is an error.
 CALL prov($$INSERT INTO counters VALUES (5, 0), (6, 0), (7, 0)$$);
 CALL apply();
 DELETE FROM counters WHERE id IN (5, 6);
@@ -316,12 +318,121 @@ CALL apply();
 CALL prov($$DELETE FROM counters WHERE id = 6$$);
 CALL apply();
 SELECT count(*) FROM counters WHERE id IN (5, 6);
--- delete_origin_differs: a DELETE of a row last changed here is applied (and only counted).
+-- delete_exists: a DELETE older than the local change of its row loses under
+-- last_update_wins (the row stays); delete_origin_differs: a newer one is applied.
 UPDATE counters SET n = 70 WHERE id = 7;
 CALL prov($$DELETE FROM counters WHERE id = 7$$);
 CALL apply('2001-01-01 00:00:00+00');
 SELECT count(*) FROM counters WHERE id = 7;
+CALL prov($$INSERT INTO counters VALUES (12, 0)$$);
+CALL apply();
+UPDATE counters SET n = 70 WHERE id = 12;
+CALL prov($$DELETE FROM counters WHERE id = 12$$);
+CALL apply(now() + interval '1 day');
+SELECT count(*) FROM counters WHERE id = 12;
 SELECT spock_test.take_conflict_counts();
+
+-- The record of deleted keys. Adding a table to a replication set puts spock's DELETE trigger
+-- on it; local DELETEs are recorded from then on.
+SELECT spock.repset_add_table('default', 'counters');
+SELECT tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND NOT tgisinternal;
+CALL prov($$INSERT INTO counters VALUES (8, 0), (9, 0), (10, 0)$$);
+CALL apply('2001-01-01 00:00:00+00');
+DELETE FROM counters WHERE id = 8;
+-- update_deleted: an UPDATE committed before the local DELETE is skipped; insert_deleted: so
+-- is an INSERT of the key committed before it.
+CALL prov($$UPDATE counters SET n = 1 WHERE id = 8$$);
+CALL apply('2002-01-01 00:00:00+00');
+CALL prov($$DELETE FROM counters WHERE id = 8$$);
+CALL prov($$INSERT INTO counters VALUES (8, 2)$$);
+CALL apply('2002-01-01 00:00:00+00');
+SELECT count(*) FROM counters WHERE id = 8;
+-- A change committed after the DELETE wins: the UPDATE becomes an INSERT (update_missing).
+CALL prov($$UPDATE counters SET n = 3 WHERE id = 8$$);
+CALL apply(now() + interval '1 day');
+SELECT * FROM counters WHERE id = 8;
+-- A DELETE rolled back is not a delete: the older UPDATE is applied as an INSERT.
+BEGIN;
+DELETE FROM counters WHERE id = 9;
+ROLLBACK;
+DELETE FROM counters WHERE id = 9 AND n < 0;
+SET session_replication_role = replica;
+DELETE FROM counters WHERE id = 9;
+RESET session_replication_role;
+CALL prov($$UPDATE counters SET n = 4 WHERE id = 9$$);
+CALL apply('2002-01-01 00:00:00+00');
+SELECT * FROM counters WHERE id = 9;
+-- A remote DELETE that finds no row is recorded too: the INSERT it deleted on another node,
+-- arriving after it, is skipped (insert_deleted); a later INSERT of the key is applied.
+CALL prov($$INSERT INTO counters VALUES (11, 0)$$);
+CALL apply('2001-01-01 00:00:00+00');
+SET session_replication_role = replica;
+DELETE FROM counters WHERE id = 11;
+RESET session_replication_role;
+CALL prov($$DELETE FROM counters WHERE id = 11$$);
+CALL apply('2003-01-01 00:00:00+00');
+CALL prov($$INSERT INTO counters VALUES (11, 1)$$);
+CALL apply('2002-06-01 00:00:00+00');
+SELECT count(*) FROM counters WHERE id = 11;
+CALL prov($$DELETE FROM counters WHERE id = 11$$);
+CALL prov($$INSERT INTO counters VALUES (11, 5)$$);
+CALL apply('2004-01-01 00:00:00+00');
+SELECT * FROM counters WHERE id = 11;
+-- keep_local: a missing row stays missing; error: the UPDATE fails.
+DELETE FROM counters WHERE id = 10;
+SET spock.conflict_resolution = keep_local;
+CALL prov($$UPDATE counters SET n = 6 WHERE id = 10$$);
+CALL apply(now() + interval '1 day');
+SELECT count(*) FROM counters WHERE id = 10;
+SET spock.conflict_resolution = error;
+CALL prov($$UPDATE counters SET n = 7 WHERE id = 10$$);
+CALL apply(now() + interval '1 day');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET spock.conflict_resolution;
+SELECT spock_test.take_conflict_counts();
+-- DELETEs go through spock.conflict_resolution. first_update_wins: a DELETE older than the
+-- local change of its row wins (delete_exists, applied); error: such a DELETE fails.
+CALL prov($$INSERT INTO counters VALUES (13, 0), (14, 0)$$);
+CALL apply('2001-01-01 00:00:00+00');
+UPDATE counters SET n = 1 WHERE id IN (13, 14);
+SET spock.conflict_resolution = first_update_wins;
+CALL prov($$DELETE FROM counters WHERE id = 13$$);
+CALL apply('2002-01-01 00:00:00+00');
+SELECT count(*) FROM counters WHERE id = 13;
+SET spock.conflict_resolution = error;
+CALL prov($$DELETE FROM counters WHERE id = 14$$);
+CALL apply('2002-01-01 00:00:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET spock.conflict_resolution;
+SELECT count(*) FROM counters WHERE id = 14;
+-- A table without key here (nopk): an UPDATE that finds no row is skipped, never inserted (a
+-- missing row may only mean that the old values differ).
+CALL prov($$INSERT INTO nopk VALUES (4, 'w')$$);
+CALL apply();
+DELETE FROM nopk WHERE a = 4;
+CALL prov($$UPDATE nopk SET b = 'w2' WHERE a = 4$$);
+CALL apply(now() + interval '1 day');
+SELECT count(*) FROM nopk WHERE a = 4;
+SELECT spock_test.take_conflict_counts();
+-- The trigger goes when the table leaves its last replication set.
+SELECT spock.repset_remove_table('default', 'counters');
+SELECT count(*) AS spock_triggers FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
+-- ... also when its last set is dropped.
+SELECT spock.repset_create('deleted_keys_set') > 0 AS created;
+SELECT spock.repset_add_table('deleted_keys_set', 'counters');
+SELECT count(*) AS spock_triggers FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
+SELECT spock.repset_drop('deleted_keys_set');
+SELECT count(*) AS spock_triggers FROM pg_trigger
+WHERE tgrelid = 'counters'::regclass AND tgname = 'spock_deleted_keys';
+-- Called other than as an AFTER DELETE row trigger, it refuses.
+SELECT spock.deleted_key_trigger();
+CREATE TABLE not_delete (id int PRIMARY KEY);
+CREATE TRIGGER wrong AFTER INSERT ON not_delete FOR EACH ROW EXECUTE FUNCTION spock.deleted_key_trigger();
+INSERT INTO not_delete VALUES (1);
+DROP TABLE not_delete;
 
 -- What spock.resolutions recorded.
 SELECT node_name, relname, idxname, conflict_type, conflict_resolution, local_origin,

@@ -163,7 +163,10 @@ INSERT INTO expected_catalog VALUES
     ('sub_conflict_stats', 'v', 8, 'confl_delete_origin_differs', 'bigint', false),
     ('sub_conflict_stats', 'v', 9, 'confl_delete_missing', 'bigint', false),
     ('sub_conflict_stats', 'v', 10, 'confl_multiple_unique_conflicts', 'bigint', false),
-    ('sub_conflict_stats', 'v', 11, 'stats_reset', 'timestamp with time zone', false);
+    ('sub_conflict_stats', 'v', 11, 'confl_update_deleted', 'bigint', false),
+    ('sub_conflict_stats', 'v', 12, 'confl_delete_exists', 'bigint', false),
+    ('sub_conflict_stats', 'v', 13, 'confl_insert_deleted', 'bigint', false),
+    ('sub_conflict_stats', 'v', 14, 'stats_reset', 'timestamp with time zone', false);
 
 -- What the server says about schema spock, in the same shape. Every relation kind that has
 -- columns is included, so an unexpected materialized view or foreign table shows up too.

@@ -62,6 +62,10 @@ FROM reference_gucs r JOIN ours o ON split_part(r.line, '|', 1) = split_part(o.l
 WHERE r.line <> o.line ORDER BY 1;
 
 SHOW spock.exception_replay_queue_size;
+-- Ours: the record of deleted keys (docs/configuration.md).
+SHOW spock.deleted_keys_max;
+SHOW spock.deleted_keys_retention;
+SET spock.deleted_keys_retention = '1h';
 SET spock.pause_timeout = '30s';
 SHOW spock.pause_timeout;
 RESET spock.pause_timeout;

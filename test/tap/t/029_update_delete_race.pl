@@ -1,7 +1,8 @@
 # Two live nodes replicating both ways, one deleting rows while the other updates the same rows
 # at the same time: an UPDATE that reaches a node after the row was deleted there is an
-# update_missing conflict, counted and skipped (not an error, so nothing is replayed), and both
-# subscriptions keep replicating with the same worker processes.
+# update_missing conflict (applied as an INSERT when it is the later change) or update_deleted
+# (skipped when the DELETE is later), never an error, so nothing is replayed; both nodes end
+# identical, and both subscriptions keep replicating with the same worker processes.
 # Subscriptions whose names differ only by a "_n<digits>" suffix keep separate positions.
 use strict;
 use warnings;
