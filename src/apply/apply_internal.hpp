@@ -239,4 +239,21 @@ struct ApplyErrorContext {
 void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx);
 void pop_error_context(ErrorContextCallback* cb);
 
+// ----- insert_arbiter.cpp --------------------------------------------------------------------
+
+enum class SpecInsertResult { Inserted, SkippedByTrigger, Conflict };
+
+// Inserts the row in `slot` speculatively (as INSERT ... ON CONFLICT does), with the indexes in
+// `arbiters` (non-empty, unique, immediate) checked instead of raising: Conflict when one of
+// them already has the key (committed or in progress), and the row is gone again. The first call
+// for a row (*prepared false) runs BEFORE ROW triggers, generated columns and constraint checks
+// and sets *prepared. Runs user code as the table owner.
+SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* arbiters,
+                                      bool* prepared);
+
+// row_apply.cpp: inserts a remote row in local layout, resolving insert_exists (also against a
+// concurrent local writer of the same key). Ends the executor state begun on x.
+void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
+                       const bool* sent);
+
 }  // namespace spock::apply::detail

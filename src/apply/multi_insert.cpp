@@ -36,6 +36,7 @@ extern "C" {
 #include <utils/lsyscache.h>
 #include <utils/memutils.h>
 #include <utils/rel.h>
+#include <utils/resowner.h>
 #include <utils/snapmgr.h>
 #include <utils/typcache.h>
 }
@@ -76,10 +77,17 @@ struct InsertBuffer {
     Oid key_coll[INDEX_MAX_KEYS];
     uint32 key_hashes[kKeySlots];
     bool key_used[kKeySlots];
+    // For the single-row path a conflicting run falls back to (write_rows()).
+    RemoteTxn txn;
+    int natts;
+    bool* sent_rows;  // per buffered row, natts flags: the columns the provider sent
+    List* arbiters;   // the key index when it can arbitrate a speculative check, else NIL
 };
 
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
+
+void flush_buffer(bool may_retry);
 
 // As as_owner() / as_applier() in row_apply.cpp: the owner's code runs restricted, and the
 // settings it changes are rolled back.
@@ -148,7 +156,7 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_PRE_COMMIT:
         case XACT_EVENT_PARALLEL_PRE_COMMIT:
         case XACT_EVENT_PRE_PREPARE:
-            flush_insert_buffer();
+            flush_buffer(false);
             break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PARALLEL_ABORT:
@@ -164,13 +172,13 @@ void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, vo
         return;
     }
     if (event == SUBXACT_EVENT_PRE_COMMIT_SUB) {
-        flush_insert_buffer();
+        flush_buffer(false);
     } else if (event == SUBXACT_EVENT_ABORT_SUB) {
         buffer = nullptr;
     }
 }
 
-void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
+void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelId remoteid) {
     register_buffer_callbacks();
     MemoryContext cxt =
         AllocSetContextCreate(CurTransactionContext, "spock insert buffer", ALLOCSET_DEFAULT_SIZES);
@@ -197,6 +205,13 @@ void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
     b->estate->es_opened_result_relations = list_make1(b->rri);
     b->estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(b->rri, false);
+    for (int i = 0; i < b->rri->ri_NumIndices; i++) {
+        Relation index = b->rri->ri_IndexRelationDescs[i];
+        if (RelationGetRelid(index) == e->key_index && index->rd_index->indisunique &&
+            index->rd_index->indimmediate && rel->rd_rel->relkind == RELKIND_RELATION) {
+            b->arbiters = list_make1_oid(e->key_index);
+        }
+    }
     b->defaults = init_defaults(e);
     MemoryContextSwitchTo(cxt);
 
@@ -215,6 +230,9 @@ void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
         memcpy(b->key_coll, e->key_coll, sizeof(Oid) * e->key_nkeys);
     }
     GetUserIdAndSecContext(&b->saved_userid, &b->saved_sec_context);
+    b->txn = txn;
+    b->natts = Max(desc->natts, 1);
+    b->sent_rows = static_cast<bool*>(palloc(sizeof(bool) * b->natts * kMaxBufferedRows));
     MemoryContextSwitchTo(old);
     buffer = b;
 }
@@ -292,6 +310,8 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
     }
     if (!single_row) {
         ExecMaterializeSlot(slot);
+        memcpy(b->sent_rows + static_cast<size_t>(b->nused) * b->natts, sent,
+               sizeof(bool) * desc->natts);
         b->nused++;
     } else {
         ExecClearTuple(slot);
@@ -316,7 +336,7 @@ void register_buffer_callbacks() {
     }
 }
 
-bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
+bool buffer_insert(const RemoteTxn& txn, const core::Insert& msg) {
     if (gucs::check_all_uc_indexes) {
         return false;
     }
@@ -339,7 +359,7 @@ bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
             table_close(rel, NoLock);
             return false;
         }
-        start_buffer(e, rel, msg.relid);
+        start_buffer(txn, e, rel, msg.relid);
     }
     ApplyErrorContext ectx{"INSERT", e};
     ErrorContextCallback cb;
@@ -351,12 +371,109 @@ bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
 }
 
 void flush_insert_buffer() {
+    flush_buffer(true);
+}
+
+namespace {
+
+// Writes rows [0, n). With `conflict` set, the key index is checked instead of raising on a
+// duplicate; *conflict tells whether it found one (the rows are written all the same).
+void write_rows(InsertBuffer* b, int n, BulkInsertState bistate, bool* conflict) {
+    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, bistate);
+    if (b->rri->ri_NumIndices == 0) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        List* recheck =
+            ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, conflict != nullptr,
+                                  conflict, conflict != nullptr ? b->arbiters : NIL);
+        list_free(recheck);
+        ResetPerTupleExprContext(b->estate);
+        if (conflict != nullptr && *conflict) {
+            return;
+        }
+    }
+}
+
+// Writes the rows in a subtransaction, with the key index checked instead of raising on a
+// duplicate (see insert_arbiter.cpp). A key that a concurrent local writer took after the
+// lookup rolls the subtransaction back: false, and nothing of the buffer is written.
+bool write_rows_checked(InsertBuffer* b, int n) {
+    MemoryContext cxt = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(cxt);
+    volatile bool conflict = false;
+    PG_TRY();
+    {
+        bool seen = false;
+        owner_on(b);
+        PushActiveSnapshot(GetTransactionSnapshot());
+        // A bulk insert state of its own: a page it keeps pinned must not outlive the
+        // subtransaction's resource owner.
+        BulkInsertState bistate = GetBulkInsertState();
+        write_rows(b, n, bistate, &seen);
+        FreeBulkInsertState(bistate);
+        PopActiveSnapshot();
+        owner_off(b);
+        conflict = seen;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(cxt);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(cxt);
+        CurrentResourceOwner = owner;
+        ReThrowError(edata);
+    }
+    PG_END_TRY();
+    if (conflict) {
+        RollbackAndReleaseCurrentSubTransaction();
+    } else {
+        ReleaseCurrentSubTransaction();
+    }
+    MemoryContextSwitchTo(cxt);
+    CurrentResourceOwner = owner;
+    return !conflict;
+}
+
+// After write_rows_checked() gave up: each buffered row through the single-row path, which
+// waits for the concurrent writer and resolves insert_exists.
+void write_rows_one_by_one(InsertBuffer* b, int n) {
+    for (int i = 0; i < n; i++) {
+        Relation rel;
+        RelMapEntry* e = open_mapped_relation(b->remoteid, RowExclusiveLock, false, &rel);
+        ApplyErrorContext ectx{"INSERT", e};
+        ErrorContextCallback cb;
+        push_error_context(&cb, &ectx);
+        ApplyExec x;
+        begin_exec(&x, rel);
+        TupleDesc desc = RelationGetDescr(rel);
+        TupleTableSlot* remote = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+        ExecClearTuple(remote);
+        TupleTableSlot* row = b->slots[i];
+        slot_getallattrs(row);
+        memcpy(remote->tts_values, row->tts_values, sizeof(Datum) * desc->natts);
+        memcpy(remote->tts_isnull, row->tts_isnull, sizeof(bool) * desc->natts);
+        ExecStoreVirtualTuple(remote);
+        insert_remote_row(b->txn, e, &x, remote, b->sent_rows + static_cast<size_t>(i) * b->natts);
+        table_close(rel, NoLock);
+        pop_error_context(&cb);
+    }
+}
+
+// may_retry: false from the (sub)transaction callbacks, where no subtransaction may start;
+// a concurrent duplicate then raises a unique violation as a plain insert would.
+void flush_buffer(bool may_retry) {
     InsertBuffer* b = buffer;
     if (b == nullptr) {
         return;
     }
     buffer = nullptr;  // whatever happens below, this buffer is done
     int n = b->nused;
+    bool one_by_one = false;
     if (n > 0) {
         ErrorContextCallback cb;
         cb.callback = flush_error_callback;
@@ -364,23 +481,23 @@ void flush_insert_buffer() {
         cb.previous = error_context_stack;
         error_context_stack = &cb;
         MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
-        owner_on(b);
-        PushActiveSnapshot(GetTransactionSnapshot());
-        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
-        if (b->rri->ri_NumIndices > 0) {
-            for (int i = 0; i < n; i++) {
-                List* recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false,
-                                                      nullptr, NIL);
-                list_free(recheck);
-                ResetPerTupleExprContext(b->estate);
-            }
+        if (may_retry && b->arbiters != NIL) {
+            one_by_one = !write_rows_checked(b, n);
+        } else {
+            owner_on(b);
+            PushActiveSnapshot(GetTransactionSnapshot());
+            write_rows(b, n, b->bistate, nullptr);
+            PopActiveSnapshot();
+            owner_off(b);
         }
-        PopActiveSnapshot();
-        owner_off(b);
         MemoryContextSwitchTo(old);
         error_context_stack = cb.previous;
-        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"", n,
-             RelationGetRelationName(b->rel));
+        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s", n,
+             RelationGetRelationName(b->rel),
+             one_by_one ? " one by one after a concurrent insert" : "");
+    }
+    if (one_by_one) {
+        write_rows_one_by_one(b, n);
     }
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);
@@ -397,4 +514,5 @@ void flush_insert_buffer() {
     }
 }
 
+}  // namespace
 }  // namespace spock::apply::detail

@@ -354,31 +354,86 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     fill_defaults(e, init_defaults(e), x.estate, desc, remote->tts_values, remote->tts_isnull);
     as_applier(&x);
     ExecStoreVirtualTuple(remote);
+    insert_remote_row(txn, e, &x, remote, sent);
+    table_close(rel, NoLock);
+    pop_error_context(&cb);
+}
 
+// Builds the arbiter list for a speculative insert: the indexes the lookup probes (the key
+// index; with spock.check_all_uc_indexes also every usable unique index). False when one of
+// them cannot arbitrate (a deferrable key), then the row is inserted the plain way.
+bool lookup_arbiters(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote, List** out) {
+    *out = NIL;
+    if (x->rel->rd_rel->relkind != RELKIND_RELATION) {
+        return false;
+    }
+    for (int i = 0; i < x->rri->ri_NumIndices; i++) {
+        Relation index = x->rri->ri_IndexRelationDescs[i];
+        Oid idx = RelationGetRelid(index);
+        if (idx == e->key_index) {
+            if (!index->rd_index->indisunique || !index->rd_index->indimmediate) {
+                list_free(*out);
+                *out = NIL;
+                return false;
+            }
+            *out = lappend_oid(*out, idx);
+        } else if (gucs::check_all_uc_indexes && unique_index_probeable(index, remote)) {
+            *out = lappend_oid(*out, idx);
+        }
+    }
+    return *out != NIL;
+}
+
+}  // namespace
+
+// The remote row in `remote` (local layout, defaults filled; `sent` marks the columns the
+// provider sent) is inserted, or meets its key in a local row: insert_exists. A local writer
+// inserting the same key at the same moment is caught by the speculative insert
+// (insert_arbiter.cpp), after which the key is looked up again. Ends the executor state.
+void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
+                       const bool* sent) {
+    Relation rel = x->rel;
+    List* arbiters = NIL;
+    bool speculate = lookup_arbiters(x, e, remote, &arbiters);
+    bool prepared = false;
     bool found = false;
     TupleTableSlot* local = nullptr;
     Oid index = InvalidOid;
     Oid second_index = InvalidOid;
-    if (OidIsValid(e->key_index)) {
-        local = table_slot_create(rel, &x.estate->es_tupleTable);
-        index = e->key_index;
-        found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
-    }
-    if (gucs::check_all_uc_indexes) {
-        if (local == nullptr) {
-            local = table_slot_create(rel, &x.estate->es_tupleTable);
+    for (;;) {
+        found = false;
+        index = InvalidOid;
+        second_index = InvalidOid;
+        if (OidIsValid(e->key_index)) {
+            if (local == nullptr) {
+                local = table_slot_create(rel, &x->estate->es_tupleTable);
+            }
+            index = e->key_index;
+            found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
         }
-        found = find_in_other_unique_indexes(&x, e, remote, local, found, &index, &second_index);
-    }
-
-    if (!found) {
-        as_owner(&x);
-        ExecSimpleRelationInsert(x.rri, x.estate, remote);
-        as_applier(&x);
-        end_exec(&x);
-        table_close(rel, NoLock);
-        pop_error_context(&cb);
-        return;
+        if (gucs::check_all_uc_indexes) {
+            if (local == nullptr) {
+                local = table_slot_create(rel, &x->estate->es_tupleTable);
+            }
+            found = find_in_other_unique_indexes(x, e, remote, local, found, &index, &second_index);
+        }
+        if (found) {
+            break;
+        }
+        if (!speculate) {
+            as_owner(x);
+            ExecSimpleRelationInsert(x->rri, x->estate, remote);
+            as_applier(x);
+            end_exec(x);
+            return;
+        }
+        if (insert_with_arbiters(x, remote, arbiters, &prepared) != SpecInsertResult::Conflict) {
+            end_exec(x);
+            return;
+        }
+        // A concurrent writer holds the key: the lookup waits for it if it is still in
+        // progress, then finds its row, or nothing when it rolled back.
+        CHECK_FOR_INTERRUPTS();
     }
 
     // insert_exists: the remote row either becomes an UPDATE of the local one, or is dropped.
@@ -387,7 +442,7 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
     read_local_origin(txn, local, &lo);
     note_local_row(local, &lo, txn);
     if (OidIsValid(second_index)) {
-        raise_unique_conflict(&x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
+        raise_unique_conflict(x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
                               local, remote, &lo);
     }
     Resolution res = Resolution::ApplyRemote;
@@ -395,29 +450,25 @@ void apply_insert_row(const RemoteTxn& txn, const core::Insert& msg) {
         note_conflict(ConflictType::InsertExists);
         res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
     }
-    TupleTableSlot* newrow = merged_row(&x, local, remote->tts_values, remote->tts_isnull, sent);
+    TupleTableSlot* newrow = merged_row(x, local, remote->tts_values, remote->tts_isnull, sent);
     ConflictReport rep{ConflictType::InsertExists, res, rel, index, local, remote, &lo};
     ConflictTexts texts;
     memset(&texts, 0, sizeof texts);
     if (!lo.ours) {
-        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        MemoryContext qcxt = MemoryContextSwitchTo(x->oldcxt);
         capture_conflict_texts(rep, &texts);
         MemoryContextSwitchTo(qcxt);
     }
     if (res == Resolution::ApplyRemote) {
-        update_local_row(&x, local, newrow, sent);
+        update_local_row(x, local, newrow, sent);
     }
-    end_exec(&x);
+    end_exec(x);
     if (!lo.ours) {
         rep.local = nullptr;
         rep.remote = nullptr;
         report_conflict(txn, rep, texts);
     }
-    table_close(rel, NoLock);
-    pop_error_context(&cb);
 }
-
-}  // namespace
 
 void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx) {
     cb->callback = apply_error_callback;
