@@ -256,4 +256,20 @@ SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* 
 void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
                        const bool* sent);
 
+// A node's tiebreaker (info->>'tiebreaker', else its id) and the local node's (false when there
+// is no local node), as conflict resolution uses them.
+int64 tiebreaker_of_node(Oid node);
+bool tiebreaker_of_local_node(int64* out);
+
+// ----- truncate_apply.cpp --------------------------------------------------------------------
+
+// True when a remote INSERT or UPDATE (`action`) of `txn` on the table committed before the last
+// TRUNCATE of the table and must not be applied; it is then counted, and logged once per table
+// and transaction.
+bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char* action);
+
+// Applies a remote TRUNCATE: a real TRUNCATE when no local row of its tables is newer than it,
+// else a DELETE of the older rows; remembers it as the tables' horizon.
+void apply_truncate_in_mesh(const RemoteTxn& txn, const core::Truncate& msg);
+
 }  // namespace spock::apply::detail

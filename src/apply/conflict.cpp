@@ -480,6 +480,14 @@ void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const Confli
     }
 }
 
+int64 tiebreaker_of_node(Oid node) {
+    return node_tiebreaker(node);
+}
+
+bool tiebreaker_of_local_node(int64* out) {
+    return local_tiebreaker(out);
+}
+
 }  // namespace spock::apply::detail
 
 namespace spock::apply {

@@ -609,6 +609,9 @@ bool insert_row_triggers_fire(Relation rel) {
 using namespace detail;
 
 void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
+    if (skip_before_truncate(txn, msg.relid, "INSERT")) {
+        return;
+    }
     if (gucs::batch_inserts && buffer_insert(txn, msg)) {
         return;
     }
@@ -618,6 +621,9 @@ void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
 
 void apply_update(const RemoteTxn& txn, const core::Update& msg) {
     flush_insert_buffer();
+    if (skip_before_truncate(txn, msg.relid, "UPDATE")) {
+        return;
+    }
     Relation rel;
     RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
     ApplyErrorContext ectx{"UPDATE", e};
@@ -788,55 +794,10 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     pop_error_context(&cb);
 }
 
-// TRUNCATE of the named tables (partitioned ones with all their partitions), RESTART IDENTITY
-// as received, RESTRICT always: a provider's CASCADE is not honoured, so a table referenced
-// by a foreign key from a table not in the message makes the TRUNCATE fail (as in Spock).
-void apply_truncate(const RemoteTxn&, const core::Truncate& msg) {
+// TRUNCATE in a mesh: truncate_apply.cpp.
+void apply_truncate(const RemoteTxn& txn, const core::Truncate& msg) {
     flush_insert_buffer();
-    List* rels = NIL;
-    List* relids = NIL;
-    List* relids_logged = NIL;
-    auto add = [&](Relation r) {
-        rels = lappend(rels, r);
-        relids = lappend_oid(relids, RelationGetRelid(r));
-        if (RelationIsLogicallyLogged(r)) {
-            relids_logged = lappend_oid(relids_logged, RelationGetRelid(r));
-        }
-    };
-    for (core::RelId remoteid : msg.relids) {
-        Relation rel;
-        open_mapped_relation(remoteid, AccessExclusiveLock, true, &rel);
-        if (list_member_oid(relids, RelationGetRelid(rel))) {
-            table_close(rel, NoLock);
-            continue;
-        }
-        add(rel);
-        if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
-            List* children =
-                find_all_inheritors(RelationGetRelid(rel), AccessExclusiveLock, nullptr);
-            ListCell* lc;
-            foreach (lc, children) {
-                Oid child = lfirst_oid(lc);
-                if (list_member_oid(relids, child)) {
-                    continue;
-                }
-                Relation c = table_open(child, NoLock);  // locked by find_all_inheritors
-                if (RELATION_IS_OTHER_TEMP(c)) {
-                    table_close(c, NoLock);
-                    continue;
-                }
-                add(c);
-            }
-        }
-    }
-    PushActiveSnapshot(GetTransactionSnapshot());
-    ExecuteTruncateGuts(rels, relids, relids_logged, DROP_RESTRICT, msg.restart_identity);
-    PopActiveSnapshot();
-    ListCell* lc;
-    foreach (lc, rels) {
-        table_close(static_cast<Relation>(lfirst(lc)), NoLock);
-    }
-    CommandCounterIncrement();
+    apply_truncate_in_mesh(txn, msg);
 }
 
 void flush_pending() {

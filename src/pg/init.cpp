@@ -3,6 +3,7 @@
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/sql/truncate_capture.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/shmem.hpp"
 #include "spock/worker/supervisor.hpp"
@@ -37,5 +38,6 @@ void _PG_init(void) {
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
+        spock::sql::install_truncate_capture();
     });
 }
