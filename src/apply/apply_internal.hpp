@@ -251,6 +251,12 @@ enum class SpecInsertResult { Inserted, SkippedByTrigger, Conflict };
 SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* arbiters,
                                       bool* prepared);
 
+// The speculative write alone: the row, already checked, into the heap and its indexes. False
+// when an arbiter index has the key (the row is gone again). `recheck` (may be nullptr) gets
+// the indexes for AFTER ROW triggers' recheck.
+bool speculative_write(ResultRelInfo* rri, EState* estate, TupleTableSlot* slot, List* arbiters,
+                       List** recheck);
+
 // row_apply.cpp: inserts a remote row in local layout, resolving insert_exists (also against a
 // concurrent local writer of the same key). Ends the executor state begun on x.
 void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,

@@ -27,6 +27,28 @@ extern "C" {
 
 namespace spock::apply::detail {
 
+bool speculative_write(ResultRelInfo* rri, EState* estate, TupleTableSlot* slot, List* arbiters,
+                       List** recheck) {
+    Relation rel = rri->ri_RelationDesc;
+    TransactionId xid = GetCurrentTransactionId();
+    uint32 token = SpeculativeInsertionLockAcquire(xid);
+    table_tuple_insert_speculative(rel, slot, GetCurrentCommandId(true), 0, nullptr, token);
+    bool conflict = false;
+    List* found = ExecInsertIndexTuples(rri, slot, estate, false, true, &conflict, arbiters);
+    table_tuple_complete_speculative(rel, slot, token, !conflict);
+    SpeculativeInsertionLockRelease(xid);
+    if (conflict) {
+        list_free(found);
+        found = NIL;
+    }
+    if (recheck != nullptr) {
+        *recheck = found;
+    } else {
+        list_free(found);
+    }
+    return !conflict;
+}
+
 SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* arbiters,
                                       bool* prepared) {
     ResultRelInfo* rri = x->rri;
@@ -53,15 +75,8 @@ SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* 
         }
         *prepared = true;
     }
-    TransactionId xid = GetCurrentTransactionId();
-    uint32 token = SpeculativeInsertionLockAcquire(xid);
-    table_tuple_insert_speculative(rel, slot, estate->es_output_cid, 0, nullptr, token);
-    bool conflict = false;
-    List* recheck = ExecInsertIndexTuples(rri, slot, estate, false, true, &conflict, arbiters);
-    table_tuple_complete_speculative(rel, slot, token, !conflict);
-    SpeculativeInsertionLockRelease(xid);
-    if (conflict) {
-        list_free(recheck);
+    List* recheck = NIL;
+    if (!speculative_write(rri, estate, slot, arbiters, &recheck)) {
         as_applier(x);
         return SpecInsertResult::Conflict;
     }

@@ -11,6 +11,11 @@
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
 //    arrives, so an error names the row that caused it.
+//  * a local session may insert a buffered key after its lookup: a short run is written row by
+//    row speculatively (insert_arbiter.cpp), a longer one with one multi-insert in a
+//    subtransaction with the key index checked instead of raising; a collision sends the rows
+//    not yet written (all of them after a rolled-back subtransaction) through the single-row
+//    path, which resolves insert_exists.
 // The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
@@ -46,6 +51,9 @@ namespace {
 
 constexpr int kMaxBufferedRows = 1000;
 constexpr int kKeySlots = 4096;  // a power of two, more than twice kMaxBufferedRows
+// Runs shorter than this are written row by row speculatively; longer ones with one
+// multi-insert in a subtransaction (whose fixed cost a single-row transaction would notice).
+constexpr int kSpeculativeRun = 32;
 
 struct InsertBuffer {
     int nest_level;
@@ -439,10 +447,27 @@ bool write_rows_checked(InsertBuffer* b, int n) {
     return !conflict;
 }
 
-// After write_rows_checked() gave up: each buffered row through the single-row path, which
-// waits for the concurrent writer and resolves insert_exists.
-void write_rows_one_by_one(InsertBuffer* b, int n) {
-    for (int i = 0; i < n; i++) {
+// A short run (a subtransaction would cost more than it saves): each row written
+// speculatively. Returns the number of rows written before one met a key a concurrent writer
+// took (that row is gone again), or n.
+int write_rows_speculative(InsertBuffer* b, int n) {
+    owner_on(b);
+    PushActiveSnapshot(GetTransactionSnapshot());
+    int written = 0;
+    while (written < n &&
+           speculative_write(b->rri, b->estate, b->slots[written], b->arbiters, nullptr)) {
+        ResetPerTupleExprContext(b->estate);
+        written++;
+    }
+    PopActiveSnapshot();
+    owner_off(b);
+    return written;
+}
+
+// After a concurrent writer took a key: rows [from, n) through the single-row path, which
+// waits for that writer and resolves insert_exists.
+void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
+    for (int i = from; i < n; i++) {
         Relation rel;
         RelMapEntry* e = open_mapped_relation(b->remoteid, RowExclusiveLock, false, &rel);
         ApplyErrorContext ectx{"INSERT", e};
@@ -473,7 +498,7 @@ void flush_buffer(bool may_retry) {
     }
     buffer = nullptr;  // whatever happens below, this buffer is done
     int n = b->nused;
-    bool one_by_one = false;
+    int written = n;  // rows [written, n) go through the single-row path
     if (n > 0) {
         ErrorContextCallback cb;
         cb.callback = flush_error_callback;
@@ -481,8 +506,10 @@ void flush_buffer(bool may_retry) {
         cb.previous = error_context_stack;
         error_context_stack = &cb;
         MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
-        if (may_retry && b->arbiters != NIL) {
-            one_by_one = !write_rows_checked(b, n);
+        if (may_retry && b->arbiters != NIL && n < kSpeculativeRun) {
+            written = write_rows_speculative(b, n);
+        } else if (may_retry && b->arbiters != NIL) {
+            written = write_rows_checked(b, n) ? n : 0;
         } else {
             owner_on(b);
             PushActiveSnapshot(GetTransactionSnapshot());
@@ -494,10 +521,10 @@ void flush_buffer(bool may_retry) {
         error_context_stack = cb.previous;
         elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s", n,
              RelationGetRelationName(b->rel),
-             one_by_one ? " one by one after a concurrent insert" : "");
+             written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
-    if (one_by_one) {
-        write_rows_one_by_one(b, n);
+    if (written < n) {
+        write_rows_one_by_one(b, written, n);
     }
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);

@@ -27,6 +27,7 @@ extern "C" {
 #include <executor/executor.h>
 #include <executor/spi.h>
 #include <miscadmin.h>
+#include <storage/lock.h>
 #include <utils/builtins.h>
 #include <utils/hsearch.h>
 #include <utils/inval.h>
@@ -308,6 +309,21 @@ void sweep(const RemoteTxn& txn, Relation rel, bool do_delete, int64* deleted, i
 }  // namespace
 
 bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char* action) {
+    // Fast path for the usual case, a table without TRUNCATE, once this transaction holds its
+    // lock: no TRUNCATE can have committed since the lock was taken (which processed its
+    // invalidation), so the cached entry is current without opening the table again.
+    RelMapEntry* known = find_mapped_relation(remoteid);
+    if (known != nullptr && known->local_valid && horizons != nullptr) {
+        LOCKTAG tag;
+        SET_LOCKTAG_RELATION(tag, MyDatabaseId, known->local_relid);
+        if (LockHeldByMe(&tag, RowExclusiveLock)) {
+            auto* cached = static_cast<HorizonEntry*>(
+                hash_search(horizons, &known->local_relid, HASH_FIND, nullptr));
+            if (cached != nullptr && !cached->have) {
+                return false;
+            }
+        }
+    }
     Relation rel;
     open_mapped_relation(remoteid, RowExclusiveLock, false, &rel);  // locked: horizon is current
     Oid relid = RelationGetRelid(rel);
