@@ -11,11 +11,12 @@
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
 //    arrives, so an error names the row that caused it.
-//  * a local session may insert a buffered key after its lookup: a short run is written row by
-//    row speculatively (insert_arbiter.cpp), a longer one with one multi-insert in a
-//    subtransaction with the key index checked instead of raising; a collision sends the rows
-//    not yet written (all of them after a rolled-back subtransaction) through the single-row
-//    path, which resolves insert_exists.
+//  * a local session may insert a buffered key after its lookup, so with a key index the rows
+//    are written one by one speculatively (insert_arbiter.cpp) rather than with
+//    table_multi_insert (which cannot take a row back); a collision sends that row and the rest
+//    of the run through the single-row path, which resolves insert_exists. Without a key index
+//    (nothing to collide on) and from the transaction callbacks the run is multi-inserted;
+//    the buffering still saves the per-row executor set-up.
 // The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
@@ -41,7 +42,6 @@ extern "C" {
 #include <utils/lsyscache.h>
 #include <utils/memutils.h>
 #include <utils/rel.h>
-#include <utils/resowner.h>
 #include <utils/snapmgr.h>
 #include <utils/typcache.h>
 }
@@ -51,9 +51,6 @@ namespace {
 
 constexpr int kMaxBufferedRows = 1000;
 constexpr int kKeySlots = 4096;  // a power of two, more than twice kMaxBufferedRows
-// Runs shorter than this are written row by row speculatively; longer ones with one
-// multi-insert in a subtransaction (whose fixed cost a single-row transaction would notice).
-constexpr int kSpeculativeRun = 32;
 
 struct InsertBuffer {
     int nest_level;
@@ -384,72 +381,23 @@ void flush_insert_buffer() {
 
 namespace {
 
-// Writes rows [0, n). With `conflict` set, the key index is checked instead of raising on a
-// duplicate; *conflict tells whether it found one (the rows are written all the same).
-void write_rows(InsertBuffer* b, int n, BulkInsertState bistate, bool* conflict) {
-    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, bistate);
+// Writes rows [0, n) with one multi-insert; a duplicate key raises a unique violation.
+void write_rows(InsertBuffer* b, int n) {
+    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
     if (b->rri->ri_NumIndices == 0) {
         return;
     }
     for (int i = 0; i < n; i++) {
         List* recheck =
-            ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, conflict != nullptr,
-                                  conflict, conflict != nullptr ? b->arbiters : NIL);
+            ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false, nullptr, NIL);
         list_free(recheck);
         ResetPerTupleExprContext(b->estate);
-        if (conflict != nullptr && *conflict) {
-            return;
-        }
     }
 }
 
-// Writes the rows in a subtransaction, with the key index checked instead of raising on a
-// duplicate (see insert_arbiter.cpp). A key that a concurrent local writer took after the
-// lookup rolls the subtransaction back: false, and nothing of the buffer is written.
-bool write_rows_checked(InsertBuffer* b, int n) {
-    MemoryContext cxt = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    BeginInternalSubTransaction(nullptr);
-    MemoryContextSwitchTo(cxt);
-    volatile bool conflict = false;
-    PG_TRY();
-    {
-        bool seen = false;
-        owner_on(b);
-        PushActiveSnapshot(GetTransactionSnapshot());
-        // A bulk insert state of its own: a page it keeps pinned must not outlive the
-        // subtransaction's resource owner.
-        BulkInsertState bistate = GetBulkInsertState();
-        write_rows(b, n, bistate, &seen);
-        FreeBulkInsertState(bistate);
-        PopActiveSnapshot();
-        owner_off(b);
-        conflict = seen;
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(cxt);
-        ErrorData* edata = CopyErrorData();
-        FlushErrorState();
-        RollbackAndReleaseCurrentSubTransaction();
-        MemoryContextSwitchTo(cxt);
-        CurrentResourceOwner = owner;
-        ReThrowError(edata);
-    }
-    PG_END_TRY();
-    if (conflict) {
-        RollbackAndReleaseCurrentSubTransaction();
-    } else {
-        ReleaseCurrentSubTransaction();
-    }
-    MemoryContextSwitchTo(cxt);
-    CurrentResourceOwner = owner;
-    return !conflict;
-}
-
-// A short run (a subtransaction would cost more than it saves): each row written
-// speculatively. Returns the number of rows written before one met a key a concurrent writer
-// took (that row is gone again), or n.
+// Each row written speculatively (insert_arbiter.cpp) with the key index as arbiter. Returns the
+// number of rows written before one met a key a concurrent writer took (that row is gone
+// again), or n.
 int write_rows_speculative(InsertBuffer* b, int n) {
     owner_on(b);
     PushActiveSnapshot(GetTransactionSnapshot());
@@ -489,8 +437,8 @@ void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
     }
 }
 
-// may_retry: false from the (sub)transaction callbacks, where no subtransaction may start;
-// a concurrent duplicate then raises a unique violation as a plain insert would.
+// may_retry: false from the (sub)transaction callbacks, which must not resolve conflicts; a
+// concurrent duplicate then raises a unique violation as a plain insert would.
 void flush_buffer(bool may_retry) {
     InsertBuffer* b = buffer;
     if (b == nullptr) {
@@ -506,14 +454,12 @@ void flush_buffer(bool may_retry) {
         cb.previous = error_context_stack;
         error_context_stack = &cb;
         MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
-        if (may_retry && b->arbiters != NIL && n < kSpeculativeRun) {
+        if (may_retry && b->arbiters != NIL) {
             written = write_rows_speculative(b, n);
-        } else if (may_retry && b->arbiters != NIL) {
-            written = write_rows_checked(b, n) ? n : 0;
         } else {
             owner_on(b);
             PushActiveSnapshot(GetTransactionSnapshot());
-            write_rows(b, n, b->bistate, nullptr);
+            write_rows(b, n);
             PopActiveSnapshot();
             owner_off(b);
         }

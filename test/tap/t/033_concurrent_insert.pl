@@ -78,8 +78,7 @@ sub insert_exists {
 $n2->safe_psql('postgres', 'UPDATE race_cfg SET armed = true');
 $n1->safe_psql('postgres',
     "INSERT INTO rb (id, src) SELECT g, 'n1' FROM generate_series(1, 100) g");
-# A short run (written row by row speculatively rather than in a subtransaction): row 211
-# commits key 210.
+# Another run, where the collision is not on the first rows: row 211 commits key 210.
 $n1->safe_psql('postgres',
     "INSERT INTO rb (id, src) SELECT g, 'n1' FROM generate_series(210, 214) g");
 $n1->safe_psql('postgres', "INSERT INTO rs (id, src) VALUES ($_, 'n1')") for 1 .. 30;
