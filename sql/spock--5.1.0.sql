@@ -207,6 +207,18 @@ CREATE TABLE queue (
     message json NOT NULL
 );
 
+-- The last TRUNCATE of each table on this node, local or applied (docs/conflicts.md, "TRUNCATE
+-- in a mesh"): remote changes committed before it are not applied. truncated_at is NULL for a
+-- local TRUNCATE, whose time is the commit timestamp of the row's own transaction (xmin);
+-- origin_node is NULL for a local one. Not a user catalog table: it is written with
+-- INSERT ... ON CONFLICT, and decoding never reads it.
+CREATE TABLE truncate_horizon (
+    relid oid PRIMARY KEY,
+    truncated_at timestamptz,
+    origin_node oid,
+    skipped_changes bigint NOT NULL DEFAULT 0
+);
+
 -- Tables in a replication set of the local node (one row per set), then every permanent user
 -- table that is in no set at all, with a NULL set_name. The halves are disjoint, hence UNION ALL.
 CREATE VIEW tables AS

@@ -262,4 +262,44 @@ struct ApplyErrorContext {
 void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx);
 void pop_error_context(ErrorContextCallback* cb);
 
+// ----- insert_arbiter.cpp --------------------------------------------------------------------
+
+enum class SpecInsertResult { Inserted, SkippedByTrigger, Conflict };
+
+// Inserts the row in `slot` speculatively (as INSERT ... ON CONFLICT does), with the indexes in
+// `arbiters` (non-empty, unique, immediate) checked instead of raising: Conflict when one of
+// them already has the key (committed or in progress), and the row is gone again. The first call
+// for a row (*prepared false) runs BEFORE ROW triggers, generated columns and constraint checks
+// and sets *prepared. Runs user code as the table owner.
+SpecInsertResult insert_with_arbiters(ApplyExec* x, TupleTableSlot* slot, List* arbiters,
+                                      bool* prepared);
+
+// The speculative write alone: the row, already checked, into the heap and its indexes. False
+// when an arbiter index has the key (the row is gone again). `recheck` (may be nullptr) gets
+// the indexes for AFTER ROW triggers' recheck.
+bool speculative_write(ResultRelInfo* rri, EState* estate, TupleTableSlot* slot, List* arbiters,
+                       List** recheck);
+
+// row_apply.cpp: inserts a remote row in local layout, resolving insert_exists (also against a
+// concurrent local writer of the same key). Ends the executor state begun on x.
+void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
+                       const bool* sent);
+
+// A node's tiebreaker (info->>'tiebreaker', else its id; InvalidOid: the local node's, 0 when
+// there is none) and the local node's (false when there is no local node), as conflict
+// resolution uses them.
+int64 tiebreaker_of_node(Oid node);
+bool tiebreaker_of_local_node(int64* out);
+
+// ----- truncate_apply.cpp --------------------------------------------------------------------
+
+// True when a remote INSERT or UPDATE (`action`) of `txn` on the table committed before the last
+// TRUNCATE of the table and must not be applied; it is then counted, and logged once per table
+// and transaction.
+bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char* action);
+
+// Applies a remote TRUNCATE: a real TRUNCATE when no local row of its tables is newer than it,
+// else a DELETE of the older rows; remembers it as the tables' horizon.
+void apply_truncate_in_mesh(const RemoteTxn& txn, const core::Truncate& msg);
+
 }  // namespace spock::apply::detail

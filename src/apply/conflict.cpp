@@ -498,6 +498,10 @@ void report_conflict(const RemoteTxn& txn, const ConflictReport& r, const Confli
     }
 }
 
+bool tiebreaker_of_local_node(int64* out) {
+    return local_tiebreaker(out);
+}
+
 }  // namespace spock::apply::detail
 
 namespace spock::apply {

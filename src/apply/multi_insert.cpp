@@ -11,6 +11,12 @@
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
 //    arrives, so an error names the row that caused it.
+//  * a local session may insert a buffered key after its lookup, so with a key index the rows
+//    are written one by one speculatively (insert_arbiter.cpp) rather than with
+//    table_multi_insert (which cannot take a row back); a collision sends that row and the rest
+//    of the run through the single-row path, which resolves insert_exists. Without a key index
+//    (nothing to collide on) and from the transaction callbacks the run is multi-inserted;
+//    the buffering still saves the per-row executor set-up.
 // The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
@@ -79,10 +85,17 @@ struct InsertBuffer {
     Oid key_coll[INDEX_MAX_KEYS];
     uint32 key_hashes[kKeySlots];
     bool key_used[kKeySlots];
+    // For the single-row path a conflicting run falls back to (write_rows()).
+    RemoteTxn txn;
+    int natts;
+    bool* sent_rows;  // per buffered row, natts flags: the columns the provider sent
+    List* arbiters;   // the key index when it can arbitrate a speculative check, else NIL
 };
 
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
+
+void flush_buffer(bool may_retry);
 
 // As as_owner() / as_applier() in row_apply.cpp: the owner's code runs restricted, and the
 // settings it changes are rolled back.
@@ -151,7 +164,7 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_PRE_COMMIT:
         case XACT_EVENT_PARALLEL_PRE_COMMIT:
         case XACT_EVENT_PRE_PREPARE:
-            flush_insert_buffer();
+            flush_buffer(false);
             break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PARALLEL_ABORT:
@@ -167,13 +180,13 @@ void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, vo
         return;
     }
     if (event == SUBXACT_EVENT_PRE_COMMIT_SUB) {
-        flush_insert_buffer();
+        flush_buffer(false);
     } else if (event == SUBXACT_EVENT_ABORT_SUB) {
         buffer = nullptr;
     }
 }
 
-void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
+void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelId remoteid) {
     register_buffer_callbacks();
     MemoryContext cxt =
         AllocSetContextCreate(CurTransactionContext, "spock insert buffer", ALLOCSET_DEFAULT_SIZES);
@@ -200,6 +213,13 @@ void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
     b->estate->es_opened_result_relations = list_make1(b->rri);
     b->estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(b->rri, false);
+    for (int i = 0; i < b->rri->ri_NumIndices; i++) {
+        Relation index = b->rri->ri_IndexRelationDescs[i];
+        if (RelationGetRelid(index) == e->key_index && index->rd_index->indisunique &&
+            index->rd_index->indimmediate && rel->rd_rel->relkind == RELKIND_RELATION) {
+            b->arbiters = list_make1_oid(e->key_index);
+        }
+    }
     b->defaults = init_defaults(e);
     MemoryContextSwitchTo(cxt);
 
@@ -218,6 +238,9 @@ void start_buffer(RelMapEntry* e, Relation rel, core::RelId remoteid) {
         memcpy(b->key_coll, e->key_coll, sizeof(Oid) * e->key_nkeys);
     }
     GetUserIdAndSecContext(&b->saved_userid, &b->saved_sec_context);
+    b->txn = txn;
+    b->natts = Max(desc->natts, 1);
+    b->sent_rows = static_cast<bool*>(palloc(sizeof(bool) * b->natts * kMaxBufferedRows));
     MemoryContextSwitchTo(old);
     buffer = b;
 }
@@ -301,6 +324,8 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
     }
     if (!single_row) {
         ExecMaterializeSlot(slot);
+        memcpy(b->sent_rows + static_cast<size_t>(b->nused) * b->natts, sent,
+               sizeof(bool) * desc->natts);
         b->nused++;
     } else {
         ExecClearTuple(slot);
@@ -325,7 +350,7 @@ void register_buffer_callbacks() {
     }
 }
 
-bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
+bool buffer_insert(const RemoteTxn& txn, const core::Insert& msg) {
     if (gucs::check_all_uc_indexes) {
         return false;
     }
@@ -348,7 +373,7 @@ bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
             table_close(rel, NoLock);
             return false;
         }
-        start_buffer(e, rel, msg.relid);
+        start_buffer(txn, e, rel, msg.relid);
     }
     ApplyErrorContext ectx{"INSERT", e};
     ErrorContextCallback cb;
@@ -360,12 +385,77 @@ bool buffer_insert(const RemoteTxn&, const core::Insert& msg) {
 }
 
 void flush_insert_buffer() {
+    flush_buffer(true);
+}
+
+namespace {
+
+// Writes rows [0, n) with one multi-insert; a duplicate key raises a unique violation.
+void write_rows(InsertBuffer* b, int n) {
+    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
+    if (b->rri->ri_NumIndices == 0) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        List* recheck =
+            ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false, nullptr, NIL);
+        list_free(recheck);
+        ResetPerTupleExprContext(b->estate);
+    }
+}
+
+// Each row written speculatively (insert_arbiter.cpp) with the key index as arbiter. Returns the
+// number of rows written before one met a key a concurrent writer took (that row is gone
+// again), or n.
+int write_rows_speculative(InsertBuffer* b, int n) {
+    owner_on(b);
+    PushActiveSnapshot(GetTransactionSnapshot());
+    int written = 0;
+    while (written < n &&
+           speculative_write(b->rri, b->estate, b->slots[written], b->arbiters, nullptr)) {
+        ResetPerTupleExprContext(b->estate);
+        written++;
+    }
+    PopActiveSnapshot();
+    owner_off(b);
+    return written;
+}
+
+// After a concurrent writer took a key: rows [from, n) through the single-row path, which
+// waits for that writer and resolves insert_exists.
+void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
+    for (int i = from; i < n; i++) {
+        Relation rel;
+        RelMapEntry* e = open_mapped_relation(b->remoteid, RowExclusiveLock, false, &rel);
+        ApplyErrorContext ectx{"INSERT", e};
+        ErrorContextCallback cb;
+        push_error_context(&cb, &ectx);
+        ApplyExec x;
+        begin_exec(&x, rel);
+        TupleDesc desc = RelationGetDescr(rel);
+        TupleTableSlot* remote = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
+        ExecClearTuple(remote);
+        TupleTableSlot* row = b->slots[i];
+        slot_getallattrs(row);
+        memcpy(remote->tts_values, row->tts_values, sizeof(Datum) * desc->natts);
+        memcpy(remote->tts_isnull, row->tts_isnull, sizeof(bool) * desc->natts);
+        ExecStoreVirtualTuple(remote);
+        insert_remote_row(b->txn, e, &x, remote, b->sent_rows + static_cast<size_t>(i) * b->natts);
+        table_close(rel, NoLock);
+        pop_error_context(&cb);
+    }
+}
+
+// may_retry: false from the (sub)transaction callbacks, which must not resolve conflicts; a
+// concurrent duplicate then raises a unique violation as a plain insert would.
+void flush_buffer(bool may_retry) {
     InsertBuffer* b = buffer;
     if (b == nullptr) {
         return;
     }
     buffer = nullptr;  // whatever happens below, this buffer is done
     int n = b->nused;
+    int written = n;  // rows [written, n) go through the single-row path
     if (n > 0) {
         ErrorContextCallback cb;
         cb.callback = flush_error_callback;
@@ -373,23 +463,23 @@ void flush_insert_buffer() {
         cb.previous = error_context_stack;
         error_context_stack = &cb;
         MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
-        owner_on(b);
-        PushActiveSnapshot(GetTransactionSnapshot());
-        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
-        if (b->rri->ri_NumIndices > 0) {
-            for (int i = 0; i < n; i++) {
-                List* recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, false,
-                                                      nullptr, NIL);
-                list_free(recheck);
-                ResetPerTupleExprContext(b->estate);
-            }
+        if (may_retry && b->arbiters != NIL) {
+            written = write_rows_speculative(b, n);
+        } else {
+            owner_on(b);
+            PushActiveSnapshot(GetTransactionSnapshot());
+            write_rows(b, n);
+            PopActiveSnapshot();
+            owner_off(b);
         }
-        PopActiveSnapshot();
-        owner_off(b);
         MemoryContextSwitchTo(old);
         error_context_stack = cb.previous;
-        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"", n,
-             RelationGetRelationName(b->rel));
+        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s", n,
+             RelationGetRelationName(b->rel),
+             written < n ? "; a concurrent insert sent some through the single-row path" : "");
+    }
+    if (written < n) {
+        write_rows_one_by_one(b, written, n);
     }
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);
@@ -406,4 +496,5 @@ void flush_insert_buffer() {
     }
 }
 
+}  // namespace
 }  // namespace spock::apply::detail

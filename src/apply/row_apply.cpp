@@ -355,37 +355,100 @@ void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::Tuple
     fill_defaults(e, init_defaults(e), x.estate, desc, remote->tts_values, remote->tts_isnull);
     as_applier(&x);
     ExecStoreVirtualTuple(remote);
+    insert_remote_row(txn, e, &x, remote, sent);
+    table_close(rel, NoLock);
+    pop_error_context(&cb);
+}
 
+// Builds the arbiter list for a speculative insert: the indexes the lookup probes (the key
+// index; with spock.check_all_uc_indexes also every usable unique index). False when one of
+// them cannot arbitrate (a deferrable key), then the row is inserted the plain way.
+bool lookup_arbiters(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote, List** out) {
+    *out = NIL;
+    if (x->rel->rd_rel->relkind != RELKIND_RELATION) {
+        return false;
+    }
+    for (int i = 0; i < x->rri->ri_NumIndices; i++) {
+        Relation index = x->rri->ri_IndexRelationDescs[i];
+        Oid idx = RelationGetRelid(index);
+        if (idx == e->key_index) {
+            if (!index->rd_index->indisunique || !index->rd_index->indimmediate) {
+                list_free(*out);
+                *out = NIL;
+                return false;
+            }
+            *out = lappend_oid(*out, idx);
+        } else if (gucs::check_all_uc_indexes && unique_index_probeable(index, remote)) {
+            *out = lappend_oid(*out, idx);
+        }
+    }
+    return *out != NIL;
+}
+
+}  // namespace
+
+// The remote row in `remote` (local layout, defaults filled; `sent` marks the columns the
+// provider sent) is inserted, or meets its key in a local row: insert_exists. A local writer
+// inserting the same key at the same moment is caught by the speculative insert
+// (insert_arbiter.cpp), after which the key is looked up again. Ends the executor state.
+void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
+                       const bool* sent) {
+    Relation rel = x->rel;
+    List* arbiters = NIL;
+    bool speculate = lookup_arbiters(x, e, remote, &arbiters);
+    bool prepared = false;
     bool found = false;
     TupleTableSlot* local = nullptr;
     Oid index = InvalidOid;
     Oid second_index = InvalidOid;
-    if (OidIsValid(e->key_index)) {
-        local = table_slot_create(rel, &x.estate->es_tupleTable);
-        index = e->key_index;
-        found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
-    }
-    if (gucs::check_all_uc_indexes) {
-        if (local == nullptr) {
-            local = table_slot_create(rel, &x.estate->es_tupleTable);
+    DeleteConflict dc;
+    dc.pending = false;
+    bool checked_deleted = false;
+    for (;;) {
+        found = false;
+        index = InvalidOid;
+        second_index = InvalidOid;
+        if (OidIsValid(e->key_index)) {
+            if (local == nullptr) {
+                local = table_slot_create(rel, &x->estate->es_tupleTable);
+            }
+            index = e->key_index;
+            found = RelationFindReplTupleByIndex(rel, index, LockTupleExclusive, remote, local);
         }
-        found = find_in_other_unique_indexes(&x, e, remote, local, found, &index, &second_index);
-    }
-
-    if (!found) {
-        // insert_deleted: a delete of the key committed after this insert wins.
-        DeleteConflict dc;
-        bool skip = insert_meets_later_delete(&x, txn, remote, &dc);
-        if (!skip) {
-            as_owner(&x);
-            ExecSimpleRelationInsert(x.rri, x.estate, remote);
-            as_applier(&x);
+        if (gucs::check_all_uc_indexes) {
+            if (local == nullptr) {
+                local = table_slot_create(rel, &x->estate->es_tupleTable);
+            }
+            found = find_in_other_unique_indexes(x, e, remote, local, found, &index, &second_index);
         }
-        end_exec(&x);
-        finish_delete_conflict(txn, &dc);
-        table_close(rel, NoLock);
-        pop_error_context(&cb);
-        return;
+        if (found) {
+            break;
+        }
+        if (!checked_deleted) {
+            // insert_deleted: a delete of the key committed after this insert wins.
+            checked_deleted = true;
+            if (insert_meets_later_delete(x, txn, remote, &dc)) {
+                end_exec(x);
+                finish_delete_conflict(txn, &dc);
+                return;
+            }
+        }
+        if (!speculate) {
+            as_owner(x);
+            ExecSimpleRelationInsert(x->rri, x->estate, remote);
+            as_applier(x);
+            end_exec(x);
+            finish_delete_conflict(txn, &dc);
+            return;
+        }
+        if (insert_with_arbiters(x, remote, arbiters, &prepared) != SpecInsertResult::Conflict) {
+            end_exec(x);
+            finish_delete_conflict(txn, &dc);
+            return;
+        }
+        // A concurrent writer holds the key: the lookup waits for it if it is still in
+        // progress, then finds its row, or nothing when it rolled back.
+        CHECK_FOR_INTERRUPTS();
     }
 
     // insert_exists: the remote row either becomes an UPDATE of the local one, or is dropped.
@@ -394,7 +457,7 @@ void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::Tuple
     read_local_origin(txn, local, &lo);
     note_local_row(local, &lo, txn);
     if (OidIsValid(second_index)) {
-        raise_unique_conflict(&x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
+        raise_unique_conflict(x, txn, ConflictType::MultipleUniqueConflicts, index, second_index,
                               local, remote, &lo);
     }
     Resolution res = Resolution::ApplyRemote;
@@ -402,29 +465,26 @@ void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::Tuple
         note_conflict(ConflictType::InsertExists);
         res = decide_conflict(ConflictType::InsertExists, txn, lo, rel, index);
     }
-    TupleTableSlot* newrow = merged_row(&x, local, remote->tts_values, remote->tts_isnull, sent);
+    TupleTableSlot* newrow = merged_row(x, local, remote->tts_values, remote->tts_isnull, sent);
     ConflictReport rep{ConflictType::InsertExists, res, rel, index, local, remote, &lo};
     ConflictTexts texts;
     memset(&texts, 0, sizeof texts);
     if (!lo.ours) {
-        MemoryContext qcxt = MemoryContextSwitchTo(x.oldcxt);
+        MemoryContext qcxt = MemoryContextSwitchTo(x->oldcxt);
         capture_conflict_texts(rep, &texts);
         MemoryContextSwitchTo(qcxt);
     }
     if (res == Resolution::ApplyRemote) {
-        update_local_row(&x, local, newrow, sent);
+        update_local_row(x, local, newrow, sent);
     }
-    end_exec(&x);
+    end_exec(x);
+    finish_delete_conflict(txn, &dc);
     if (!lo.ours) {
         rep.local = nullptr;
         rep.remote = nullptr;
         report_conflict(txn, rep, texts);
     }
-    table_close(rel, NoLock);
-    pop_error_context(&cb);
 }
-
-}  // namespace
 
 void push_error_context(ErrorContextCallback* cb, ApplyErrorContext* ctx) {
     cb->callback = apply_error_callback;
@@ -565,6 +625,9 @@ bool insert_row_triggers_fire(Relation rel) {
 using namespace detail;
 
 void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
+    if (skip_before_truncate(txn, msg.relid, "INSERT")) {
+        return;
+    }
     if (gucs::batch_inserts && buffer_insert(txn, msg)) {
         return;
     }
@@ -574,6 +637,9 @@ void apply_insert(const RemoteTxn& txn, const core::Insert& msg) {
 
 void apply_update(const RemoteTxn& txn, const core::Update& msg) {
     flush_insert_buffer();
+    if (skip_before_truncate(txn, msg.relid, "UPDATE")) {
+        return;
+    }
     Relation rel;
     RelMapEntry* e = open_mapped_relation(msg.relid, RowExclusiveLock, false, &rel);
     ApplyErrorContext ectx{"UPDATE", e};
@@ -759,55 +825,10 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     pop_error_context(&cb);
 }
 
-// TRUNCATE of the named tables (partitioned ones with all their partitions), RESTART IDENTITY
-// as received, RESTRICT always: a provider's CASCADE is not honoured, so a table referenced
-// by a foreign key from a table not in the message makes the TRUNCATE fail (as in Spock).
-void apply_truncate(const RemoteTxn&, const core::Truncate& msg) {
+// TRUNCATE in a mesh: truncate_apply.cpp.
+void apply_truncate(const RemoteTxn& txn, const core::Truncate& msg) {
     flush_insert_buffer();
-    List* rels = NIL;
-    List* relids = NIL;
-    List* relids_logged = NIL;
-    auto add = [&](Relation r) {
-        rels = lappend(rels, r);
-        relids = lappend_oid(relids, RelationGetRelid(r));
-        if (RelationIsLogicallyLogged(r)) {
-            relids_logged = lappend_oid(relids_logged, RelationGetRelid(r));
-        }
-    };
-    for (core::RelId remoteid : msg.relids) {
-        Relation rel;
-        open_mapped_relation(remoteid, AccessExclusiveLock, true, &rel);
-        if (list_member_oid(relids, RelationGetRelid(rel))) {
-            table_close(rel, NoLock);
-            continue;
-        }
-        add(rel);
-        if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) {
-            List* children =
-                find_all_inheritors(RelationGetRelid(rel), AccessExclusiveLock, nullptr);
-            ListCell* lc;
-            foreach (lc, children) {
-                Oid child = lfirst_oid(lc);
-                if (list_member_oid(relids, child)) {
-                    continue;
-                }
-                Relation c = table_open(child, NoLock);  // locked by find_all_inheritors
-                if (RELATION_IS_OTHER_TEMP(c)) {
-                    table_close(c, NoLock);
-                    continue;
-                }
-                add(c);
-            }
-        }
-    }
-    PushActiveSnapshot(GetTransactionSnapshot());
-    ExecuteTruncateGuts(rels, relids, relids_logged, DROP_RESTRICT, msg.restart_identity);
-    PopActiveSnapshot();
-    ListCell* lc;
-    foreach (lc, rels) {
-        table_close(static_cast<Relation>(lfirst(lc)), NoLock);
-    }
-    CommandCounterIncrement();
+    apply_truncate_in_mesh(txn, msg);
 }
 
 void flush_pending() {

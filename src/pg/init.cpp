@@ -5,6 +5,7 @@
 #include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/sql/truncate_capture.hpp"
 #include "spock/worker/deleted_keys.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/shmem.hpp"
@@ -44,5 +45,6 @@ void _PG_init(void) {
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
+        spock::sql::install_truncate_capture();
     });
 }
