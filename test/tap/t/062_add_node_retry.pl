@@ -103,4 +103,15 @@ is($n2->safe_psql('postgres',
 ($rc, $out, $err) = $n2->psql('postgres', "CALL spock.remove_node('n2', '$dsn2')");
 like($err, qr/this database is not a spock node/, 'remove_node on a removed node says so');
 
+# samples/Z0DAN/zodan.sql and zodremove.sql load harmlessly where the extension is.
+my $procs = q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'spock'::regnamespace};
+my $nprocs = $n1->safe_psql('postgres', $procs);
+for my $f ('zodan.sql', 'zodremove.sql') {
+    my $path = "$ENV{SPOCK_SOURCE_DIR}/samples/Z0DAN/$f";
+    ($rc, $out, $err) = $n1->psql('postgres', slurp_file($path));
+    is($rc, 0, "$f loads") or diag $err;
+    like($err, qr/ships with the spock extension/, "$f says where the procedures are");
+}
+is($n1->safe_psql('postgres', $procs), $nprocs, 'loading the samples changed nothing');
+
 done_testing();
