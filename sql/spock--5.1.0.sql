@@ -603,3 +603,704 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ===============================================================================================
+-- Zero-downtime add and remove of a node (reference §9; user guide docs/add-node.md).
+-- PL/pgSQL driven by dblink: every step is a few statements on some node, the procedures commit
+-- between steps so the new node's workers see what was made, and each wait polls with a bound.
+-- ===============================================================================================
+
+-- One row per step (and per peer node for the per-node steps) of the last add_node() run for a
+-- new node. A retry updates the rows; remove_node() deletes them.
+CREATE TABLE add_node_progress (
+    new_node name NOT NULL,
+    step_no integer NOT NULL,
+    step text NOT NULL,
+    peer name NOT NULL DEFAULT '',
+    state text NOT NULL CHECK (state IN ('running', 'done')),
+    lsn pg_lsn,
+    detail text,
+    attempts integer NOT NULL DEFAULT 1,
+    pid integer,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    PRIMARY KEY (new_node, step, peer)
+);
+
+-- The steps as users see them: a step still 'running' whose backend is gone failed.
+CREATE VIEW add_node_status AS
+    SELECT p.new_node, p.step_no, p.step, nullif(p.peer, '') AS peer,
+           CASE WHEN p.state = 'running' AND NOT EXISTS
+                    (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = p.pid)
+                THEN 'failed' ELSE p.state END AS state,
+           p.lsn, p.detail, p.attempts, p.started_at, p.finished_at
+    FROM add_node_progress p;
+
+-- The schema of the dblink extension, created here when missing.
+CREATE FUNCTION zd_dblink_schema() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text;
+BEGIN
+    SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
+        JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink';
+    IF s IS NULL THEN
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS dblink;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'spock.add_node and spock.remove_node need the dblink extension'
+                USING ERRCODE = '58P01', DETAIL = SQLERRM,
+                      HINT = 'Install the package postgresql-contrib-15 and run CREATE EXTENSION dblink.';
+        END;
+        SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
+            JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink';
+    END IF;
+    RETURN s;
+END
+$$;
+
+-- A command on another node, in its own transaction there.
+CREATE FUNCTION zd_exec(dsn text, cmd text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r text;
+BEGIN
+    EXECUTE format('SELECT %I.dblink_exec($1, $2)', spock.zd_dblink_schema()) INTO r USING dsn, cmd;
+    RETURN r;
+END
+$$;
+
+-- The rows of a query on another node, each as a jsonb object.
+CREATE FUNCTION zd_query(dsn text, q text) RETURNS SETOF jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE
+        format('SELECT t.v FROM %I.dblink($1, $2) AS t(v jsonb)', spock.zd_dblink_schema())
+        USING dsn, 'SELECT pg_catalog.to_jsonb(q) FROM (' || q || ') q';
+END
+$$;
+
+-- The single value of a query on another node, as text.
+CREATE FUNCTION zd_value(dsn text, q text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r text;
+BEGIN
+    EXECUTE format('SELECT t.v FROM %I.dblink($1, $2) AS t(v text) LIMIT 1',
+                   spock.zd_dblink_schema()) INTO r USING dsn, q;
+    RETURN r;
+END
+$$;
+
+-- spock.add_node_timeout in seconds.
+CREATE FUNCTION zd_timeout() RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT setting::integer FROM pg_catalog.pg_settings WHERE name = 'spock.add_node_timeout'
+$$;
+
+CREATE FUNCTION gen_sub_name(provider_node text, subscriber_node text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT 'sub_' || provider_node || '_' || subscriber_node $$;
+
+-- Records that a step starts (in the caller's transaction: the caller commits).
+CREATE FUNCTION zd_step_begin(p_new name, p_no integer, p_step text, p_peer name, p_verb boolean)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO spock.add_node_progress AS p (new_node, step_no, step, peer, state, pid, started_at)
+        VALUES (p_new, p_no, p_step, coalesce(p_peer, ''), 'running', pg_catalog.pg_backend_pid(),
+                pg_catalog.clock_timestamp())
+        ON CONFLICT (new_node, step, peer) DO UPDATE
+        SET state = 'running', pid = EXCLUDED.pid, started_at = EXCLUDED.started_at,
+            finished_at = NULL, attempts = p.attempts + 1, detail = NULL;
+    IF p_verb THEN
+        RAISE NOTICE 'add_node %: step %: %', p_new, p_no,
+            p_step || CASE WHEN p_peer IS NULL THEN '' ELSE ' (node ' || p_peer || ')' END;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION zd_step_done(p_new name, p_step text, p_peer name, p_lsn pg_lsn DEFAULT NULL,
+                             p_detail text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE spock.add_node_progress
+        SET state = 'done', finished_at = pg_catalog.clock_timestamp(),
+            lsn = coalesce(p_lsn, lsn), detail = p_detail
+        WHERE new_node = p_new AND step = p_step AND peer = coalesce(p_peer, '');
+END
+$$;
+
+CREATE FUNCTION zd_step_is_done(p_new name, p_step text, p_peer name) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT state = 'done' FROM spock.add_node_progress
+                     WHERE new_node = p_new AND step = p_step AND peer = coalesce(p_peer, '')),
+                    false)
+$$;
+
+CREATE FUNCTION zd_step_lsn(p_new name, p_step text, p_peer name) RETURNS pg_lsn
+LANGUAGE sql STABLE AS $$
+    SELECT lsn FROM spock.add_node_progress
+    WHERE new_node = p_new AND step = p_step AND peer = coalesce(p_peer, '') AND state = 'done'
+$$;
+
+-- The error of a step that did not finish, naming the node and the step, with the way on.
+CREATE FUNCTION zd_fail(p_new name, p_step text, p_peer name, p_msg text, p_state text,
+                        p_detail text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    msg text := format('add_node of "%s": step "%s"%s: %s', p_new, p_step,
+                       CASE WHEN p_peer IS NULL THEN '' ELSE ' on node "' || p_peer || '"' END, p_msg);
+    hint text := 'Fix the cause and CALL spock.add_node() again with the same arguments: it '
+                 'resumes after the last finished step (see spock.add_node_status). To give '
+                 'up instead, CALL spock.remove_node() on this node.';
+BEGIN
+    IF p_detail IS NULL OR p_detail = '' THEN
+        RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(p_state, 'XX000'), HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(p_state, 'XX000'), DETAIL = p_detail,
+                          HINT = hint;
+END
+$$;
+
+-- Polls a boolean query on a node (NULL dsn: this node) until it is true, at most
+-- spock.add_node_timeout; raises an error naming the step and node otherwise.
+CREATE FUNCTION zd_wait(p_new name, p_step text, p_peer name, p_dsn text, p_query text,
+                        p_what text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := pg_catalog.clock_timestamp() +
+        pg_catalog.make_interval(secs => spock.zd_timeout());
+    ok boolean;
+BEGIN
+    IF p_query IS NULL THEN
+        RAISE EXCEPTION 'zd_wait: the query is NULL' USING ERRCODE = '22004';
+    END IF;
+    LOOP
+        IF p_dsn IS NULL THEN
+            EXECUTE p_query INTO ok;
+        ELSE
+            ok := spock.zd_value(p_dsn, p_query)::boolean;
+        END IF;
+        EXIT WHEN ok;
+        IF pg_catalog.clock_timestamp() > deadline THEN
+            PERFORM spock.zd_fail(p_new, p_step, p_peer,
+                'timed out waiting until ' || p_what, '57014',
+                'spock.add_node_timeout is ' || pg_catalog.current_setting('spock.add_node_timeout') || '.');
+        END IF;
+        PERFORM pg_catalog.pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+
+-- The checks add_node() makes before it changes anything. Raises the first problem found.
+CREATE PROCEDURE verify_node_prerequisites(src_node_name text, src_dsn text, new_node_name text,
+                                           new_node_dsn text, verb boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    v text;
+    local_name name;
+    local_ver integer[];
+    tables text;
+BEGIN
+    IF src_node_name IS NULL OR src_dsn IS NULL OR new_node_name IS NULL OR new_node_dsn IS NULL
+       OR src_node_name = '' OR new_node_name = '' THEN
+        RAISE EXCEPTION 'add_node: src_node_name, src_dsn, new_node_name and new_node_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL or empty.',
+                  HINT = 'Pass the source node''s name and DSN and this node''s name and DSN.';
+    END IF;
+    IF src_node_name = new_node_name THEN
+        RAISE EXCEPTION 'add_node: the new node cannot be named like the source node "%"', src_node_name
+            USING ERRCODE = '22023', DETAIL = 'new_node_name and src_node_name are equal.',
+                  HINT = 'Give the new node a name no node of the cluster has.';
+    END IF;
+    SELECT n.node_name INTO local_name FROM spock.local_node l JOIN spock.node n USING (node_id);
+    IF local_name IS NOT NULL THEN
+        RAISE EXCEPTION 'add_node: this database is already spock node "%"', local_name
+            USING ERRCODE = '42710',
+                  DETAIL = 'add_node() makes the node itself and must run on a database that is not a node yet.',
+                  HINT = 'Run it on the new, empty database; to take this node out of its cluster first, CALL spock.remove_node().';
+    END IF;
+    IF EXISTS (SELECT 1 FROM spock.subscription) THEN
+        RAISE EXCEPTION 'add_node: this database already has spock subscriptions'
+            USING ERRCODE = '55000', DETAIL = 'The new node must have no replication configuration.',
+                  HINT = 'Drop them with spock.sub_drop() first.';
+    END IF;
+    SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY n.nspname, c.relname)
+        INTO tables
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'spock')
+          AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                          WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                            AND d.deptype = 'e');
+    IF tables IS NOT NULL THEN
+        RAISE EXCEPTION 'add_node: the new node already has user tables'
+            USING ERRCODE = '55000', DETAIL = 'Tables: ' || left(tables, 500) || '.',
+                  HINT = 'The new node gets its schema and data from the source node; run add_node on an empty database or drop these tables.';
+    END IF;
+    PERFORM spock.zd_dblink_schema();
+    -- The source: reachable, the named node, and the new node unknown to it.
+    BEGIN
+        v := spock.zd_value(src_dsn,
+            'SELECT n.node_name FROM spock.local_node l JOIN spock.node n USING (node_id)');
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'add_node: cannot query the source node "%"', src_node_name
+            USING ERRCODE = CASE WHEN SQLSTATE LIKE '08%' THEN SQLSTATE ELSE '08001' END,
+                  DETAIL = SQLERRM,
+                  HINT = 'Check src_dsn, that the source is running and has the spock extension, and pg_hba.conf.';
+    END;
+    IF v IS DISTINCT FROM src_node_name THEN
+        RAISE EXCEPTION 'add_node: the database at src_dsn is not spock node "%"', src_node_name
+            USING ERRCODE = '22023', DETAIL = 'Its local node is ' || coalesce('"' || v || '"', 'not set') || '.',
+                  HINT = 'Pass the name and DSN of the same existing node.';
+    END IF;
+    IF spock.zd_value(src_dsn, format('SELECT count(*) FROM spock.node WHERE node_name = %L',
+                                      new_node_name))::integer > 0 THEN
+        RAISE EXCEPTION 'add_node: the cluster already has a node named "%"', new_node_name
+            USING ERRCODE = '42710', DETAIL = 'Node "' || src_node_name || '" knows it.',
+                  HINT = 'Choose another name, or remove the old node first with spock.remove_node() on it.';
+    END IF;
+    -- new_node_dsn must lead the other nodes here.
+    BEGIN
+        v := spock.zd_value(new_node_dsn,
+            'SELECT system_identifier::text || '' '' || current_database() FROM pg_catalog.pg_control_system()');
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'add_node: cannot connect to the new node through new_node_dsn'
+            USING ERRCODE = '08001', DETAIL = SQLERRM,
+                  HINT = 'The other nodes connect to this node with new_node_dsn; it must work from them and from here.';
+    END;
+    IF v IS DISTINCT FROM (SELECT system_identifier::text || ' ' || current_database()
+                           FROM pg_catalog.pg_control_system()) THEN
+        RAISE EXCEPTION 'add_node: new_node_dsn does not lead to this database'
+            USING ERRCODE = '22023',
+                  DETAIL = CASE WHEN split_part(v, ' ', 1) = (SELECT system_identifier::text FROM pg_catalog.pg_control_system())
+                                THEN 'It reaches database "' || substr(v, strpos(v, ' ') + 1) || '" of this instance.'
+                                ELSE 'It reaches another PostgreSQL instance.' END,
+                  HINT = 'Pass the DSN of the database add_node runs in.';
+    END IF;
+    -- Every node: reachable, the same spock major.minor, every subscription enabled.
+    local_ver := (regexp_match(spock.spock_version(), '^(\d+)\.(\d+)'))::integer[];
+    FOR r IN SELECT (j->>'node_name') AS node_name, (j->>'dsn') AS dsn
+             FROM spock.zd_query(src_dsn,
+                 'SELECT n.node_name, i.if_dsn AS dsn FROM spock.node n JOIN spock.node_interface i '
+                 'ON i.if_nodeid = n.node_id ORDER BY n.node_name, i.if_id') j
+    LOOP
+        BEGIN
+            v := spock.zd_value(r.dsn, 'SELECT spock.spock_version()');
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'add_node: cannot reach node "%" of the cluster', r.node_name
+                USING ERRCODE = '08001', DETAIL = SQLERRM,
+                      HINT = 'Every node must be reachable from the new node with the DSN the source has for it, for the whole add.';
+        END;
+        IF (regexp_match(v, '^(\d+)\.(\d+)'))::integer[] IS DISTINCT FROM local_ver THEN
+            RAISE EXCEPTION 'add_node: node "%" runs spock %, this node %', r.node_name, v, spock.spock_version()
+                USING ERRCODE = '55000', DETAIL = 'All nodes must run the same spock major and minor version.',
+                      HINT = 'Install the same spock version on the new node.';
+        END IF;
+        v := spock.zd_value(r.dsn, 'SELECT string_agg(sub_name, '', '' ORDER BY sub_name) '
+                                   'FROM spock.subscription WHERE NOT sub_enabled');
+        IF v IS NOT NULL THEN
+            RAISE EXCEPTION 'add_node: node "%" has disabled subscriptions', r.node_name
+                USING ERRCODE = '55000', DETAIL = 'Disabled: ' || v || '.',
+                      HINT = 'Enable them with spock.sub_enable() (or drop them) before adding a node.';
+        END IF;
+        IF verb THEN
+            RAISE NOTICE 'add_node: node % is reachable, runs this spock version, all its subscriptions enabled', r.node_name;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE PROCEDURE add_node(src_node_name text, src_dsn text, new_node_name text, new_node_dsn text,
+                          verb boolean DEFAULT false, new_node_location text DEFAULT 'NY',
+                          new_node_country text DEFAULT 'USA', new_node_info jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    local_name name;
+    o_names text[] := '{}';
+    o_dsns text[] := '{}';
+    i integer;
+    o text;
+    odsn text;
+    sub text;
+    slot text;
+    lsn pg_lsn;
+    target pg_lsn;
+    before jsonb;
+    after jsonb;
+    r record;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    started timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'add_node needs READ COMMITTED' USING ERRCODE = '25001',
+            HINT = 'CALL it outside an explicit transaction block.';
+    END IF;
+    SELECT nd.node_name INTO local_name FROM spock.local_node l JOIN spock.node nd USING (node_id);
+    IF local_name IS NOT NULL AND local_name = n
+       AND spock.zd_step_is_done(n, 'create_node', NULL)
+       AND NOT spock.zd_step_is_done(n, 'finish', NULL) THEN
+        RAISE NOTICE 'add_node: resuming the unfinished add of node "%"', n;
+    ELSE
+        -- 1. Prerequisites: nothing is changed before they all pass.
+        CALL spock.verify_node_prerequisites(src_node_name, src_dsn, new_node_name, new_node_dsn, verb);
+        DELETE FROM spock.add_node_progress WHERE new_node = n;
+        PERFORM spock.zd_step_begin(n, 1, 'prerequisites', NULL, verb);
+        PERFORM spock.zd_step_done(n, 'prerequisites', NULL);
+        -- 2. The new node.
+        PERFORM spock.zd_step_begin(n, 2, 'create_node', NULL, verb);
+        PERFORM spock.node_create(n, new_node_dsn, new_node_location, new_node_country, new_node_info);
+        PERFORM spock.zd_step_done(n, 'create_node', NULL);
+        COMMIT;
+    END IF;
+
+    -- The other existing nodes O, as the source knows them.
+    FOR r IN SELECT (j->>'node_name') AS node_name, (j->>'dsn') AS dsn
+             FROM spock.zd_query(src_dsn,
+                 format('SELECT DISTINCT ON (n.node_name) n.node_name, i.if_dsn AS dsn '
+                        'FROM spock.node n JOIN spock.node_interface i ON i.if_nodeid = n.node_id '
+                        'WHERE n.node_name NOT IN (%L, %L) ORDER BY n.node_name, i.if_id',
+                        src_node_name, n)) j
+    LOOP
+        o_names := o_names || r.node_name;
+        o_dsns := o_dsns || r.dsn;
+    END LOOP;
+
+    -- 3. For each O: a disabled subscription O -> N, its slot on O, and O's changes up to past
+    -- the slot's start applied on S.
+    FOR i IN 1 .. coalesce(array_length(o_names, 1), 0) LOOP
+        o := o_names[i];
+        odsn := o_dsns[i];
+        CONTINUE WHEN spock.zd_step_is_done(n, 'prepare_subscription', o);
+        PERFORM spock.zd_step_begin(n, 3, 'prepare_subscription', o, verb);
+        sub := spock.gen_sub_name(o, n);
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM spock.subscription WHERE sub_name = sub) THEN
+                PERFORM spock.sub_create(sub, odsn, '{default,default_insert_only,ddl_sql}',
+                                         false, false, '{}', '0', false, false);
+            END IF;
+            SELECT sub_slot_name INTO slot FROM spock.subscription WHERE sub_name = sub;
+            IF spock.zd_value(odsn, format('SELECT count(*) FROM pg_catalog.pg_replication_slots '
+                                           'WHERE slot_name = %L', slot))::integer = 0 THEN
+                PERFORM spock.zd_value(odsn, format(
+                    'SELECT lsn FROM pg_catalog.pg_create_logical_replication_slot(%L, ''spock_output'')',
+                    slot));
+            END IF;
+            lsn := spock.zd_value(odsn, 'SELECT spock.sync_event()')::pg_lsn;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_fail(n, 'prepare_subscription', o, e_msg, e_state, e_detail);
+        END;
+        COMMIT;
+        -- Every O commit before the slot's start is on S once S has applied this event.
+        BEGIN
+            PERFORM spock.zd_value(src_dsn, format(
+                'CALL spock.wait_for_sync_event(NULL, %L::name, %L::pg_lsn, %s, true)',
+                o, lsn, spock.zd_timeout()));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_fail(n, 'prepare_subscription', o, 'waiting on "' || src_node_name ||
+                                  '" for the sync event of "' || o || '": ' || e_msg, e_state, e_detail);
+        END;
+        IF NOT spock.zd_value(src_dsn, format('SELECT remote_lsn >= %L::pg_lsn FROM pg_catalog.pg_replication_origin_status os '
+                                              'JOIN spock.subscription s ON s.sub_slot_name = os.external_id '
+                                              'JOIN spock.node nd ON nd.node_id = s.sub_origin WHERE nd.node_name = %L',
+                                              lsn, o))::boolean THEN
+            PERFORM spock.zd_fail(n, 'prepare_subscription', o, 'node "' || src_node_name ||
+                                  '" did not apply the sync event of this node in time', '57014',
+                                  'spock.add_node_timeout is ' || pg_catalog.current_setting('spock.add_node_timeout') || '.');
+        END IF;
+        PERFORM spock.zd_step_done(n, 'prepare_subscription', o, lsn);
+        COMMIT;
+    END LOOP;
+
+    -- 4. S -> N with structure and data. S's apply workers are paused while the copy's snapshot
+    -- is taken, so S's origin for each O says exactly which O changes the copy holds.
+    IF NOT spock.zd_step_is_done(n, 'copy', src_node_name) THEN
+        PERFORM spock.zd_step_begin(n, 4, 'copy', src_node_name, verb);
+        sub := spock.gen_sub_name(src_node_name, n);
+        PERFORM spock.sub_drop(sub, true);
+        DELETE FROM spock.add_node_progress WHERE new_node = n AND step = 'copy_position';
+        COMMIT;
+        BEGIN
+            PERFORM spock.zd_value(src_dsn, 'SELECT spock.pause_apply_workers()');
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_fail(n, 'copy', src_node_name, 'pausing the apply workers: ' || e_msg, e_state, e_detail);
+        END;
+        before := spock.zd_add_node_origins(src_dsn, o_names);
+        BEGIN
+            PERFORM spock.sub_create(sub, src_dsn, '{default,default_insert_only,ddl_sql}',
+                                     true, true, '{}', '0', false, true);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
+            PERFORM spock.zd_fail(n, 'copy', src_node_name, e_msg, e_state, e_detail);
+        END;
+        SELECT sub_slot_name INTO slot FROM spock.subscription WHERE sub_name = sub;
+        COMMIT;
+        BEGIN
+            PERFORM spock.zd_wait(n, 'copy', src_node_name, src_dsn,
+                format('SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = %L '
+                       'AND confirmed_flush_lsn IS NOT NULL)', slot),
+                'the copy''s slot on the source has its snapshot');
+            after := spock.zd_add_node_origins(src_dsn, o_names);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
+            PERFORM spock.zd_fail(n, 'copy', src_node_name, e_msg, e_state, e_detail);
+        END;
+        PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
+        IF before IS DISTINCT FROM after THEN
+            PERFORM spock.zd_fail(n, 'copy', src_node_name,
+                'the source applied changes of other nodes while the copy''s snapshot was taken', '55000',
+                'Its apply workers stopped pausing (spock.pause_timeout on the source) before the snapshot was ready.');
+        END IF;
+        FOR i IN 1 .. coalesce(array_length(o_names, 1), 0) LOOP
+            PERFORM spock.zd_step_begin(n, 4, 'copy_position', o_names[i], false);
+            PERFORM spock.zd_step_done(n, 'copy_position', o_names[i], (after->>o_names[i])::pg_lsn);
+        END LOOP;
+        COMMIT;
+        PERFORM spock.zd_wait(n, 'copy', src_node_name, NULL,
+            format('SELECT coalesce((SELECT sync_status = ''r'' FROM spock.local_sync_status ss '
+                   'JOIN spock.subscription s ON s.sub_id = ss.sync_subid WHERE s.sub_name = %L '
+                   'AND ss.sync_nspname IS NULL AND ss.sync_relname IS NULL), false)', sub),
+            'the structure and data of "' || src_node_name || '" are copied (see the server log '
+            'of this node for errors of the subscription ' || sub || ')');
+        PERFORM spock.zd_step_done(n, 'copy', src_node_name);
+        COMMIT;
+    END IF;
+
+    -- 5. The replication sets of the copied tables, as on the source.
+    IF NOT spock.zd_step_is_done(n, 'replication_sets', NULL) THEN
+        PERFORM spock.zd_step_begin(n, 5, 'replication_sets', NULL, verb);
+        FOR r IN SELECT (j->>'set_name') AS set_name, (j->>'rel') AS rel, (j->>'kind') AS kind
+                 FROM spock.zd_query(src_dsn,
+                     'SELECT rs.set_name, rst.set_reloid::regclass::text AS rel, ''t'' AS kind '
+                     'FROM spock.replication_set rs JOIN spock.replication_set_table rst USING (set_id) '
+                     'JOIN spock.local_node l ON l.node_id = rs.set_nodeid '
+                     'UNION ALL SELECT rs.set_name, rss.set_seqoid::regclass::text, ''s'' '
+                     'FROM spock.replication_set rs JOIN spock.replication_set_seq rss USING (set_id) '
+                     'JOIN spock.local_node l ON l.node_id = rs.set_nodeid') j
+        LOOP
+            IF NOT EXISTS (SELECT 1 FROM spock.replication_set WHERE set_name = r.set_name) THEN
+                PERFORM spock.repset_create(r.set_name);
+            END IF;
+            IF r.kind = 't' AND NOT EXISTS (SELECT 1 FROM spock.tables t
+                    WHERE t.relid = r.rel::regclass AND t.set_name = r.set_name) THEN
+                PERFORM spock.repset_add_table(r.set_name, r.rel::regclass, false);
+            ELSIF r.kind = 's' AND NOT EXISTS (SELECT 1 FROM spock.replication_set_seq q
+                    JOIN spock.replication_set rs USING (set_id)
+                    WHERE q.set_seqoid = r.rel::regclass AND rs.set_name = r.set_name) THEN
+                PERFORM spock.repset_add_seq(r.set_name, r.rel::regclass, false);
+            END IF;
+        END LOOP;
+        PERFORM spock.zd_step_done(n, 'replication_sets', NULL);
+        COMMIT;
+    END IF;
+
+    -- 6 and 7. For each O: its slot and N's origin to where the copy's knowledge of O ends, then
+    -- the subscription enabled and a fresh sync event of O applied here.
+    FOR i IN 1 .. coalesce(array_length(o_names, 1), 0) LOOP
+        o := o_names[i];
+        odsn := o_dsns[i];
+        sub := spock.gen_sub_name(o, n);
+        SELECT sub_slot_name INTO slot FROM spock.subscription WHERE sub_name = sub;
+        IF NOT spock.zd_step_is_done(n, 'advance', o) THEN
+            PERFORM spock.zd_step_begin(n, 6, 'advance', o, verb);
+            target := spock.zd_step_lsn(n, 'copy_position', o);
+            BEGIN
+                IF target IS NULL THEN
+                    RAISE EXCEPTION 'the copy holds no position for this node' USING ERRCODE = '55000';
+                END IF;
+                lsn := spock.zd_value(odsn, format('SELECT confirmed_flush_lsn FROM '
+                                                   'pg_catalog.pg_replication_slots WHERE slot_name = %L', slot))::pg_lsn;
+                IF lsn IS NULL THEN
+                    RAISE EXCEPTION 'slot "%" is missing', slot USING ERRCODE = '55000';
+                ELSIF lsn > target THEN
+                    RAISE EXCEPTION 'slot "%" is at %, past the copy''s position %', slot, lsn, target
+                        USING ERRCODE = '55000';
+                ELSIF lsn < target THEN
+                    PERFORM spock.zd_value(odsn, format(
+                        'SELECT end_lsn FROM pg_catalog.pg_replication_slot_advance(%L, %L::pg_lsn)',
+                        slot, target));
+                END IF;
+                PERFORM pg_catalog.pg_replication_origin_advance(slot, target);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+                PERFORM spock.zd_fail(n, 'advance', o, e_msg, e_state, e_detail);
+            END;
+            PERFORM spock.zd_step_done(n, 'advance', o, target);
+            COMMIT;
+        END IF;
+        IF NOT spock.zd_step_is_done(n, 'enable', o) THEN
+            PERFORM spock.zd_step_begin(n, 7, 'enable', o, verb);
+            PERFORM spock.sub_enable(sub, true);
+            COMMIT;
+            lsn := spock.zd_value(odsn, 'SELECT spock.sync_event()')::pg_lsn;
+            PERFORM spock.zd_wait(n, 'enable', o, NULL,
+                format('SELECT coalesce((SELECT remote_lsn >= %L::pg_lsn FROM '
+                       'pg_catalog.pg_replication_origin_status WHERE external_id = %L), false)', lsn, slot),
+                'this node applied a sync event of "' || o || '" (subscription ' || sub || ')');
+            PERFORM spock.zd_step_done(n, 'enable', o, lsn);
+            COMMIT;
+        END IF;
+    END LOOP;
+
+    -- 8. Every existing node subscribes to the new one.
+    FOR i IN 0 .. coalesce(array_length(o_names, 1), 0) LOOP
+        o := CASE WHEN i = 0 THEN src_node_name ELSE o_names[i] END;
+        odsn := CASE WHEN i = 0 THEN src_dsn ELSE o_dsns[i] END;
+        CONTINUE WHEN spock.zd_step_is_done(n, 'reverse_subscription', o);
+        PERFORM spock.zd_step_begin(n, 8, 'reverse_subscription', o, verb);
+        COMMIT;
+        sub := spock.gen_sub_name(n, o);
+        BEGIN
+            IF spock.zd_value(odsn, format('SELECT count(*) FROM spock.subscription WHERE sub_name = %L',
+                                           sub))::integer = 0 THEN
+                PERFORM spock.zd_value(odsn, format(
+                    'SELECT spock.sub_create(%L, %L, ''{default,default_insert_only,ddl_sql}'', '
+                    'false, false, ''{}'', ''0'', false, true)', sub, new_node_dsn));
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+            PERFORM spock.zd_fail(n, 'reverse_subscription', o, e_msg, e_state, e_detail);
+        END;
+        PERFORM spock.zd_wait(n, 'reverse_subscription', o, odsn,
+            format('SELECT coalesce((SELECT status = ''replicating'' FROM spock.sub_show_status(%L)), false)', sub),
+            'subscription ' || sub || ' on "' || o || '" is replicating');
+        PERFORM spock.zd_step_done(n, 'reverse_subscription', o);
+        COMMIT;
+    END LOOP;
+
+    -- 9. Every subscription of every node replicating.
+    PERFORM spock.zd_step_begin(n, 9, 'finish', NULL, verb);
+    COMMIT;
+    FOR i IN 0 .. coalesce(array_length(o_names, 1), 0) + 1 LOOP
+        o := CASE WHEN i = 0 THEN src_node_name WHEN i <= coalesce(array_length(o_names, 1), 0)
+                  THEN o_names[i] ELSE n END;
+        odsn := CASE WHEN i = 0 THEN src_dsn WHEN i <= coalesce(array_length(o_names, 1), 0)
+                     THEN o_dsns[i] ELSE new_node_dsn END;
+        PERFORM spock.zd_wait(n, 'finish', o, odsn,
+            'SELECT coalesce(bool_and(status = ''replicating''), true) FROM spock.sub_show_status()',
+            'every subscription of "' || o || '" is replicating');
+    END LOOP;
+    PERFORM spock.zd_step_done(n, 'finish', NULL, NULL,
+        'added in ' || round(extract(epoch FROM pg_catalog.clock_timestamp() - started)::numeric, 1) || ' s');
+    COMMIT;
+    IF verb THEN
+        FOR r IN SELECT s.subscription_name, s.status, s.provider_node FROM spock.sub_show_status() s LOOP
+            RAISE NOTICE 'add_node: % from % is %', r.subscription_name, r.provider_node, r.status;
+        END LOOP;
+    END IF;
+    RAISE NOTICE 'add_node: node "%" joined the cluster of "%" (% other nodes)', n, src_node_name,
+        coalesce(array_length(o_names, 1), 0) + 1;
+END
+$$;
+
+-- S's replication origin position for each named node, as {"node": "lsn"}.
+CREATE FUNCTION zd_add_node_origins(src_dsn text, nodes text[]) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(j->>'node_name', j->>'remote_lsn'), '{}')
+            FROM spock.zd_query(src_dsn,
+                'SELECT nd.node_name, os.remote_lsn FROM spock.subscription s '
+                'JOIN spock.node nd ON nd.node_id = s.sub_origin '
+                'JOIN pg_catalog.pg_replication_origin_status os ON os.external_id = s.sub_slot_name '
+                'JOIN spock.local_node l ON l.node_id = s.sub_target') j
+            WHERE j->>'node_name' = ANY (nodes));
+END
+$$;
+
+-- Takes this node out of its cluster: the other nodes' subscriptions from it, its own
+-- subscriptions (and their slots on the providers), its slots and node rows everywhere.
+-- Leaves the data. Runs on the node being removed; safe to run again after a failure.
+CREATE PROCEDURE remove_node(target_node_name text, target_node_dsn text DEFAULT NULL,
+                             verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    local_name name;
+    local_id oid;
+    r record;
+    s record;
+    v text;
+    e_msg text;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'remove_node needs READ COMMITTED' USING ERRCODE = '25001',
+            HINT = 'CALL it outside an explicit transaction block.';
+    END IF;
+    SELECT nd.node_name, nd.node_id INTO local_name, local_id
+        FROM spock.local_node l JOIN spock.node nd USING (node_id);
+    IF local_name IS NULL THEN
+        RAISE EXCEPTION 'remove_node: this database is not a spock node'
+            USING ERRCODE = '55000', DETAIL = 'There is no local node to remove.',
+                  HINT = 'Nothing to do here; run remove_node on the node being removed.';
+    END IF;
+    IF target_node_name IS DISTINCT FROM local_name THEN
+        RAISE EXCEPTION 'remove_node: this database is node "%", not "%"', local_name, target_node_name
+            USING ERRCODE = '22023',
+                  DETAIL = 'remove_node runs on the node being removed.',
+                  HINT = 'Connect to the node named "' || coalesce(target_node_name, '') || '" and call it there.';
+    END IF;
+    PERFORM spock.zd_dblink_schema();
+    -- 1. The other nodes' subscriptions from this node, their node rows of it and its progress.
+    FOR r IN SELECT DISTINCT ON (nd.node_name) nd.node_name, i.if_dsn
+             FROM spock.node nd JOIN spock.node_interface i ON i.if_nodeid = nd.node_id
+             WHERE nd.node_id <> local_id ORDER BY nd.node_name, i.if_id
+    LOOP
+        BEGIN
+            FOR s IN SELECT j->>'sub_name' AS sub_name FROM spock.zd_query(r.if_dsn, format(
+                         'SELECT s.sub_name FROM spock.subscription s JOIN spock.node nd '
+                         'ON nd.node_id = s.sub_origin WHERE nd.node_name = %L', local_name)) j
+            LOOP
+                PERFORM spock.zd_value(r.if_dsn, format('SELECT spock.sub_drop(%L, true)', s.sub_name));
+                IF verbose_mode THEN
+                    RAISE NOTICE 'remove_node: dropped subscription % on node %', s.sub_name, r.node_name;
+                END IF;
+            END LOOP;
+            PERFORM spock.zd_value(r.if_dsn, format(
+                'SELECT spock.node_drop(%L, true) WHERE NOT EXISTS (SELECT 1 FROM spock.subscription s '
+                'JOIN spock.node nd ON nd.node_id IN (s.sub_origin, s.sub_target) WHERE nd.node_name = %L)',
+                local_name, local_name));
+            PERFORM spock.zd_exec(r.if_dsn, format('DELETE FROM spock.progress WHERE remote_node_id = %s',
+                                                   local_id));
+        EXCEPTION WHEN OTHERS THEN
+            e_msg := SQLERRM;
+            RAISE EXCEPTION 'remove_node: could not clean up node "%"', r.node_name
+                USING ERRCODE = CASE WHEN SQLSTATE LIKE '08%' THEN SQLSTATE ELSE '55000' END,
+                      DETAIL = e_msg,
+                      HINT = 'Make the node reachable and CALL spock.remove_node() again; what was already removed stays removed.';
+        END;
+    END LOOP;
+    COMMIT;
+    -- 2. This node's subscriptions: their slots on the providers and origins here go with them.
+    FOR s IN SELECT sub_name FROM spock.subscription ORDER BY sub_name LOOP
+        PERFORM spock.sub_drop(s.sub_name, true);
+        IF verbose_mode THEN
+            RAISE NOTICE 'remove_node: dropped subscription % on node %', s.sub_name, local_name;
+        END IF;
+        COMMIT;
+    END LOOP;
+    -- 3. This node, its slots, and what add_node recorded.
+    PERFORM spock.node_drop(local_name, true);
+    DELETE FROM spock.node_interface WHERE if_nodeid NOT IN (SELECT node_id FROM spock.node);
+    DELETE FROM spock.progress;
+    DELETE FROM spock.add_node_progress WHERE new_node = local_name;
+    COMMIT;
+    RAISE NOTICE 'remove_node: node "%" left its cluster', local_name;
+END
+$$;
+
+REVOKE ALL ON ROUTINE add_node(text, text, text, text, boolean, text, text, jsonb),
+    remove_node(text, text, boolean),
+    verify_node_prerequisites(text, text, text, text, boolean),
+    zd_dblink_schema(), zd_exec(text, text), zd_query(text, text), zd_value(text, text),
+    zd_step_begin(name, integer, text, name, boolean),
+    zd_step_done(name, text, name, pg_lsn, text), zd_fail(name, text, name, text, text, text),
+    zd_wait(name, text, name, text, text, text), zd_add_node_origins(text, text[])
+    FROM PUBLIC;

@@ -35,6 +35,7 @@ int feedback_frequency = 200;
 bool include_ddl_repset = false;
 int log_origin_change = kOriginChangeNone;
 int pause_timeout = 10;
+int add_node_timeout = 180;
 char* pg_standby_slot_names = nullptr;
 char* primary_dsn = nullptr;
 int readonly = kReadOnlyOff;
@@ -176,6 +177,9 @@ void define_all() {
     define_int("spock.pause_timeout",
                "Longest time pause_apply_workers() waits for apply workers to pause.",
                &pause_timeout, 10, 1, 300, PGC_USERSET, GUC_UNIT_S);
+    define_int("spock.add_node_timeout",
+               "Longest time each wait of spock.add_node() and spock.remove_node() may take.",
+               &add_node_timeout, 180, 1, 86400, PGC_USERSET, GUC_UNIT_S);
     define_bool("spock.batch_inserts", "Applies runs of inserts with multi-insert.", &batch_inserts,
                 true, PGC_POSTMASTER);
     define_bool("spock.use_spi", "Applies changes through SPI instead of the executor.", &use_spi,

@@ -38,6 +38,7 @@ extern int feedback_frequency;
 extern bool include_ddl_repset;
 extern int log_origin_change;
 extern int pause_timeout;
+extern int add_node_timeout;
 extern char* pg_standby_slot_names;
 extern char* primary_dsn;
 extern int readonly;

@@ -54,7 +54,11 @@ SELECT split_part(line, '|', 1), 'not in the reference'
 FROM (SELECT regexp_replace(line, '\|[^|]*\|([^|]*)$', '|\1') AS line FROM ours
       EXCEPT
       SELECT regexp_replace(line, '\|[^|]*\|([^|]*)$', '|\1') FROM reference_gucs) d
+WHERE split_part(line, '|', 1) NOT IN ('spock.add_node_timeout')
 ORDER BY 1;
+
+-- Settings of our own, beyond Spock's (docs/configuration.md).
+SELECT line AS own_setting FROM ours WHERE split_part(line, '|', 1) IN ('spock.add_node_timeout');
 
 -- Units differ only where we add one on purpose: the replay queue size is in bytes.
 SELECT r.line AS reference, o.line AS ours
