@@ -120,7 +120,6 @@ class DeletedKeyTable {
     std::uint32_t capacity_;
     std::uint32_t nslots_;  // a power of two >= 2 * capacity_
     std::uint32_t count_;
-    std::uint32_t pad_;
     std::uint64_t head_;  // ring: events head_ .. tail_-1 are held
     std::uint64_t tail_;
     std::uint32_t rel_counts_[kRelBuckets];
