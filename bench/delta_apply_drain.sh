@@ -9,45 +9,17 @@
 #
 #   XACTS=20000 ROUNDS=2 bench/delta_apply_drain.sh
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 XACTS=${XACTS:-20000}
 ROUNDS=${ROUNDS:-2}
 BASE_PORT=${BENCH_PORT_BASE:-5493}
-work=$(mktemp -d /tmp/spock-delta.XXXXXX)
-chmod 755 "$work"
-chown postgres: "$work" 2>/dev/null || true
-bindir=$(pg_bindir)
-
-cleanup() {
-    for d in "$work"/*/; do
-        [ -f "$d/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_instance() { # name port
-    local dir="$work/$1"
-    as_pg "$bindir/initdb" -D "$dir" -A trust -U postgres >/dev/null
-    spock_conf >>"$dir/postgresql.conf"
-    cat >>"$dir/postgresql.conf" <<CONF
-port = $2
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$work'
-shared_buffers = 256MB
-max_wal_size = 4GB
-synchronous_commit = off
-CONF
-    as_pg "$bindir/pg_ctl" -D "$dir" -l "$work/$1.log" -w start >/dev/null
-}
-psql_at() { as_pg "$bindir/psql" -X -q -At -h "$work" -p "$1" -U postgres -d postgres -c "$2"; }
-now_ms() { date +%s%3N; }
+bench_init spock-delta
 
 p=$BASE_PORT
 s=$((BASE_PORT + 1))
-start_instance prov $p
-start_instance sub $s
+bench_start_instance prov $p
+bench_start_instance sub $s
 for port in $p $s; do
     psql_at $port "CREATE EXTENSION spock" >/dev/null
     psql_at $port "CREATE TABLE acct (id int PRIMARY KEY, bal numeric(14,2) NOT NULL,

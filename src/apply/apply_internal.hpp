@@ -285,6 +285,22 @@ bool speculative_write(ResultRelInfo* rri, EState* estate, TupleTableSlot* slot,
 void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, TupleTableSlot* remote,
                        const bool* sent);
 
+// A remote INSERT's table opened for the single-row path (row_apply.cpp): the mapped table,
+// its error context and executor state, and an empty virtual slot in the table's layout for
+// the row. Lives on the caller's stack between begin and finish (the error context points
+// into it).
+struct RemoteInsert {
+    Relation rel;
+    RelMapEntry* e;
+    ApplyErrorContext ectx;
+    ErrorContextCallback cb;
+    ApplyExec x;
+    TupleTableSlot* remote;
+};
+void begin_remote_insert(core::RelId relid, RemoteInsert* ri);
+// Stores ri->remote, inserts it (insert_remote_row) and closes what begin_remote_insert opened.
+void finish_remote_insert(const RemoteTxn& txn, RemoteInsert* ri, const bool* sent);
+
 // A node's tiebreaker (info->>'tiebreaker', else its id; InvalidOid: the local node's, 0 when
 // there is none) and the local node's (false when there is no local node), as conflict
 // resolution uses them.

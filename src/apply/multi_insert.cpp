@@ -425,24 +425,14 @@ int write_rows_speculative(InsertBuffer* b, int n) {
 // waits for that writer and resolves insert_exists.
 void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
     for (int i = from; i < n; i++) {
-        Relation rel;
-        RelMapEntry* e = open_mapped_relation(b->remoteid, RowExclusiveLock, false, &rel);
-        ApplyErrorContext ectx{"INSERT", e};
-        ErrorContextCallback cb;
-        push_error_context(&cb, &ectx);
-        ApplyExec x;
-        begin_exec(&x, rel);
-        TupleDesc desc = RelationGetDescr(rel);
-        TupleTableSlot* remote = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
-        ExecClearTuple(remote);
+        RemoteInsert ri;
+        begin_remote_insert(b->remoteid, &ri);
+        int natts = RelationGetDescr(ri.rel)->natts;
         TupleTableSlot* row = b->slots[i];
         slot_getallattrs(row);
-        memcpy(remote->tts_values, row->tts_values, sizeof(Datum) * desc->natts);
-        memcpy(remote->tts_isnull, row->tts_isnull, sizeof(bool) * desc->natts);
-        ExecStoreVirtualTuple(remote);
-        insert_remote_row(b->txn, e, &x, remote, b->sent_rows + static_cast<size_t>(i) * b->natts);
-        table_close(rel, NoLock);
-        pop_error_context(&cb);
+        memcpy(ri.remote->tts_values, row->tts_values, sizeof(Datum) * natts);
+        memcpy(ri.remote->tts_isnull, row->tts_isnull, sizeof(bool) * natts);
+        finish_remote_insert(b->txn, &ri, b->sent_rows + static_cast<size_t>(i) * b->natts);
     }
 }
 

@@ -337,27 +337,35 @@ bool* palloc_flags(int natts, bool value) {
     return f;
 }
 
+void begin_remote_insert(core::RelId relid, RemoteInsert* ri) {
+    ri->e = open_mapped_relation(relid, RowExclusiveLock, false, &ri->rel);
+    ri->ectx = ApplyErrorContext{"INSERT", ri->e};
+    push_error_context(&ri->cb, &ri->ectx);
+    begin_exec(&ri->x, ri->rel);
+    ri->remote = ExecInitExtraTupleSlot(ri->x.estate, RelationGetDescr(ri->rel), &TTSOpsVirtual);
+    ExecClearTuple(ri->remote);
+}
+
+void finish_remote_insert(const RemoteTxn& txn, RemoteInsert* ri, const bool* sent) {
+    ExecStoreVirtualTuple(ri->remote);
+    insert_remote_row(txn, ri->e, &ri->x, ri->remote, sent);
+    table_close(ri->rel, NoLock);
+    pop_error_context(&ri->cb);
+}
+
 void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::TupleData& tuple) {
-    Relation rel;
-    RelMapEntry* e = open_mapped_relation(relid, RowExclusiveLock, false, &rel);
-    ApplyErrorContext ectx{"INSERT", e};
-    ErrorContextCallback cb;
-    push_error_context(&cb, &ectx);
-    ApplyExec x;
-    begin_exec(&x, rel);
-    TupleDesc desc = RelationGetDescr(rel);
-    TupleTableSlot* remote = ExecInitExtraTupleSlot(x.estate, desc, &TTSOpsVirtual);
-    ExecClearTuple(remote);
+    RemoteInsert ri;
+    begin_remote_insert(relid, &ri);
+    TupleDesc desc = RelationGetDescr(ri.rel);
+    TupleTableSlot* remote = ri.remote;
     memset(remote->tts_isnull, true, sizeof(bool) * desc->natts);
     bool* sent = palloc_flags(desc->natts, false);
-    convert_tuple(e, desc, tuple, false, remote->tts_values, remote->tts_isnull, sent);
-    as_owner(&x);
-    fill_defaults(e, init_defaults(e), x.estate, desc, remote->tts_values, remote->tts_isnull);
-    as_applier(&x);
-    ExecStoreVirtualTuple(remote);
-    insert_remote_row(txn, e, &x, remote, sent);
-    table_close(rel, NoLock);
-    pop_error_context(&cb);
+    convert_tuple(ri.e, desc, tuple, false, remote->tts_values, remote->tts_isnull, sent);
+    as_owner(&ri.x);
+    fill_defaults(ri.e, init_defaults(ri.e), ri.x.estate, desc, remote->tts_values,
+                  remote->tts_isnull);
+    as_applier(&ri.x);
+    finish_remote_insert(txn, &ri, sent);
 }
 
 // Builds the arbiter list for a speculative insert: the indexes the lookup probes (the key

@@ -7,9 +7,10 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 our @EXPORT = qw(spock_node spock_settings spock_dsn spock_create_node spock_subscribe
-  spock_wait_replicating spock_wait_caught_up table_digest);
+  spock_wait_replicating spock_wait_caught_up table_digest spock_pgbench spock_pgbench_finish);
 
 # The postgresql.conf lines every spock node gets.
 sub spock_settings {
@@ -100,6 +101,33 @@ sub table_digest {
     return $node->safe_psql($db,
         "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY $order)), '-') "
           . "FROM $table t");
+}
+
+# Starts pgbench (no vacuum) against a node's database postgres in the background, with the
+# given arguments (duration, clients, script files ...). Returns a run for
+# spock_pgbench_finish().
+sub spock_pgbench {
+    my ($node, @args) = @_;
+    my ($out, $err) = ('', '');
+    my $h = IPC::Run::start(
+        [ 'pgbench', '-n', @args, '-h', $node->host, '-p', $node->port, 'postgres' ],
+        '>', \$out, '2>', \$err);
+    return { h => $h, name => $node->name, out => \$out, err => \$err };
+}
+
+# Waits for pgbench runs to end: each must have succeeded (one test each, named
+# "<what> on <node> ran"). Reports each run's transactions per second. Returns the outputs.
+sub spock_pgbench_finish {
+    my ($what, @runs) = @_;
+    my @outs;
+    for my $r (@runs) {
+        $r->{h}->finish;
+        ok($r->{h}->result == 0, "$what on $r->{name} ran") or diag ${ $r->{err} };
+        my ($tps) = ${ $r->{out} } =~ /tps = ([\d.]+)/;
+        diag "$r->{name}: " . ($tps // '?') . ' transactions/s';
+        push @outs, ${ $r->{out} };
+    }
+    return @outs;
 }
 
 1;

@@ -44,23 +44,10 @@ for my $name (keys %scripts) {
     close $fh;
 }
 my $seconds = $ENV{SPOCK_STORM_SECONDS} // 10;
-my @runs;
-for my $node (@nodes) {
-    my ($out, $err) = ('', '');
-    my $h = IPC::Run::start(
-        ['pgbench', '-n', '-T', $seconds, '-c', '2', "-f", "$dir/upsert.sql\@4",
-            "-f", "$dir/update.sql\@3", "-f", "$dir/delete.sql\@2", "-f", "$dir/insert.sql\@1",
-            '-h', $node->host, '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err);
-    push @runs, [$h, $node->name, \$out, \$err];
-}
-for my $r (@runs) {
-    my ($h, $name, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "storm on $name ran") or diag $$err;
-    my ($tps) = $$out =~ /tps = ([\d.]+)/;
-    diag "$name: " . ($tps // '?') . ' transactions/s';
-}
+spock_pgbench_finish('storm', map {
+        spock_pgbench($_, '-T', $seconds, '-c', '2', '-f', "$dir/upsert.sql\@4",
+            '-f', "$dir/update.sql\@3", '-f', "$dir/delete.sql\@2", '-f', "$dir/insert.sql\@1")
+} @nodes);
 # After the storm, one more row from each node must reach every node.
 for my $i (0 .. 2) {
     $nodes[$i]->safe_psql('postgres', 'INSERT INTO hot VALUES (' . (1000 + $i) . ', 0)');

@@ -57,22 +57,6 @@ sub script {
 my $ins = script('ins', "INSERT INTO q VALUES (nextval('qseq'), 'from A');\n");
 my $del = script('del', "DELETE FROM q;\n");
 
-sub pgbench {
-    my ($node, @args) = @_;
-    my ($out, $err) = ('', '');
-    my $h = IPC::Run::start(['pgbench', '-n', @args, '-h', $node->host, '-p', $node->port,
-            'postgres'], '>', \$out, '2>', \$err);
-    return [$h, $node->name, \$out, \$err];
-}
-
-sub finish {
-    for my $r (@_) {
-        my ($h, $name, $out, $err) = @{$r};
-        $h->finish;
-        ok($h->result == 0, "pgbench on $name ran") or diag $$err;
-    }
-}
-
 my $insert_seconds = $ENV{SPOCK_INSERT_SECONDS} // 4;
 for my $held (1, 0) {
     my $what = $held ? 'C held from A' : 'nothing held';
@@ -83,8 +67,9 @@ for my $held (1, 0) {
           or die 'sub_n1_n3 did not stop';
     }
     my $before = stat_sum($nc, 'confl_insert_deleted');
-    finish(pgbench($na, '-T', $insert_seconds, '-R', '200', '-c', '1', '-f', $ins),
-        pgbench($nb, '-T', $insert_seconds + 1, '-R', '50', '-c', '1', '-f', $del));
+    spock_pgbench_finish('pgbench',
+        spock_pgbench($na, '-T', $insert_seconds, '-R', '200', '-c', '1', '-f', $ins),
+        spock_pgbench($nb, '-T', $insert_seconds + 1, '-R', '50', '-c', '1', '-f', $del));
     # One last delete on B once A's rows have all reached it, so that C's held INSERTs all
     # have a later DELETE.
     my $lsn = $na->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
@@ -118,8 +103,8 @@ my %scripts = (
 );
 script($_, $scripts{$_}) for keys %scripts;
 my $seconds = $ENV{SPOCK_STORM_SECONDS} // 30;
-finish(map {
-        pgbench($_, '-T', $seconds, '-c', '2', '-f', "$dir/upsert.sql\@3",
+spock_pgbench_finish('pgbench', map {
+        spock_pgbench($_, '-T', $seconds, '-c', '2', '-f', "$dir/upsert.sql\@3",
             '-f', "$dir/update.sql\@3", '-f', "$dir/delete.sql\@2", '-f', "$dir/insert.sql\@2")
 } @nodes);
 caught_up_all();

@@ -53,22 +53,8 @@ END;
 SQL
 close $fh;
 my $per_client = $ENV{SPOCK_DELTA_TXNS} // 700;
-my @runs;
-for my $node (@nodes) {
-    my ($out, $err) = ('', '');
-    my $h = IPC::Run::start(
-        ['pgbench', '-n', '-c', '2', '-t', $per_client, '-f', "$dir/bank.sql",
-            '-h', $node->host, '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err);
-    push @runs, [$h, $node->name, \$out, \$err];
-}
-for my $r (@runs) {
-    my ($h, $name, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "bank run on $name") or diag $$err;
-    my ($tps) = $$out =~ /tps = ([\d.]+)/;
-    diag "$name: " . ($tps // '?') . ' transactions/s';
-}
+spock_pgbench_finish('bank run',
+    map { spock_pgbench($_, '-c', '2', '-t', $per_client, '-f', "$dir/bank.sql") } @nodes);
 
 # NULLs: two nodes add to a NULL balance (NULL counts as 0 once a value exists), a third sets
 # another to NULL, and an update of the plain column leaves a NULL alone.

@@ -123,20 +123,9 @@ for my $node ($n1, $n2) {
     push @files, '-f', script("multi_$src", "INSERT INTO k SELECT $slot + (random() * 999)::int, "
           . "'$src' FROM generate_series(1, 50) ON CONFLICT DO NOTHING;\n") . '@1'
       if $node == $n1;
-    my ($out, $err) = ('', '');
-    my $h = IPC::Run::start(
-        ['pgbench', '-n', '-T', $ENV{SPOCK_RACE_SECONDS} // 6, '-c', '3', @files,
-            '-h', $node->host, '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err);
-    push @runs, [$h, $node->name, \$out, \$err];
+    push @runs, spock_pgbench($node, '-T', $ENV{SPOCK_RACE_SECONDS} // 6, '-c', '3', @files);
 }
-for my $r (@runs) {
-    my ($h, $name, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "inserts on $name ran") or diag $$err;
-    my ($tps) = $$out =~ /tps = ([\d.]+)/;
-    diag "$name: " . ($tps // '?') . ' transactions/s';
-}
+spock_pgbench_finish('inserts', @runs);
 for (1 .. 2) {
     spock_wait_caught_up($_) for ($n1, $n2);
 }

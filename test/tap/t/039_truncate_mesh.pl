@@ -100,12 +100,9 @@ for my $i (1, 2) {
     print $fh "INSERT INTO t SELECT $base + :client_id * 10000000 + (random() * 9999999)::int, "
       . "'live' FROM generate_series(1, 5) ON CONFLICT DO NOTHING;\n";
     close $fh;
-    my ($out, $err) = ('', '');
-    my $h = IPC::Run::start(
-        ['pgbench', '-n', '-T', $ENV{SPOCK_TRUNCATE_SECONDS} // 8, '-c', '2', '-f', "$dir/ins$i.sql",
-            '-h', $node->host, '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err);
-    push @runs, [$h, $node->name, \$out, \$err];
+    push @runs,
+      spock_pgbench($node, '-T', $ENV{SPOCK_TRUNCATE_SECONDS} // 8, '-c', '2', '-f',
+        "$dir/ins$i.sql");
 }
 my $seen = 0;
 for my $round (1 .. 3) {
@@ -116,11 +113,7 @@ for my $round (1 .. 3) {
       or die 'rows from n2 and n3 did not arrive on n1';
     $n1->safe_psql('postgres', 'TRUNCATE t');
 }
-for my $r (@runs) {
-    my ($h, $name, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "inserts on $name ran") or diag $$err;
-}
+spock_pgbench_finish('inserts', @runs);
 catch_up_all();
 my $digest = table_digest($n1, 't');
 for my $node (@nodes) {
