@@ -1377,12 +1377,12 @@ BEGIN
         names := names || chk;
         problems := problems || coalesce(p, '');
         IF p IS NULL THEN
-            SELECT array_agg(j->>'node_name' ORDER BY j->>'node_name'),
-                   array_agg(j->>'dsn' ORDER BY j->>'node_name')
+            SELECT array_agg(q->>'node_name' ORDER BY q->>'node_name'),
+                   array_agg(q->>'dsn' ORDER BY q->>'node_name')
                 INTO nodes, dsns
                 FROM spock.zd_query(src_dsn,
                     'SELECT DISTINCT ON (n.node_name) n.node_name, i.if_dsn AS dsn FROM spock.node n '
-                    'JOIN spock.node_interface i ON i.if_nodeid = n.node_id ORDER BY n.node_name, i.if_id') j;
+                    'JOIN spock.node_interface i ON i.if_nodeid = n.node_id ORDER BY n.node_name, i.if_id') q;
             nodes := coalesce(nodes, '{}');
             dsns := coalesce(dsns, '{}');
         END IF;
