@@ -77,7 +77,7 @@ sql() { # port dbname sql [psql args...]
 
 # The demo's instances: n1-n3, and n4 once add-node has created it.
 demo_nodes() {
-    echo n1 n2 n3
+    printf '%s\n' n1 n2 n3
     if [ -f "$(node_data n4)/PG_VERSION" ]; then echo n4; fi
 }
 node_index() { echo $((${1#n} - 1)); }
@@ -292,7 +292,7 @@ servers run spock, but do not replicate."
             "${nodes[$i]}: rows from all three nodes arrived" ||
             { replication_note="Rows did not arrive everywhere; see the logs."; return; }
     done
-    replication_note="Replication: each node subscribes to the other two (a full mesh). This run
+    replication_note="Replication: each node subscribes to every other (a full mesh). This run
 wrote one row on each node; every node now has all three:
 $(for i in 0 1 2; do
     echo "  on ${nodes[$i]}:"
