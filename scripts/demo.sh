@@ -3,13 +3,16 @@
 #
 #   scripts/demo.sh [start]   install what is missing, build and install spock when needed,
 #                             start three PostgreSQL 15 instances with spock, and say what runs
-#   scripts/demo.sh status    show each node (exit 0 when all three run, 3 otherwise)
-#   scripts/demo.sh stop      stop all three (the data stays)
+#   scripts/demo.sh add-node  add a fourth node n4 to the running mesh with CALL spock.add_node
+#                             while a write load runs on n1-n3, then compare all four nodes
+#                             (exit 1 unless every replicated table is identical everywhere)
+#   scripts/demo.sh status    show each node (exit 0 when all of them run, 3 otherwise)
+#   scripts/demo.sh stop      stop all nodes (the data stays)
 #   scripts/demo.sh clean     stop them and delete the demo directory
 #
 # Environment:
 #   SPOCK_DEMO_DIR=/tmp/spock-demo   where data, logs and sockets live
-#   SPOCK_DEMO_PORT_BASE=5441        n1, n2, n3 listen on BASE, BASE+1, BASE+2
+#   SPOCK_DEMO_PORT_BASE=5441        n1, n2, n3 (and n4) listen on BASE, BASE+1, BASE+2 (BASE+3)
 #   PG_CONFIG=...                    the PostgreSQL 15 installation to use (default: Debian's)
 #   SPOCK_SKIP_APT=1                 do not run apt-get
 #   SPOCK_DEMO_REBUILD=1             build and install even when the installed build looks current
@@ -20,7 +23,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-nodes=(n1 n2 n3)
+nodes=(n1 n2 n3)  # the mesh that start makes; add-node adds n4
 db=demo
 demo_dir=${SPOCK_DEMO_DIR:-/tmp/spock-demo}
 case $demo_dir in
@@ -58,7 +61,7 @@ load_state() {
 
 pg_config_bin() { pg_config_path; }
 bindir() { "$(pg_config_bin)" --bindir; }
-node_port() { echo $((port_base + $1)); }     # index 0, 1, 2
+node_port() { echo $((port_base + $1)); }     # index 0, 1, 2 (3 for n4)
 node_data() { echo "$demo_dir/$1"; }
 node_log() { echo "$demo_dir/$1.log"; }
 node_dsn() { echo "host=127.0.0.1 port=$(node_port "$2") dbname=$db user=postgres"; }
@@ -71,6 +74,13 @@ sql() { # port dbname sql [psql args...]
     "$(bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$dbn" \
         -tA "$@" -c "$query"
 }
+
+# The demo's instances: n1-n3, and n4 once add-node has created it.
+demo_nodes() {
+    printf '%s\n' n1 n2 n3
+    if [ -f "$(node_data n4)/PG_VERSION" ]; then echo n4; fi
+}
+node_index() { echo $((${1#n} - 1)); }
 
 is_running() { # name
     [ -f "$(node_data "$1")/PG_VERSION" ] &&
@@ -263,7 +273,7 @@ servers run spock, but do not replicate."
         done
     done
     for i in 0 1 2; do
-        wait_for "$(node_port "$i")" "SELECT count(*) = 2 FROM spock.sub_show_status()
+        wait_for "$(node_port "$i")" "SELECT count(*) >= 2 FROM spock.sub_show_status()
             WHERE status = 'replicating'" "${nodes[$i]}: subscriptions replicating" ||
             { replication_note="Subscriptions did not reach 'replicating'; see the logs."; return; }
     done
@@ -282,7 +292,7 @@ servers run spock, but do not replicate."
             "${nodes[$i]}: rows from all three nodes arrived" ||
             { replication_note="Rows did not arrive everywhere; see the logs."; return; }
     done
-    replication_note="Replication: each node subscribes to the other two (a full mesh). This run
+    replication_note="Replication: each node subscribes to every other (a full mesh). This run
 wrote one row on each node; every node now has all three:
 $(for i in 0 1 2; do
     echo "  on ${nodes[$i]}:"
@@ -307,12 +317,11 @@ wait_for() {
 }
 
 print_nodes() {
-    local i name port
+    local name port
     echo
     echo "spock nodes:"
-    for i in 0 1 2; do
-        name=${nodes[$i]}
-        port=$(node_port "$i")
+    for name in $(demo_nodes); do
+        port=$(node_port "$(node_index "$name")")
         if [ -n "$(sql "$port" "$db" "SELECT 1 FROM pg_class c JOIN pg_namespace n
                 ON n.oid = c.relnamespace WHERE n.nspname = 'spock' AND c.relname = 'node'")" ]; then
             sql "$port" "$db" "SELECT node_name || ' (node_id ' || node_id || ')'
@@ -322,22 +331,21 @@ print_nodes() {
 }
 
 print_summary() {
-    local i name port version
+    local name port version
     echo
-    echo "spock demo: three PostgreSQL 15 instances on 127.0.0.1 (database '$db', user postgres)"
+    echo "spock demo: $(demo_nodes | wc -l) PostgreSQL 15 instances on 127.0.0.1 (database '$db', user postgres)"
     echo
     printf '  %-4s %-6s %-6s %-28s %s\n' node port spock "data directory" "log file"
-    for i in 0 1 2; do
-        name=${nodes[$i]}
-        port=$(node_port "$i")
+    for name in $(demo_nodes); do
+        port=$(node_port "$(node_index "$name")")
         version=$(sql "$port" "$db" "SELECT spock.spock_version()" 2>/dev/null || echo '?')
         printf '  %-4s %-6s %-6s %-28s %s\n' "$name" "$port" "$version" "$(node_data "$name")" \
             "$(node_log "$name")"
     done
     echo
     echo "Connect:"
-    for i in 0 1 2; do
-        printf '  %s:  %s\n' "${nodes[$i]}" "$(psql_cmd "$(node_port "$i")")"
+    for name in $(demo_nodes); do
+        printf '  %s:  %s\n' "$name" "$(psql_cmd "$(node_port "$(node_index "$name")")")"
     done
     if [ -n "${show_nodes:-}" ]; then
         print_nodes
@@ -345,6 +353,9 @@ print_summary() {
     echo
     echo "$replication_note"
     echo
+    if [ ! -f "$(node_data n4)/PG_VERSION" ]; then
+        echo "Next: add a fourth node live, under a write load:  scripts/demo.sh add-node"
+    fi
     echo "Status: scripts/demo.sh status    Stop: scripts/demo.sh stop    Remove: scripts/demo.sh clean"
 }
 
@@ -361,12 +372,13 @@ cmd_start() {
         log "spock in $("$(pg_config_bin)" --pkglibdir) is the current build of the sources"
     fi
     prepare_dir
-    for i in 0 1 2; do
-        init_node "${nodes[$i]}" "$i"
-        start_node "${nodes[$i]}" "$i" "$restart"
+    local name
+    for name in $(demo_nodes); do
+        init_node "$name" "$(node_index "$name")"
+        start_node "$name" "$(node_index "$name")" "$restart"
     done
-    for i in 0 1 2; do
-        setup_database "${nodes[$i]}" "$i"
+    for name in $(demo_nodes); do
+        setup_database "$name" "$(node_index "$name")"
     done
     replication_note=""
     show_nodes=""
@@ -374,6 +386,8 @@ cmd_start() {
     if have_function "$(node_port 0)" node_create; then show_nodes=1; fi
     print_summary
 }
+
+source "$(dirname "$0")/demo-add-node.sh"
 
 # --- status, stop, clean -------------------------------------------------------------------
 
@@ -388,12 +402,12 @@ no_demo() {
 cmd_status() {
     no_demo && return 3
     load_state
-    local i name port running=0 pid extra
+    local name port running=0 total=0 pid extra
     echo "spock demo in $demo_dir (PostgreSQL from $(bindir))"
     printf '  %-4s %-6s %-8s %-8s %s\n' node port state pid "connect with"
-    for i in 0 1 2; do
-        name=${nodes[$i]}
-        port=$(node_port "$i")
+    for name in $(demo_nodes); do
+        port=$(node_port "$(node_index "$name")")
+        total=$((total + 1))
         if is_running "$name"; then
             running=$((running + 1))
             pid=$(head -1 "$(node_data "$name")/postmaster.pid")
@@ -405,8 +419,8 @@ cmd_status() {
             printf '  %-4s %-6s %-8s %-8s %s\n' "$name" "$port" stopped - "log: $(node_log "$name")"
         fi
     done
-    echo "$running of 3 nodes running."
-    [ "$running" = 3 ] || return 3
+    echo "$running of $total nodes running."
+    [ "$running" = "$total" ] || return 3
 }
 
 cmd_stop() {
@@ -416,7 +430,7 @@ cmd_stop() {
     fi
     load_state
     local name stopped=0
-    for name in "${nodes[@]}"; do
+    for name in $(demo_nodes); do
         if is_running "$name"; then
             as_pg "$(bindir)/pg_ctl" stop -D "$(node_data "$name")" -m fast -w >/dev/null
             echo "stopped $name"
@@ -440,9 +454,10 @@ cmd_clean() {
 
 case ${1:-start} in
 start) cmd_start ;;
+add-node) cmd_add_node ;;
 status) cmd_status ;;
 stop) cmd_stop ;;
 clean) cmd_clean ;;
--h | --help | help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
-*) die "unknown command '$1' (try: start, status, stop, clean)" ;;
+-h | --help | help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown command '$1' (try: start, add-node, status, stop, clean)" ;;
 esac

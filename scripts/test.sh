@@ -62,6 +62,10 @@ if [[ " $layers " == *" build "* ]]; then
         check "$mod.so exports no fmt, Boost or C++ library symbols" \
             bash -c "! nm -D --defined-only '$SPOCK_BUILD_DIR/$mod.so' | grep -Ei 'fmt|boost|_Z'"
     done
+    for script in "$SPOCK_ROOT"/scripts/*.sh "$SPOCK_ROOT"/bench/*.sh; do
+        [ -f "$script" ] || continue
+        check "${script#"$SPOCK_ROOT"/} parses (bash -n)" bash -n "$script"
+    done
     count build "$ok" "$bad"
 fi
 

@@ -1304,3 +1304,202 @@ REVOKE ALL ON ROUTINE add_node(text, text, text, text, boolean, text, text, json
     zd_step_done(name, text, name, pg_lsn, text), zd_fail(name, text, name, text, text, text),
     zd_wait(name, text, name, text, text, text), zd_add_node_origins(text, text[])
     FROM PUBLIC;
+
+-- ===============================================================================================
+-- spock.health_check(): add_node's prerequisites before an add ('pre'), or that the added node
+-- replicates both ways afterwards ('post'). Each check is reported; failures end in one error
+-- that lists them all. It changes nothing: the checks run in a subtransaction rolled back at
+-- the end (even the dblink extension it may create).
+-- ===============================================================================================
+
+-- Runs a query on a node that returns NULL when a check passes, or a sentence saying what is
+-- wrong; a failing connection or query is that check's problem too.
+CREATE FUNCTION zd_hc_remote(dsn text, q text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN spock.zd_value(dsn, q);
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'cannot query it: ' || SQLERRM;
+END
+$$;
+
+CREATE PROCEDURE health_check(src_node_name text, src_dsn text, new_node_name text DEFAULT NULL,
+                              new_node_dsn text DEFAULT NULL, check_type text DEFAULT 'pre',
+                              verb boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    kind text := lower(btrim(check_type));
+    names text[] := '{}';
+    problems text[] := '{}';
+    nodes text[] := '{}';
+    dsns text[] := '{}';
+    ndsn text := new_node_dsn;
+    local_ver text := substring(spock.spock_version() FROM '^\d+\.\d+');
+    chk text;
+    p text;
+    i integer;
+    j integer;
+    e_msg text;
+    e_detail text;
+    failures text;
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('pre', 'post') THEN
+        RAISE EXCEPTION 'health_check: unknown check_type "%"', check_type
+            USING ERRCODE = '22023', DETAIL = 'check_type chooses the checks to run.',
+                  HINT = 'Use ''pre'' (before spock.add_node: its prerequisites, run on the new node) '
+                         'or ''post'' (after it: the new node replicates to and from every node).';
+    END IF;
+    IF src_node_name IS NULL OR src_node_name = '' OR src_dsn IS NULL OR src_dsn = '' THEN
+        RAISE EXCEPTION 'health_check: src_node_name and src_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL or empty.',
+                  HINT = 'Pass the name and DSN of an existing node of the cluster.';
+    END IF;
+    IF kind = 'post' AND (new_node_name IS NULL OR new_node_name = '') THEN
+        RAISE EXCEPTION 'health_check: check_type ''post'' needs new_node_name'
+            USING ERRCODE = '22004', DETAIL = 'new_node_name is NULL or empty.',
+                  HINT = 'Pass the name of the node spock.add_node() added.';
+    END IF;
+    IF kind = 'pre' AND ((new_node_name IS NULL) <> (new_node_dsn IS NULL)) THEN
+        RAISE EXCEPTION 'health_check: pass both new_node_name and new_node_dsn, or neither'
+            USING ERRCODE = '22004',
+                  DETAIL = 'With both, the checks include add_node''s prerequisites for the new node; with neither, only the cluster is checked.',
+                  HINT = 'Add the missing argument, or drop the other.';
+    END IF;
+
+    BEGIN
+        -- The source: reachable, and the node named.
+        chk := format('source "%s" is reachable and is that node', src_node_name);
+        p := spock.zd_hc_remote(src_dsn, format(
+            'SELECT CASE WHEN n.node_name IS NULL THEN ''it is not a spock node'' '
+            'WHEN n.node_name <> %L THEN ''it is node "'' || n.node_name || ''"'' END '
+            'FROM (SELECT 1) x LEFT JOIN (spock.local_node l JOIN spock.node n USING (node_id)) ON true',
+            src_node_name));
+        names := names || chk;
+        problems := problems || coalesce(p, '');
+        IF p IS NULL THEN
+            SELECT array_agg(q->>'node_name' ORDER BY q->>'node_name'),
+                   array_agg(q->>'dsn' ORDER BY q->>'node_name')
+                INTO nodes, dsns
+                FROM spock.zd_query(src_dsn,
+                    'SELECT DISTINCT ON (n.node_name) n.node_name, i.if_dsn AS dsn FROM spock.node n '
+                    'JOIN spock.node_interface i ON i.if_nodeid = n.node_id ORDER BY n.node_name, i.if_id') q;
+            nodes := coalesce(nodes, '{}');
+            dsns := coalesce(dsns, '{}');
+        END IF;
+
+        IF kind = 'post' AND p IS NULL THEN
+            chk := format('node "%s" is a node of the cluster', new_node_name);
+            i := array_position(nodes, new_node_name::text);
+            p := CASE WHEN i IS NULL THEN format('node "%s" does not know it', src_node_name) END;
+            names := names || chk;
+            problems := problems || coalesce(p, '');
+            IF i IS NOT NULL AND ndsn IS NULL THEN
+                ndsn := dsns[i];
+            END IF;
+        END IF;
+
+        -- Every node: reachable, this spock major.minor, its subscriptions enabled and replicating.
+        FOR i IN 1 .. coalesce(array_length(nodes, 1), 0) LOOP
+            chk := format('node "%s": reachable, spock %s, every subscription enabled and replicating',
+                          nodes[i], local_ver);
+            p := spock.zd_hc_remote(dsns[i], format(
+                'SELECT coalesce(CASE WHEN substring(spock.spock_version() FROM ''^\d+\.\d+'') <> %L '
+                'THEN ''it runs spock '' || spock.spock_version() END, '
+                '(SELECT ''disabled: '' || string_agg(sub_name, '', '' ORDER BY sub_name) '
+                ' FROM spock.subscription WHERE NOT sub_enabled), '
+                '(SELECT ''not replicating: '' || string_agg(subscription_name || '' ('' || status || '')'', '', '' '
+                ' ORDER BY subscription_name) FROM spock.sub_show_status() WHERE status <> ''replicating''))',
+                local_ver));
+            names := names || chk;
+            problems := problems || coalesce(p, '');
+        END LOOP;
+
+        IF kind = 'pre' AND new_node_name IS NOT NULL THEN
+            chk := format('add_node prerequisites for new node "%s" (this database)', new_node_name);
+            p := NULL;
+            BEGIN
+                CALL spock.verify_node_prerequisites(src_node_name, src_dsn, new_node_name,
+                                                     new_node_dsn, false);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+                p := regexp_replace(e_msg, '^add_node: ', '') ||
+                     coalesce(nullif(' (' || e_detail || ')', ' ()'), '');
+            END;
+            names := names || chk;
+            problems := problems || coalesce(p, '');
+        END IF;
+
+        -- After an add: each direction between the new node and every other node has its
+        -- subscription, replicating, and the slot on the provider.
+        IF kind = 'post' AND ndsn IS NOT NULL THEN
+            FOR i IN 1 .. coalesce(array_length(nodes, 1), 0) LOOP
+                CONTINUE WHEN nodes[i] = new_node_name;
+                FOR j IN 1 .. 2 LOOP
+                    DECLARE
+                        prov text := CASE WHEN j = 1 THEN nodes[i] ELSE new_node_name END;
+                        subr text := CASE WHEN j = 1 THEN new_node_name ELSE nodes[i] END;
+                        pdsn text := CASE WHEN j = 1 THEN dsns[i] ELSE ndsn END;
+                        sdsn text := CASE WHEN j = 1 THEN ndsn ELSE dsns[i] END;
+                        slot text;
+                    BEGIN
+                        chk := format('%s -> %s: subscription replicating, slot on %s', prov, subr, prov);
+                        p := spock.zd_hc_remote(sdsn, format(
+                            'SELECT CASE WHEN count(*) = 0 THEN ''no subscription from '' || %L '
+                            'WHEN bool_or(st.status IS DISTINCT FROM ''replicating'') THEN '
+                            'string_agg(s.sub_name || '' is '' || coalesce(st.status, ''unknown''), '', '') END '
+                            'FROM spock.subscription s JOIN spock.node o ON o.node_id = s.sub_origin '
+                            'LEFT JOIN spock.sub_show_status() st ON st.subscription_name = s.sub_name '
+                            'WHERE o.node_name = %L', prov, prov));
+                        IF p IS NULL THEN
+                            slot := spock.zd_value(sdsn, format(
+                                'SELECT min(s.sub_slot_name) FROM spock.subscription s JOIN spock.node o '
+                                'ON o.node_id = s.sub_origin WHERE o.node_name = %L', prov));
+                            p := spock.zd_hc_remote(pdsn, format(
+                                'SELECT CASE WHEN count(*) = 0 THEN ''slot '' || %L || '' is missing'' END '
+                                'FROM pg_catalog.pg_replication_slots WHERE slot_name = %L', slot, slot));
+                        END IF;
+                        names := names || chk;
+                        problems := problems || coalesce(p, '');
+                    END;
+                END LOOP;
+            END LOOP;
+            chk := format('add_node of "%s" finished every step', new_node_name);
+            p := spock.zd_hc_remote(ndsn, format(
+                'SELECT ''unfinished: '' || string_agg(step || coalesce('' ('' || peer || '')'', '''') '
+                '|| '' '' || state, '', '' ORDER BY step_no) FROM spock.add_node_status '
+                'WHERE new_node = %L AND state <> ''done''', new_node_name));
+            names := names || chk;
+            problems := problems || coalesce(p, '');
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'spock health_check: roll back';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_msg = MESSAGE_TEXT;
+        IF e_msg <> 'spock health_check: roll back' THEN
+            RAISE;
+        END IF;
+    END;
+
+    FOR i IN 1 .. coalesce(array_length(names, 1), 0) LOOP
+        IF problems[i] <> '' THEN
+            failures := coalesce(failures || E'\n', '') || 'FAILED ' || names[i] || ': ' || problems[i];
+        END IF;
+        IF verb THEN
+            RAISE NOTICE 'health_check %: % %', kind,
+                CASE WHEN problems[i] = '' THEN 'ok' ELSE 'FAILED' END,
+                names[i] || coalesce(': ' || nullif(problems[i], ''), '');
+        END IF;
+    END LOOP;
+    IF failures IS NOT NULL THEN
+        RAISE EXCEPTION 'health_check %: % of % checks failed', kind,
+            (SELECT count(*) FROM unnest(problems) x WHERE x <> ''), coalesce(array_length(names, 1), 0)
+            USING ERRCODE = '55000', DETAIL = failures,
+                  HINT = CASE WHEN kind = 'pre'
+                              THEN 'Fix these before CALL spock.add_node(); health_check changes nothing and can run again.'
+                              ELSE 'See spock.sub_show_status() and the server logs of the nodes named; spock.add_node_status on the new node shows the steps of the add.' END;
+    END IF;
+    RAISE NOTICE 'health_check %: all % checks passed', kind, coalesce(array_length(names, 1), 0);
+END
+$$;
+
+REVOKE ALL ON ROUTINE health_check(text, text, text, text, text, boolean), zd_hc_remote(text, text)
+    FROM PUBLIC;

@@ -2,7 +2,7 @@
 -- change nothing. Adding and removing live nodes is in TAP t/061 and t/062.
 SELECT p.proname, pg_get_function_arguments(p.oid)
 FROM pg_proc p WHERE p.pronamespace = 'spock'::regnamespace
-  AND p.proname IN ('add_node', 'remove_node') ORDER BY 1;
+  AND p.proname IN ('add_node', 'remove_node', 'health_check') ORDER BY 1;
 SELECT has_function_privilege('public', 'spock.zd_exec(text, text)', 'EXECUTE') AS public_can_exec;
 
 CREATE DATABASE addnode_src;
@@ -37,6 +37,25 @@ ROLLBACK;
 \set VERBOSITY terse
 CALL spock.add_node('src1', 'host=/nonexistent port=1 dbname=x', 'new1', :'new');
 \set VERBOSITY default
+-- health_check: bad arguments are errors.
+SET client_min_messages = notice;
+CALL spock.health_check('src1', :'src', check_type := 'during');
+CALL spock.health_check('src1', :'src', check_type := NULL);
+CALL spock.health_check(NULL, :'src');
+CALL spock.health_check('src1', :'src', check_type := 'post');
+CALL spock.health_check('src1', :'src', 'new1');
+-- health_check 'pre' where add_node would succeed: each check reported with verb.
+CALL spock.health_check('src1', :'src', 'new1', :'new', 'pre', true);
+CALL spock.health_check('src1', :'src');
+-- A wrong source name, an unreachable source, and 'post' for a node that was never added.
+CALL spock.health_check('nosuch', :'src', 'new1', :'new');
+\set VERBOSITY terse
+CALL spock.health_check('src1', 'host=/nonexistent port=1 dbname=x');
+\set VERBOSITY default
+CALL spock.health_check('src1', :'src', 'new1', NULL, 'post', true);
+SET client_min_messages = warning;
+-- health_check changed nothing, not even the dblink extension it used.
+SELECT count(*) AS dblink FROM pg_extension WHERE extname = 'dblink';
 -- The new node has a user table.
 CREATE TABLE stray (id int);
 CALL spock.add_node('src1', :'src', 'new1', :'new');
@@ -46,6 +65,8 @@ DROP TABLE stray;
 SELECT spock.sub_create('sub_other1_src1', :'base' || 'addnode_other', enabled := false) > 0 AS created;
 \c addnode_new
 CALL spock.add_node('src1', :'src', 'new1', :'new');
+-- health_check 'pre' lists every failed check, the disabled subscription among them.
+CALL spock.health_check('src1', :'src', 'new1', :'new');
 -- The new node is a node already.
 SELECT spock.node_create('new1', :'new') > 0 AS created;
 CALL spock.add_node('src1', :'src', 'new1', :'new');

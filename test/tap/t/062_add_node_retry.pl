@@ -1,6 +1,6 @@
 # spock.add_node() on a single-node cluster (the two-node case), a prerequisite failure that
 # changes nothing, a failure in a later step (the copy) followed by a retry that resumes, and
-# spock.remove_node() afterwards.
+# spock.remove_node() afterwards. spock.health_check() before ('pre') and after ('post') the add.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -40,7 +40,20 @@ isnt($rc, 0, 'add_node refuses a new node with user tables');
 like($err, qr/the new node already has user tables/, 'error names the problem');
 like($err, qr/public\.stray/, 'detail names the table');
 is(footprint(), $before, 'the failed prerequisite changed nothing');
+# health_check 'pre' reports the same problem, and changes nothing either.
+my $pre = "CALL spock.health_check('n1', '$dsn1', 'n2', '$dsn2', 'pre', true)";
+($rc, $out, $err) = $n2->psql('postgres', $pre);
+isnt($rc, 0, 'health_check pre fails where add_node would');
+like($err, qr/health_check pre: 1 of 3 checks failed/, 'health_check counts the failed checks');
+like($err, qr/FAILED add_node prerequisites for new node "n2".*new node already has user tables/,
+    'health_check names the failed check and its problem');
+like($err, qr/ok source "n1" is reachable and is that node/, 'the passed checks are reported too');
+is(footprint(), $before, 'health_check changed nothing');
 $n2->safe_psql('postgres', 'DROP TABLE stray');
+($rc, $out, $err) = $n2->psql('postgres', $pre);
+is($rc, 0, 'health_check pre passes on an empty new node') or diag $err;
+like($err, qr/health_check pre: all 3 checks passed/, 'and says so');
+is(footprint(), $before, 'a passing health_check changed nothing');
 
 # Unreachable source and a wrong source name: errors, nothing changed.
 ($rc, $out, $err) = $n2->psql('postgres',
@@ -87,6 +100,22 @@ for my $t ('items', 'owned') {
     is(table_digest($n2, $t), table_digest($n1, $t), "$t identical on n1 and n2");
 }
 is($n1->safe_psql('postgres', 'SELECT count(*) FROM items'), '1101', 'n1 has every row');
+
+# health_check 'post' after the add: run from n1, the new node's DSN looked up on the source.
+my $post = "CALL spock.health_check('n1', '$dsn1', 'n2', NULL, 'post', true)";
+($rc, $out, $err) = $n1->psql('postgres', $post);
+is($rc, 0, 'health_check post passes after the add') or diag $err;
+like($err, qr/ok n1 -> n2: subscription replicating, slot on n1/, 'it checks n1 -> n2');
+like($err, qr/ok n2 -> n1: subscription replicating, slot on n2/, 'it checks n2 -> n1');
+like($err, qr/health_check post: all 7 checks passed/, 'every check passed');
+# A disabled subscription fails it, naming the subscription.
+$n1->safe_psql('postgres', "SELECT spock.sub_disable('sub_n2_n1', true)");
+($rc, $out, $err) = $n1->psql('postgres', $post);
+isnt($rc, 0, 'health_check post fails with a disabled subscription');
+like($err, qr/FAILED n2 -> n1: subscription replicating, slot on n2: sub_n2_n1 is disabled/,
+    'the failure names the subscription and its state');
+$n1->safe_psql('postgres', "SELECT spock.sub_enable('sub_n2_n1', true)");
+spock_wait_replicating($n1, 'sub_n2_n1');
 
 # 3. remove_node on n2: nothing of n2 left on n1, n1 keeps working alone.
 ($rc, $out, $err) = $n2->psql('postgres', "CALL spock.remove_node('n2', '$dsn2')");
