@@ -337,22 +337,6 @@ bool* palloc_flags(int natts, bool value) {
     return f;
 }
 
-void begin_remote_insert(core::RelId relid, RemoteInsert* ri) {
-    ri->e = open_mapped_relation(relid, RowExclusiveLock, false, &ri->rel);
-    ri->ectx = ApplyErrorContext{"INSERT", ri->e};
-    push_error_context(&ri->cb, &ri->ectx);
-    begin_exec(&ri->x, ri->rel);
-    ri->remote = ExecInitExtraTupleSlot(ri->x.estate, RelationGetDescr(ri->rel), &TTSOpsVirtual);
-    ExecClearTuple(ri->remote);
-}
-
-void finish_remote_insert(const RemoteTxn& txn, RemoteInsert* ri, const bool* sent) {
-    ExecStoreVirtualTuple(ri->remote);
-    insert_remote_row(txn, ri->e, &ri->x, ri->remote, sent);
-    table_close(ri->rel, NoLock);
-    pop_error_context(&ri->cb);
-}
-
 void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::TupleData& tuple) {
     RemoteInsert ri;
     begin_remote_insert(relid, &ri);
@@ -394,6 +378,22 @@ bool lookup_arbiters(ApplyExec* x, RelMapEntry* e, TupleTableSlot* remote, List*
 }
 
 }  // namespace
+
+void begin_remote_insert(core::RelId relid, RemoteInsert* ri) {
+    ri->e = open_mapped_relation(relid, RowExclusiveLock, false, &ri->rel);
+    ri->ectx = ApplyErrorContext{"INSERT", ri->e};
+    push_error_context(&ri->cb, &ri->ectx);
+    begin_exec(&ri->x, ri->rel);
+    ri->remote = ExecInitExtraTupleSlot(ri->x.estate, RelationGetDescr(ri->rel), &TTSOpsVirtual);
+    ExecClearTuple(ri->remote);
+}
+
+void finish_remote_insert(const RemoteTxn& txn, RemoteInsert* ri, const bool* sent) {
+    ExecStoreVirtualTuple(ri->remote);
+    insert_remote_row(txn, ri->e, &ri->x, ri->remote, sent);
+    table_close(ri->rel, NoLock);
+    pop_error_context(&ri->cb);
+}
 
 // The remote row in `remote` (local layout, defaults filled; `sent` marks the columns the
 // provider sent) is inserted, or meets its key in a local row: insert_exists. A local writer
