@@ -44,20 +44,9 @@ open($fh, '>', "$dir/update.sql") or die;
 print $fh "\\set k random(1, 400)\nUPDATE t SET v = v + 1 WHERE id = :k;\n";
 close $fh;
 my $seconds = $ENV{SPOCK_RACE_SECONDS} // 6;
-my @runs;
-for my $job ([$n1, 'delete'], [$n2, 'update']) {
-    my ($node, $what) = @{$job};
-    my ($out, $err) = ('', '');
-    push @runs, [IPC::Run::start(
-        ['pgbench', '-n', '-T', $seconds, '-c', '2', '-f', "$dir/$what.sql", '-h', $node->host,
-            '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err), $what, \$out, \$err];
-}
-for my $r (@runs) {
-    my ($h, $what, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "pgbench $what ran") or diag $$err;
-}
+spock_pgbench_finish('pgbench',
+    spock_pgbench($n1, '-T', $seconds, '-c', '2', '-f', "$dir/delete.sql"),
+    spock_pgbench($n2, '-T', $seconds, '-c', '2', '-f', "$dir/update.sql"));
 spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
 is(table_digest($n1, 't'), table_digest($n2, 't'), 'both nodes end with the same rows');

@@ -51,20 +51,9 @@ close $fh;
 
 my @offsets = (-s $n1->logfile, -s $n2->logfile);
 my $seconds = $ENV{SPOCK_CONFLICT_SECONDS} // 12;
-my @runs;
-for my $job ([$n1, 'n1'], [$n2, 'n2']) {
-    my ($node, $what) = @{$job};
-    my ($out, $err) = ('', '');
-    push @runs, [IPC::Run::start(
-        ['pgbench', '-n', '-T', $seconds, '-c', '2', '-f', "$dir/$what.sql", '-h', $node->host,
-            '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err), $what, \$out, \$err];
-}
-for my $r (@runs) {
-    my ($h, $what, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "pgbench on $what ran") or diag $$err;
-}
+spock_pgbench_finish('pgbench',
+    map { spock_pgbench($_->[0], '-T', $seconds, '-c', '2', '-f', "$dir/$_->[1].sql") }
+      ([$n1, 'n1'], [$n2, 'n2']));
 spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
 

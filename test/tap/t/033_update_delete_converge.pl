@@ -136,20 +136,11 @@ for my $name (keys %scripts) {
     close $fh;
 }
 my $seconds = $ENV{SPOCK_RACE_SECONDS} // 8;
-my @runs;
-for my $node ($n1, $n2) {
-    my ($out, $err) = ('', '');
-    push @runs, [IPC::Run::start(
-        ['pgbench', '-n', '-T', $seconds, '-c', '2', '-f', "$dir/update.sql\@5",
-            '-f', "$dir/delete.sql\@3", '-f', "$dir/insert.sql\@2",
-            '-h', $node->host, '-p', $node->port, 'postgres'],
-        '>', \$out, '2>', \$err), $node->name, \$out, \$err];
-}
-for my $r (@runs) {
-    my ($h, $name, $out, $err) = @{$r};
-    $h->finish;
-    ok($h->result == 0, "pgbench on $name ran") or diag $$err;
-}
+spock_pgbench_finish('pgbench',
+    map {
+        spock_pgbench($_, '-T', $seconds, '-c', '2', '-f', "$dir/update.sql\@5",
+            '-f', "$dir/delete.sql\@3", '-f', "$dir/insert.sql\@2")
+    } ($n1, $n2));
 spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
 my ($d1, $d2) = (table_digest($n1, 't'), table_digest($n2, 't'));
