@@ -104,10 +104,22 @@ is($n1->safe_psql('postgres', "SELECT confirmed_flush_lsn >= '$target' "
 like($err, qr/replication slot "no_such_slot" does not exist/, 'an unknown slot is an error');
 
 # --- get_lsn_from_commit_ts on n1, for n2's inactive slot
+# The apply workers on n1 write their spock.progress rows in local transactions of their own
+# (at most once a second), so a local commit may fall between any two steps below; the checks
+# read the WAL (pg_walinspect) to say what the returned position is the end of.
+$n1->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect');
+sub record_ending_at {
+    my ($from, $at) = @_;
+    return $n1->safe_psql('postgres',
+        "SELECT resource_manager || ' ' || record_type || ' ' || description "
+          . "FROM pg_get_wal_records_info('$from', pg_current_wal_flush_lsn()) "
+          . "WHERE end_lsn = '$at'");
+}
 my $before_a = $n1->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 $n1->safe_psql('postgres', "INSERT INTO t VALUES (304, 'n1')");
 my $after_a = $n1->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 my $mid = $n1->safe_psql('postgres', 'SELECT clock_timestamp()');
+my $before_b = $n1->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 $n1->safe_psql('postgres', "INSERT INTO t VALUES (305, 'n1')");
 my $after_b = $n1->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 # A transaction applied from n3 after that is not local to n1: it does not count.
@@ -117,17 +129,26 @@ $n1->poll_query_until('postgres', 'SELECT count(*) = 1 FROM t WHERE id = 306')
 my $end = $n1->safe_psql('postgres', 'SELECT clock_timestamp()');
 my $restart = $n1->safe_psql('postgres',
     "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '$n2_slot_on_n1'");
+# The end of n1's commit of row 306, applied from n3 (a commit record with an origin).
+my $applied_end = $n1->safe_psql('postgres',
+    "SELECT end_lsn FROM pg_get_wal_records_info('$after_b', pg_current_wal_flush_lsn()) "
+      . "WHERE resource_manager = 'Transaction' AND description LIKE '%origin: node%'");
+isnt($applied_end, '', "n1's commit of the row applied from n3 is in the WAL ($applied_end)");
 
 my $at_mid = $n1->safe_psql('postgres',
     "SELECT spock.get_lsn_from_commit_ts('$n2_slot_on_n1', '$mid')");
 is($n1->safe_psql('postgres',
-        "SELECT '$at_mid'::pg_lsn > '$before_a' AND '$at_mid'::pg_lsn <= '$after_a'"),
-    't', "a time between two commits gives the end of the first ($before_a < $at_mid <= $after_a)");
+        "SELECT '$at_mid'::pg_lsn >= '$after_a' AND '$at_mid'::pg_lsn <= '$before_b'"),
+    't', "a time between two commits gives a position between them ($after_a <= $at_mid <= $before_b)");
+like(record_ending_at($before_a, $at_mid), qr/^Transaction COMMIT (?!.*origin)/,
+    'and it is the end of a local commit record');
 my $at_end = $n1->safe_psql('postgres',
     "SELECT spock.get_lsn_from_commit_ts('$n2_slot_on_n1', '$end')");
-is($n1->safe_psql('postgres',
-        "SELECT '$at_end'::pg_lsn > '$after_a' AND '$at_end'::pg_lsn <= '$after_b'"),
-    't', "the applied transaction after the second commit is ignored ($at_end <= $after_b)");
+is($n1->safe_psql('postgres', "SELECT '$at_end'::pg_lsn >= '$after_b'"),
+    't', "a time after the second commit gives its end or a later local commit ($after_b <= $at_end)");
+my $rec = record_ending_at($before_a, $at_end);
+like($rec, qr/^Transaction COMMIT (?!.*origin)/,
+    "the applied transaction is ignored: $at_end ends a local commit ($rec), not $applied_end");
 is($n1->safe_psql('postgres',
         "SELECT spock.get_lsn_from_commit_ts('$n2_slot_on_n1', '2000-01-01')"),
     $restart, 'a time before everything gives the slot\'s restart point');
