@@ -181,8 +181,12 @@ void Stream::update_progress() {
     // provider is idle and everything it sent is applied (seen at a keepalive), the
     // row says so with updated_by_decode = false, so lag_tracker shows no lag rather than the
     // age of the last transaction. core::progress_write() only ever moves forward.
+    long secs = 0;
+    int usecs = 0;
+    TimestampDifference(last_progress_, now, &secs, &usecs);
     core::ProgressWrite w =
-        core::progress_write(lsn, remote_insert_, caught_up_at_, progress_written_);
+        core::progress_write(lsn, remote_insert_, caught_up_at_, progress_written_, progress_idle_,
+                             static_cast<std::int64_t>(secs) * 1000 + usecs / 1000);
     if (!w.write) {
         return;
     }
@@ -209,6 +213,7 @@ void Stream::update_progress() {
     pg::spi_finish();
     pg::commit_xact();
     progress_written_ = at;
+    progress_idle_ = !by_decode;
     last_progress_ = now;
 }
 

@@ -46,6 +46,7 @@ class Stream {
     TimestampTz last_ping_ = 0;
     TimestampTz last_progress_ = 0;
     XLogRecPtr progress_written_ = InvalidXLogRecPtr;
+    bool progress_idle_ = false;  // the last write was an idle one (not after a commit)
     XLogRecPtr caught_up_at_ = InvalidXLogRecPtr;  // provider position we are caught up with
     int since_feedback_ = 0;
     TimestampTz last_sync_check_ = 0;

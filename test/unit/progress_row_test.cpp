@@ -52,4 +52,23 @@ TEST(ProgressRow, InsertPositionNeverBelowLsn) {
     }
 }
 
+// Two idle nodes: each idle write moves the other's caught-up position. After the first idle
+// write, the next waits kIdleProgressIntervalMs, so the pair does not write once a second.
+TEST(ProgressRow, IdleWritesAreSpacedOut) {
+    // Caught up after a commit: written at once, whatever the time since the commit's write.
+    ProgressWrite w = progress_write(100, 150, 200, 100, false, 0);
+    EXPECT_TRUE(w.write);
+    EXPECT_FALSE(w.by_decode);
+    // The provider's WAL moved again (its own progress row): not yet.
+    EXPECT_FALSE(progress_write(100, 150, 260, 200, true, 1000).write);
+    EXPECT_FALSE(progress_write(100, 150, 260, 200, true, kIdleProgressIntervalMs - 1).write);
+    w = progress_write(100, 150, 260, 200, true, kIdleProgressIntervalMs);
+    EXPECT_TRUE(w.write);
+    EXPECT_EQ(w.lsn, 260u);
+    // A commit is never held back by the idle interval.
+    w = progress_write(300, 320, 260, 260, true, 0);
+    EXPECT_TRUE(w.write);
+    EXPECT_TRUE(w.by_decode);
+}
+
 }  // namespace

@@ -103,6 +103,21 @@ ok($n2->poll_query_until('postgres',
           . "FROM spock.lag_tracker WHERE origin_name = 'n1'"),
     'lag_tracker: no lag when caught up');
 
+# An idle pair stays quiet: each node's spock.progress write is WAL its peer's keepalives
+# report, so writing the idle row at every move kept both nodes writing once a second for ever.
+# Over six seconds each of n1's apply workers may refresh its row at most once.
+$n1->safe_psql('postgres', 'CREATE EXTENSION pg_walinspect');
+my $idle_from = $n1->safe_psql('postgres', 'SELECT pg_current_wal_flush_lsn()');
+my $idle_t0 = $n1->safe_psql('postgres', 'SELECT clock_timestamp()');
+$n1->poll_query_until('postgres', "SELECT clock_timestamp() > '$idle_t0'::timestamptz + interval '6 s'")
+  or die 'clock did not move';
+my $progress_writes = $n1->safe_psql('postgres', qq{
+    SELECT CASE WHEN pg_current_wal_flush_lsn() = '$idle_from' THEN 0 ELSE (
+        SELECT count(*) FROM pg_get_wal_records_info('$idle_from', pg_current_wal_flush_lsn())
+        WHERE resource_manager = 'Heap' AND record_type LIKE '%UPDATE%'
+          AND block_ref LIKE '%/' || pg_relation_filenode('spock.progress') || ' %') END});
+cmp_ok($progress_writes, '<=', 1, "an idle pair does not keep writing spock.progress ($progress_writes writes in 6 s)");
+
 # Dropping the subscription stops its worker and drops the slot on the provider.
 $n2->safe_psql('postgres', "SELECT spock.sub_drop('sub_n1_n2')");
 is($n1->safe_psql('postgres',

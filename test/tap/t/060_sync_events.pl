@@ -130,9 +130,13 @@ my $end = $n1->safe_psql('postgres', 'SELECT clock_timestamp()');
 my $restart = $n1->safe_psql('postgres',
     "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '$n2_slot_on_n1'");
 # The end of n1's commit of row 306, applied from n3 (a commit record with an origin).
-my $applied_end = $n1->safe_psql('postgres',
-    "SELECT end_lsn FROM pg_get_wal_records_info('$after_b', pg_current_wal_flush_lsn()) "
-      . "WHERE resource_manager = 'Transaction' AND description LIKE '%origin: node%'");
+my $applied_end = $n1->safe_psql('postgres', qq{
+    WITH r AS (SELECT * FROM pg_get_wal_records_info('$after_b', pg_current_wal_flush_lsn()))
+    SELECT c.end_lsn FROM r c JOIN r i USING (xid)
+    WHERE c.resource_manager = 'Transaction' AND c.record_type = 'COMMIT'
+      AND c.description LIKE '%origin: node%'
+      AND i.resource_manager = 'Heap' AND i.record_type LIKE 'INSERT%'
+      AND i.block_ref LIKE '%/' || pg_relation_filenode('t') || ' %'});
 isnt($applied_end, '', "n1's commit of the row applied from n3 is in the WAL ($applied_end)");
 
 my $at_mid = $n1->safe_psql('postgres',
