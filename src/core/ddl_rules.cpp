@@ -52,8 +52,9 @@ std::optional<Error> check_ddl_statements(std::span<const ClassifiedStatement> s
                          "spock.replicate_ddl() several times in one transaction.");
         case StatementClass::NotInTransaction:
             return Error(kActiveSqlTransaction, message,
-                         s.tag + " cannot run inside a transaction block, and replicated DDL "
-                                 "always runs in one, here and on every subscriber.",
+                         s.tag +
+                             " cannot run inside a transaction block, and replicated DDL "
+                             "always runs in one, here and on every subscriber.",
                          "Run the statement on each node by hand; docs/ddl.md describes a safe "
                          "order.");
         case StatementClass::NotDdl:

@@ -74,8 +74,7 @@ TEST(MissingColumn, NullIsIgnoredUnderEveryPolicy) {
 TEST(MissingColumn, ValueIsDroppedWithALogOrFails) {
     EXPECT_EQ(missing_column_action(false, MissingColumnPolicy::Ignore),
               MissingColumnAction::DropValueLogged);
-    EXPECT_EQ(missing_column_action(false, MissingColumnPolicy::Error),
-              MissingColumnAction::Error);
+    EXPECT_EQ(missing_column_action(false, MissingColumnPolicy::Error), MissingColumnAction::Error);
 }
 
 TEST(ColumnDiff, AddedAndRemovedByName) {

@@ -43,9 +43,9 @@ std::string queued_ddl_text(std::span<const std::string> search_path, std::strin
 enum class MissingColumnPolicy { Ignore, Error };
 
 enum class MissingColumnAction {
-    IgnoreNull,     // the value is NULL: nothing is lost, counted
+    IgnoreNull,       // the value is NULL: nothing is lost, counted
     DropValueLogged,  // non-NULL value dropped: counted and logged (rate-limited)
-    Error,          // the change fails: exception handling (spock.exception_behaviour)
+    Error,            // the change fails: exception handling (spock.exception_behaviour)
 };
 
 MissingColumnAction missing_column_action(bool value_is_null, MissingColumnPolicy policy);
