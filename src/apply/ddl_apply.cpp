@@ -31,16 +31,18 @@ struct SchemaCounts {
 
 SchemaCounts pending;
 
-// At most 10 lines about missing columns and relation changes per 10 seconds.
-core::LogWindow& log_window() {
-    static core::LogWindow w(10, 10 * 1000 * 1000);
-    return w;
-}
+// At most 10 lines per 10 seconds of each kind: dropped values (one per change at worst), and
+// schema events (a changed RELATION message, a table matched without some column), so that a
+// flood of the first never hides the second.
+enum class LineKind { DroppedValue, SchemaEvent };
 
 // Whether a line may be logged now; *left_out says how many the previous window left out.
-bool admit_line(uint64* left_out) {
+bool admit_line(LineKind kind, uint64* left_out) {
+    static core::LogWindow values(10, 10 * 1000 * 1000);
+    static core::LogWindow events(10, 10 * 1000 * 1000);
     std::uint64_t suppressed = 0;
-    bool ok = log_window().admit(GetCurrentTimestamp(), &suppressed);
+    core::LogWindow& w = kind == LineKind::DroppedValue ? values : events;
+    bool ok = w.admit(GetCurrentTimestamp(), &suppressed);
     *left_out = suppressed;
     return ok;
 }
@@ -68,7 +70,7 @@ void note_relation_columns(const char* nspname, const char* relname,
     }
     pending.relation_changes++;
     uint64 left_out = 0;
-    if (!admit_line(&left_out)) {
+    if (!admit_line(LineKind::SchemaEvent, &left_out)) {
         return;
     }
     std::string added = core::column_list_text(d.added);
@@ -111,7 +113,7 @@ namespace spock::apply::detail {
 
 void note_missing_column_resolved(const RelMapEntry* e, const RemoteColumn* c) {
     uint64 left_out = 0;
-    if (!admit_line(&left_out)) {
+    if (!admit_line(LineKind::SchemaEvent, &left_out)) {
         return;
     }
     const bool error = gucs::missing_column_action == gucs::kMissingColumnError;
@@ -150,7 +152,7 @@ void note_missing_column_value(const RelMapEntry* e, const RemoteColumn* c, bool
     }
     pending.missing_values_dropped++;
     uint64 left_out = 0;
-    if (!admit_line(&left_out)) {
+    if (!admit_line(LineKind::DroppedValue, &left_out)) {
         return;
     }
     ereport(LOG,

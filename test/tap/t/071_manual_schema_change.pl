@@ -118,7 +118,7 @@ $n1->safe_psql('postgres', 'INSERT INTO t (id, d) VALUES (-1000, NULL), (-1001, 
 $n3->poll_query_until('postgres', 'SELECT count(*) = 1 FROM t WHERE id = -1000')
   or die 'n3 did not apply the row whose missing column is NULL';
 $n3->poll_query_until('postgres',
-    "SELECT count(*) = 1 FROM spock.exception_log WHERE error_message LIKE '%missing replicated column \"d\"%'")
+    "SELECT count(*) = 1 FROM spock.exception_log WHERE error_message LIKE '[42703] target relation \"public.t\" is missing replicated column \"d\"%'")
   or die 'n3 did not log the value for the missing column';
 is($n3->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = -1001'), '0',
     'under error, the change with a value for a missing column is left out and logged');
