@@ -99,6 +99,10 @@ is($n3->safe_psql('postgres',
         'SELECT sum(missing_column_values_dropped) > 0 AND sum(relation_changes) > 0 '
           . 'FROM spock.schema_change_stats()'),
     't', 'n3 counted dropped values and changed RELATION messages');
+diag 'n3 schema_change_stats (sub, ddl, relation changes, NULLs ignored, values dropped): '
+  . $n3->safe_psql('postgres',
+    "SELECT string_agg(concat_ws(' ', sub_name, ddl_applied, relation_changes, "
+      . "missing_column_nulls, missing_column_values_dropped), '; ') FROM spock.schema_change_stats()");
 ok($n3->log_contains(
         qr/value of remote column "b" dropped: table "public.t" has no such column/,
         $log_at{ $n3->name }),
