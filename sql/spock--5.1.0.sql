@@ -406,6 +406,15 @@ CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid in
     FROM spock.subscription s LEFT JOIN spock.apply_counters() c ON c.sub_id = s.sub_id
     ORDER BY s.sub_name
 $$;
+-- Schema changes seen by the apply workers (ours; docs/ddl.md): queued DDL executed, RELATION
+-- messages whose columns changed, and values for columns the local table does not have.
+-- Counted since the server started.
+CREATE FUNCTION schema_change_stats(OUT sub_id oid, OUT sub_name name, OUT ddl_applied bigint,
+                                    OUT relation_changes bigint,
+                                    OUT missing_column_nulls bigint,
+                                    OUT missing_column_values_dropped bigint)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_schema_change_stats'
+    LANGUAGE C STABLE;
 -- The row trigger spock places on replicated tables to record local DELETEs (ours;
 -- docs/conflicts.md, "Update versus delete").
 CREATE FUNCTION deleted_key_trigger() RETURNS trigger
@@ -596,7 +605,7 @@ BEGIN
                             'repset_add_partition', 'repset_remove_partition', 'replicate_ddl',
                             'sync_seq', 'sync_event', 'terminate_active_transactions',
                             'convert_column_to_int8', 'convert_sequence_to_snowflake',
-                            'reset_channel_stats', 'apply_counters', 'apply_stats',
+                            'reset_channel_stats', 'apply_counters', 'apply_stats', 'schema_change_stats',
                             'reset_sub_conflict_stats')
     LOOP
         EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r);

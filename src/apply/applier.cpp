@@ -16,6 +16,7 @@
 #include "spock/sync/table_resync.hpp"
 
 #include "apply_stats.hpp"
+#include "ddl_apply.hpp"
 #include "queue_messages.hpp"
 
 extern "C" {
@@ -337,6 +338,7 @@ void Applier::commit_local(const core::Commit& m) {
 // that are over.
 void Applier::report_conflicts() {
     count_conflicts(cfg_.id);
+    count_schema_changes(cfg_.id);
     pg::pg_call([subid = cfg_.id] { channel_stats_flush(subid); });
     pg::pg_call([] { log_conflict_summaries(); });
 }

@@ -27,7 +27,9 @@ struct RemoteColumn {
     Oid remote_typid;
     int32 remote_typmod;
     bool is_key;           // part of the provider's replica identity
-    AttrNumber local_att;  // local attnum, or 0 when the value is dropped (generated locally)
+    AttrNumber local_att;  // local attnum, or 0 when the value is not used (generated locally,
+                           // or missing)
+    bool missing;          // the local table has no such column (ddl_apply.hpp)
     // Conversion functions of the local type, looked up on first use (fn_oid == InvalidOid
     // until then).
     FmgrInfo input_fn;

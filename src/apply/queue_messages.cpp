@@ -7,6 +7,7 @@
 #include "spock/pg/spi.hpp"
 
 #include "apply_internal.hpp"
+#include "ddl_apply.hpp"
 
 extern "C" {
 #include <access/table.h>
@@ -23,6 +24,7 @@ namespace {
 struct QueueRow {
     char type;
     char* message;
+    char* role;
 };
 
 // Plain glue, no C++ objects: decodes the remote tuple with the relation mapping the row code
@@ -39,6 +41,12 @@ void read_queue_row(const core::Insert* msg, QueueRow* out) {
     detail::convert_tuple(e, desc, msg->new_tuple, false, values, nulls, sent);
     AttrNumber type_att = get_attnum(RelationGetRelid(rel), "message_type");
     AttrNumber message_att = get_attnum(RelationGetRelid(rel), "message");
+    AttrNumber role_att = get_attnum(RelationGetRelid(rel), "role");
+    if (role_att > 0 && !nulls[role_att - 1]) {
+        MemoryContext old = MemoryContextSwitchTo(caller);
+        out->role = pstrdup(NameStr(*DatumGetName(values[role_att - 1])));
+        MemoryContextSwitchTo(old);
+    }
     if (type_att > 0 && !nulls[type_att - 1]) {
         out->type = DatumGetChar(values[type_att - 1]);
     }
@@ -130,9 +138,26 @@ bool is_queue_relation(const std::string& nspname, const std::string& relname) {
     return nspname == "spock" && relname == "queue";
 }
 
+bool queued_ddl_of(const core::Insert& msg, std::string* statement, std::string* role) {
+    const core::Insert* m = &msg;
+    QueueRow row{'\0', nullptr, nullptr};
+    QueueRow* out = &row;
+    pg::pg_call([m, out] { read_queue_row(m, out); });
+    if ((row.type != 'Q' && row.type != 'D') || row.message == nullptr) {
+        return false;
+    }
+    std::string message(row.message);
+    pg::spi_connect();
+    pg::SqlValue text = pg::spi_value("SELECT $1::json #>> '{}'", {message});
+    pg::spi_finish();
+    *statement = text ? *text : message;
+    *role = row.role != nullptr ? row.role : "";
+    return true;
+}
+
 bool act_on_queue_insert(Oid subid, const core::Insert& msg) {
     const core::Insert* m = &msg;
-    QueueRow row{'\0', nullptr};
+    QueueRow row{'\0', nullptr, nullptr};
     QueueRow* out = &row;
     pg::pg_call([m, out] { read_queue_row(m, out); });
     if (row.message == nullptr) {
@@ -148,13 +173,17 @@ bool act_on_queue_insert(Oid subid, const core::Insert& msg) {
         case 'S':
             sequence_sync(message);
             break;
+        case 'Q':  // spock.replicate_ddl()
+        case 'D':  // automatic DDL of a Spock node
+            apply_queued_ddl(row.role != nullptr ? row.role : "", message);
+            break;
         default:
             if (!logged_unsupported) {
                 logged_unsupported = true;
                 char type = row.type;
                 pg::pg_call([type] {
-                    ereport(LOG, (errmsg("spock.queue message of type '%c' kept but not acted "
-                                         "on: DDL replication is not supported yet",
+                    ereport(LOG, (errmsg("spock.queue message of unknown type '%c' kept but not "
+                                         "acted on",
                                          type)));
                 });
             }

@@ -7,8 +7,11 @@
 //                   transactions. A table missing here is reported and ignored.
 //  'S' (SEQUENCE)   the local sequence is moved forward to the provider's last_value, never
 //                   backwards. A missing sequence is reported and ignored.
-//  others           ('Q' DDL, ...) are kept in the table and otherwise not acted on yet.
+//  'Q', 'D' (DDL)   the statement runs as the row's role (ddl_apply.hpp, docs/ddl.md).
+//  others           are kept in the table and otherwise not acted on.
 #pragma once
+
+#include <string>
 
 #include "spock/core/protocol.hpp"
 #include "spock/pg/postgres.hpp"
@@ -23,5 +26,9 @@ bool is_queue_relation(const std::string& nspname, const std::string& relname);
 // the caller should look at the status rows right after the commit. Calls PostgreSQL only
 // through pg_call and the SPI helpers.
 bool act_on_queue_insert(Oid subid, const core::Insert& msg);
+
+// For the exception log: when `msg` is a queued DDL row ('Q' or 'D'), its statement text and
+// role. Needs a transaction.
+bool queued_ddl_of(const core::Insert& msg, std::string* statement, std::string* role);
 
 }  // namespace spock::apply

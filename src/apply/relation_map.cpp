@@ -5,6 +5,10 @@
 // subscriber may order its columns differently and have more of them. The local side is cached
 // per remote relid until a relcache invalidation of that table (or of all tables) arrives.
 #include "apply_internal.hpp"
+#include "ddl_apply.hpp"
+
+#include <string>
+#include <vector>
 
 extern "C" {
 #include <access/table.h>
@@ -108,12 +112,12 @@ void resolve_local_side(detail::RelMapEntry* e, Relation rel) {
                 break;
             }
         }
-        if (found < 0) {
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                            errmsg("target relation \"%s.%s\" is missing replicated column \"%s\"",
-                                   e->nspname, e->relname, c->name),
-                            errhint("Add the column on the subscriber, or leave it out of the "
-                                    "replication set's column list on the provider.")));
+        c->missing = found < 0;
+        if (c->missing) {
+            // Dropped here, or not added yet: values are dealt with by ddl_apply.cpp.
+            c->local_att = 0;
+            detail::note_missing_column_resolved(e, c);
+            continue;
         }
         // A generated column is computed locally; the provider's value is not used.
         if (TupleDescAttr(desc, found)->attgenerated) {
@@ -189,6 +193,17 @@ void remember_relation(const core::Relation& msg) {
     bool found;
     auto* e = static_cast<detail::RelMapEntry*>(hash_search(relmap, &key, HASH_ENTER, &found));
     if (found) {
+        {
+            // Only pg_call below: these vectors never see a longjmp.
+            std::vector<std::string> before, after;
+            for (int i = 0; i < e->nremote; i++) {
+                before.emplace_back(e->columns[i].name);
+            }
+            for (const core::RelationColumn& c : msg.columns) {
+                after.push_back(c.name);
+            }
+            note_relation_columns(e->nspname, e->relname, before, after);
+        }
         e->local_valid = false;
         e->nremote = 0;
         MemoryContextDelete(e->cxt);

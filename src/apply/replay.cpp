@@ -28,6 +28,7 @@
 #include "spock/apply/channel_stats.hpp"
 #include "apply_internal.hpp"
 #include "exception_log.hpp"
+#include "queue_messages.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -289,6 +290,16 @@ void Applier::log_replayed_changes(core::ReplayOutcome outcome, core::ExceptionB
         e.table_name = table ? table->second.c_str() : nullptr;
         e.operation = f.operation;
         e.error_message = message.c_str();
+        // A queued DDL statement is logged as DDL with its text and role.
+        std::string ddl_statement, ddl_user;
+        if (table != nullptr && is_queue_relation(table->first, table->second)) {
+            if (const auto* ins = std::get_if<core::Insert>(&m);
+                ins != nullptr && queued_ddl_of(*ins, &ddl_statement, &ddl_user)) {
+                e.operation = "DDL";
+                e.ddl_statement = ddl_statement.c_str();
+                e.ddl_user = ddl_user.c_str();
+            }
+        }
         if (failure != nullptr && !failure->local_json.empty()) {
             e.local_tup_json = failure->local_json.c_str();
             e.local_origin_known = failure->local_origin_known;

@@ -11,6 +11,7 @@
 //      form first.
 //  'n' NULL; 'u' unchanged toasted value: the local value stays (UPDATE only).
 #include "apply_internal.hpp"
+#include "ddl_apply.hpp"
 
 extern "C" {
 #include <access/transam.h>
@@ -173,7 +174,10 @@ void convert_tuple(RelMapEntry* e, TupleDesc desc, const core::TupleData& tuple,
             continue;
         }
         if (c->local_att == 0) {
-            continue;  // generated on the subscriber
+            if (c->missing) {
+                note_missing_column_value(e, c, v.kind == core::ColumnKind::Null);
+            }
+            continue;  // generated on the subscriber, or missing here
         }
         int k = c->local_att - 1;
         Form_pg_attribute att = TupleDescAttr(desc, k);

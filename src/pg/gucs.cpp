@@ -34,6 +34,7 @@ int failover_slots_naptime = 1000;
 int feedback_frequency = 200;
 bool include_ddl_repset = false;
 int log_origin_change = kOriginChangeNone;
+int missing_column_action = kMissingColumnIgnore;
 int pause_timeout = 10;
 int add_node_timeout = 180;
 char* pg_standby_slot_names = nullptr;
@@ -95,6 +96,12 @@ const config_enum_entry kLogOriginChangeOptions[] = {
     {nullptr, 0, false},
 };
 
+const config_enum_entry kMissingColumnOptions[] = {
+    {"ignore", kMissingColumnIgnore, false},
+    {"error", kMissingColumnError, false},
+    {nullptr, 0, false},
+};
+
 const config_enum_entry kReadOnlyOptions[] = {
     {"off", kReadOnlyOff, false},
     {"user", kReadOnlyUser, false},
@@ -148,6 +155,10 @@ void define_all() {
     define_enum("spock.exception_logging",
                 "Sets which failed changes are written to spock.exception_log.", &exception_logging,
                 kExceptionLogAll, kExceptionLoggingOptions, PGC_SIGHUP);
+    // Ours (docs/ddl.md): a non-NULL remote value for a column the local table lacks.
+    define_enum("spock.missing_column_action",
+                "Sets what apply does with a value for a column the local table does not have.",
+                &missing_column_action, kMissingColumnIgnore, kMissingColumnOptions, PGC_SUSET);
     // Spock declares this without a unit; we give it a byte unit so that SHOW says 4MB and
     // values such as '64MB' are accepted. The stored number is bytes either way.
     define_int("spock.exception_replay_queue_size",

@@ -27,7 +27,6 @@ SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
 
 // Messages through the replication stream.
 SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the queue")
-SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
 
 // Read-only mode and column conversions.
 SPOCK_NOT_YET(spock_terminate_active_transactions, "terminate_active_transactions",

@@ -15,6 +15,7 @@ enum ExceptionBehaviour { kExceptionDiscard, kExceptionTransdiscard, kExceptionS
 enum ExceptionLogging { kExceptionLogNone, kExceptionLogDiscard, kExceptionLogAll };
 enum LogOriginChange { kOriginChangeNone, kOriginChangeRemoteOnlyDiffers, kOriginChangeSinceSub };
 enum ReadOnly { kReadOnlyOff, kReadOnlyUser, kReadOnlyAll };
+enum MissingColumnAction { kMissingColumnIgnore, kMissingColumnError };  // ours (docs/ddl.md)
 
 extern bool allow_ddl_from_functions;
 extern bool batch_inserts;
@@ -37,6 +38,7 @@ extern int failover_slots_naptime;
 extern int feedback_frequency;
 extern bool include_ddl_repset;
 extern int log_origin_change;
+extern int missing_column_action;
 extern int pause_timeout;
 extern int add_node_timeout;
 extern char* pg_standby_slot_names;

@@ -70,6 +70,12 @@ struct ApplyStats {
     // from there) and when (stats_reset; 0 = never).
     uint64 replayed_at_reset;
     TimestampTz conflicts_reset;
+    // Schema changes (docs/ddl.md, spock.schema_change_stats()): queued DDL executed, RELATION
+    // messages whose columns changed, values for columns the local table does not have.
+    uint64 ddl_applied;
+    uint64 relation_changes;
+    uint64 missing_column_nulls;
+    uint64 missing_column_values_dropped;
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds

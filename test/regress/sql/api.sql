@@ -83,7 +83,7 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
-INSERT INTO our_additions VALUES ('apply_counters'), ('apply_stats'), ('conflict_counters'),
+INSERT INTO our_additions VALUES ('apply_counters'), ('schema_change_stats'), ('apply_stats'), ('conflict_counters'),
                                  ('reset_sub_conflict_stats'), ('deleted_key_trigger');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
@@ -137,11 +137,6 @@ FROM (VALUES
     ('table_data_filtered',
      $$SELECT * FROM spock.table_data_filtered(NULL::api_t, 'api_t', ARRAY['default'])$$),
     ('sync_seq', $$SELECT spock.sync_seq('api_seq')$$),
-    ('replicate_ddl', $$SELECT spock.replicate_ddl('CREATE TABLE api_ddl (id int)')$$),
-    ('replicate_ddl',
-     $$SELECT * FROM spock.replicate_ddl(ARRAY['CREATE TABLE api_ddl (id int)'], '{ddl_sql}')$$),
-    -- The SQL wrapper hands a NULL array on to the C function instead of returning nothing.
-    ('replicate_ddl', $$SELECT * FROM spock.replicate_ddl(NULL::text[])$$),
     ('terminate_active_transactions', $$SELECT spock.terminate_active_transactions()$$),
     ('convert_column_to_int8', $$SELECT spock.convert_column_to_int8('api_t', 1::smallint)$$),
     ('convert_sequence_to_snowflake', $$SELECT spock.convert_sequence_to_snowflake('api_seq')$$)
