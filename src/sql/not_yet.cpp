@@ -30,8 +30,6 @@ SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the 
 SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
 
 // Read-only mode and column conversions.
-SPOCK_NOT_YET(spock_terminate_active_transactions, "terminate_active_transactions",
-              "read-only mode")
 SPOCK_NOT_YET(spock_convert_column_to_int8, "convert_column_to_int8", "column conversion helpers")
 SPOCK_NOT_YET(spock_convert_sequence_to_snowflake, "convert_sequence_to_snowflake",
               "column conversion helpers")
