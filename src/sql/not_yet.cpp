@@ -26,7 +26,6 @@ SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
               "initial and per-table synchronisation")
 
 // Messages through the replication stream.
-SPOCK_NOT_YET(spock_sync_seq, "sync_seq", "sequence synchronisation through the queue")
 SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
 
 // Read-only mode and column conversions.
