@@ -21,14 +21,5 @@ namespace {
         not_yet(function, feature);              \
     }
 
-// Apply workers and initial synchronisation.
-SPOCK_NOT_YET(spock_table_data_filtered, "table_data_filtered",
-              "initial and per-table synchronisation")
-
 // Messages through the replication stream.
 SPOCK_NOT_YET(spock_replicate_ddl, "replicate_ddl", "DDL replication")
-
-// Read-only mode and column conversions.
-SPOCK_NOT_YET(spock_convert_column_to_int8, "convert_column_to_int8", "column conversion helpers")
-SPOCK_NOT_YET(spock_convert_sequence_to_snowflake, "convert_sequence_to_snowflake",
-              "column conversion helpers")

@@ -33,7 +33,9 @@ bool ship_sequence(Oid seqoid, ShipWhen when) {
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE s.seqrelid = $1::oid",
         {oid});
     if (shape_rows.empty()) {
-        throw core::Error("42809", "relation with OID " + oid + " is not a sequence");
+        pg::SqlValue name = pg::spi_value("SELECT $1::oid::regclass::text", {oid});
+        throw core::Error("42809", "\"" + name.value_or(oid) + "\" is not a sequence", {},
+                          "spock.sync_seq() takes a sequence of a replication set.");
     }
     const pg::SqlRow& sr = shape_rows[0];
     std::string qualified = core::quote_qualified_identifier(*sr[0], *sr[1]);
@@ -78,7 +80,7 @@ bool ship_sequence(Oid seqoid, ShipWhen when) {
 
 // sync_seq(relation regclass) -> boolean: ships the sequence's value now.
 SPOCK_PG_FUNCTION(spock_sync_seq) {
-    Oid relid = PG_GETARG_OID(0);
+    Oid relid = pg::oid_arg(fcinfo, 0, "relation");
     pg::pg_call([relid] { LockRelationOid(relid, AccessShareLock); });
     pg::spi_connect();
     sql::ship_sequence(relid, sql::ShipWhen::Always);

@@ -134,22 +134,16 @@ $f$;
 
 SELECT c.fname, r.code, r.names_it, r.message, c.stmt AS call
 FROM (VALUES
-    ('table_data_filtered',
-     $$SELECT * FROM spock.table_data_filtered(NULL::api_t, 'api_t', ARRAY['default'])$$),
-    ('sync_seq', $$SELECT spock.sync_seq('api_seq')$$),
     ('replicate_ddl', $$SELECT spock.replicate_ddl('CREATE TABLE api_ddl (id int)')$$),
     ('replicate_ddl',
      $$SELECT * FROM spock.replicate_ddl(ARRAY['CREATE TABLE api_ddl (id int)'], '{ddl_sql}')$$),
     -- The SQL wrapper hands a NULL array on to the C function instead of returning nothing.
-    ('replicate_ddl', $$SELECT * FROM spock.replicate_ddl(NULL::text[])$$),
-    ('terminate_active_transactions', $$SELECT spock.terminate_active_transactions()$$),
-    ('convert_column_to_int8', $$SELECT spock.convert_column_to_int8('api_t', 1::smallint)$$),
-    ('convert_sequence_to_snowflake', $$SELECT spock.convert_sequence_to_snowflake('api_seq')$$)
+    ('replicate_ddl', $$SELECT * FROM spock.replicate_ddl(NULL::text[])$$)
 ) AS c(fname, stmt), pg_temp.try_call(c.fname, c.stmt) AS r
 ORDER BY c.fname, c.stmt;
 
 -- The same error through psql, with its detail and hint.
-SELECT spock.sync_seq('api_seq');
+SELECT spock.replicate_ddl('CREATE TABLE api_ddl (id int)');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- Sync events and waits on a node without subscriptions or slots: clear errors, and a wait
