@@ -29,8 +29,12 @@ const char* mode_name(core::ReadOnlyMode mode) {
     return mode == core::ReadOnlyMode::All ? "all" : "user";
 }
 
+// Only sessions get errors. Spock's workers are held back where they start work instead (the
+// apply worker before a remote transaction, the manager before its sequence sync), so that
+// their own bookkeeping never fails halfway.
 bool writes_refused() {
-    return !core::read_only_allows(read_only_mode(), process_writer);
+    return process_writer == core::Writer::Session &&
+           !core::read_only_allows(read_only_mode(), core::Writer::Session);
 }
 
 [[noreturn]] void refuse(const char* what) {

@@ -1,6 +1,8 @@
 // spock.readonly (reference §10.1, docs/configuration.md "Read-only mode"): an ExecutorStart
 // hook refuses plans that write to a permanent relation, and a ProcessUtility hook refuses
-// utility statements that change anything, for the processes read_only_allows() stops.
+// utility statements that change anything, in sessions. Spock's own workers are not refused by
+// the hooks: under `all` the apply worker waits before each remote transaction and the manager
+// skips its sequence sync (read_only_allows() decides both).
 #pragma once
 
 #include "spock/core/read_only.hpp"
