@@ -68,8 +68,9 @@ void apply_sequence_value(Oid seqoid, const std::string& remote_value) {
     auto state = pg::spi_query(
         "SELECT last_value FROM spock.sequence_state WHERE seqoid = $1::oid FOR UPDATE", {oid});
     if (!state.empty()) {
+        std::int64_t old_mark = std::stoll(*state[0][0]);
         std::int64_t mark =
-            core::sequence_high_water(std::stoll(*state[0][0]), target ? *target : *remote, shape);
+            *core::sequence_mark_after_receipt(last, old_mark, target ? *target : *remote, shape);
         pg::spi_exec(
             "UPDATE spock.sequence_state SET last_value = $2::bigint WHERE seqoid = $1::oid",
             {oid, std::to_string(mark)});

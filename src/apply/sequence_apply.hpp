@@ -2,7 +2,8 @@
 // moves forward to at least the shipped value, never backwards, keeping its residue modulo
 // its increment (core::sequence_forward_target); the value becomes the sequence's high-water
 // mark in spock.sequence_state when it is in a local set, so the manager's periodic sync does
-// not ship it back.
+// not ship it back, unless this node had handed out values it has not shipped yet
+// (core::sequence_mark_after_receipt).
 #pragma once
 
 #include <string>

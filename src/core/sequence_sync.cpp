@@ -81,4 +81,14 @@ std::int64_t sequence_high_water(std::optional<std::int64_t> old_mark, std::int6
     return a.in(value) > a.in(*old_mark) ? value : *old_mark;
 }
 
+std::optional<std::int64_t> sequence_mark_after_receipt(std::int64_t local_last,
+                                                        std::optional<std::int64_t> old_mark,
+                                                        std::int64_t applied,
+                                                        const SequenceShape& shape) noexcept {
+    if (old_mark && periodic_sync_due(local_last, old_mark, shape)) {
+        return old_mark;
+    }
+    return sequence_high_water(old_mark, applied, shape);
+}
+
 }  // namespace spock::core

@@ -89,6 +89,21 @@ TEST(SequenceSync, ReceivedValueIsNotShippedBack) {
     EXPECT_TRUE(periodic_sync_due(*target + 1, mark, s));
 }
 
+TEST(SequenceSync, OwnUnshippedAdvanceSurvivesAReceipt) {
+    // Seen in a three-node run: n3 handed out keys up to 38184 (mark 35000, not shipped yet),
+    // then received 40852 from n1 and moved to 40854. Had the mark become 40854, n3 would
+    // never ship, and n1 would stay below the keys n3 used. The old mark stays instead.
+    SequenceShape step3{3, 1, INT64_MAX};
+    auto mark = spock::core::sequence_mark_after_receipt(38184, 35000, 40854, step3);
+    EXPECT_EQ(mark, 35000);
+    EXPECT_TRUE(periodic_sync_due(40854, *mark, step3));
+    // Nothing unshipped here: the mark follows the received value (no ping-pong).
+    EXPECT_EQ(spock::core::sequence_mark_after_receipt(34000, 35000, 40854, step3), 40854);
+    EXPECT_EQ(spock::core::sequence_mark_after_receipt(35000, 35000, 40854, step3), 40854);
+    // No mark yet: the received value.
+    EXPECT_EQ(spock::core::sequence_mark_after_receipt(5, std::nullopt, 1100, {}), 1100);
+}
+
 TEST(SequenceSync, HighWaterOnlyGrows) {
     EXPECT_EQ(sequence_high_water(std::nullopt, 5, {}), 5);
     EXPECT_EQ(sequence_high_water(10, 5, {}), 10);

@@ -43,4 +43,15 @@ std::optional<std::int64_t> sequence_forward_target(std::int64_t local_last, boo
 std::int64_t sequence_high_water(std::optional<std::int64_t> old_mark, std::int64_t value,
                                  const SequenceShape& shape) noexcept;
 
+// The mark a subscriber keeps after applying `applied` (the value it moved to, or the remote
+// value when it did not move). `local_last` is its sequence's last value before the message.
+// When the sequence had gone beyond the old mark (values handed out here that no peer has
+// heard of yet), the old mark stays, so the next periodic pass still ships this node's advance
+// (the peers may be behind the values it handed out); otherwise the mark moves to the further
+// of the two, so a received value is not shipped back.
+std::optional<std::int64_t> sequence_mark_after_receipt(std::int64_t local_last,
+                                                        std::optional<std::int64_t> old_mark,
+                                                        std::int64_t applied,
+                                                        const SequenceShape& shape) noexcept;
+
 }  // namespace spock::core

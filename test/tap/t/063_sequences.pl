@@ -115,9 +115,17 @@ for my $node (@nodes) {
 }
 # After the periodic sync every node's key sequence is beyond every key in the table.
 for my $node (@nodes) {
-    $node->poll_query_until('postgres',
-        'SELECT (SELECT last_value FROM ids) >= (SELECT max(id) - 2 FROM t)')
-      or die $node->name . ': ids never caught up with the others';
+    ok($node->poll_query_until('postgres',
+            'SELECT (SELECT last_value FROM ids) >= (SELECT max(id) - 2 FROM t)'),
+        $node->name . ': its key sequence is at least as far as every key in the table')
+      or diag join("\n", map {
+        $_->name . ': ' . $_->safe_psql('postgres',
+            "SELECT (SELECT last_value || ' ' || is_called FROM ids), "
+              . "(SELECT last_value FROM spock.sequence_state WHERE seqoid = 'ids'::regclass), "
+              . "(SELECT string_agg(src || '=' || m, ',') FROM "
+              . "  (SELECT src, max(id) m FROM t GROUP BY src) x), "
+              . "(SELECT count(*) FROM spock.queue WHERE message->>'sequence_name' = 'ids')")
+    } @nodes);
     my $residue = $node->safe_psql('postgres', "SELECT nextval('ids') % 3");
     my $name = $node->name;
     my ($n) = $name =~ /(\d)$/;
