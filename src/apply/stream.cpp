@@ -104,7 +104,7 @@ void Stream::process(const char* buf, int len) {
             throw core::Error(core::sqlstate::kProtocolViolation, "short XLogData message");
         }
         // spock.readonly = all: hold back the next remote transaction, not part of one.
-        if (!applier_.in_remote_txn()) {
+        if (gucs::readonly == gucs::kReadOnlyAll && !applier_.in_remote_txn()) {
             if (!wait_while_read_only([this] { send_feedback(true); })) {
                 stop_ = true;
                 return;
