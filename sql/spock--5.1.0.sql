@@ -503,9 +503,66 @@ CREATE FUNCTION repset_show_table(relation regclass, repsets text[], OUT relid o
                                   OUT has_row_filter boolean, OUT relkind "char",
                                   OUT relispartition boolean)
     RETURNS record AS 'MODULE_PATHNAME', 'spock_repset_show_table' LANGUAGE C STABLE;
+-- The rows of `relation` that pass the row filters of the named sets (combined with OR, as the
+-- initial copy combines them); every row when one of the sets has the table without a filter.
 CREATE FUNCTION table_data_filtered(reltyp anyelement, relation regclass, repsets text[])
-    RETURNS SETOF anyelement AS 'MODULE_PATHNAME', 'spock_table_data_filtered'
-    LANGUAGE C STABLE;
+    RETURNS SETOF anyelement LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_filters text[] := '{}';
+    v_unfiltered boolean := false;
+    v_found boolean := false;
+    v_set text;
+    v_set_id oid;
+    v_filter text;
+BEGIN
+    IF relation IS NULL OR repsets IS NULL THEN
+        RAISE EXCEPTION 'relation and repsets of spock.table_data_filtered() must not be NULL'
+            USING ERRCODE = '22004',
+                  HINT = 'Call it as spock.table_data_filtered(NULL::s.t, ''s.t''::regclass, ARRAY[''default'']).';
+    END IF;
+    IF pg_typeof(reltyp) IS DISTINCT FROM
+       (SELECT c.reltype::regtype FROM pg_class c WHERE c.oid = relation) THEN
+        RAISE EXCEPTION 'reltyp of spock.table_data_filtered() must be the row type of %', relation
+            USING ERRCODE = '42804',
+                  DETAIL = format('reltyp is of type %s.', pg_typeof(reltyp)),
+                  HINT = format('Pass NULL::%s as the first argument.', relation);
+    END IF;
+    FOREACH v_set IN ARRAY repsets LOOP
+        SELECT rs.set_id INTO v_set_id FROM spock.replication_set rs
+            JOIN spock.local_node l ON l.node_id = rs.set_nodeid
+            WHERE rs.set_name = v_set;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'replication set "%" does not exist', v_set
+                USING ERRCODE = '42704',
+                      HINT = 'spock.replication_set lists the sets of the local node.';
+        END IF;
+        FOR v_filter IN
+            SELECT pg_get_expr(t.set_row_filter, t.set_reloid)
+            FROM spock.replication_set_table t
+            WHERE t.set_id = v_set_id AND t.set_reloid::oid = relation::oid
+        LOOP
+            v_found := true;
+            IF v_filter IS NULL THEN
+                v_unfiltered := true;
+            ELSE
+                v_filters := v_filters || ('(' || v_filter || ')');
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF NOT v_found THEN
+        RAISE EXCEPTION 'table % is not in any of the replication sets %', relation, repsets
+            USING ERRCODE = '55000',
+                  HINT = 'Add it with spock.repset_add_table() or name a set that has it.';
+    END IF;
+    IF v_unfiltered THEN
+        RETURN QUERY EXECUTE format('SELECT * FROM %s', relation);
+    ELSE
+        RETURN QUERY EXECUTE format('SELECT * FROM %s WHERE %s', relation,
+                                    array_to_string(v_filters, ' OR '));
+    END IF;
+END
+$$;
 CREATE FUNCTION sync_seq(relation regclass)
     RETURNS boolean AS 'MODULE_PATHNAME', 'spock_sync_seq' LANGUAGE C VOLATILE;
 
@@ -579,10 +636,107 @@ CREATE FUNCTION spock_gen_slot_name(name, name, name) RETURNS name
     AS 'MODULE_PATHNAME', 'spock_gen_slot_name' LANGUAGE C IMMUTABLE;
 
 -- Column type conversions for multi-master keys.
+-- Changes a smallint or integer column to bigint, and with it every column that references it
+-- through a foreign key (transitively). Returns how many columns changed type. Local DDL: run
+-- it on every node (docs/functions.md).
 CREATE FUNCTION convert_column_to_int8(p_rel regclass, p_attnum smallint) RETURNS integer
-    AS 'MODULE_PATHNAME', 'spock_convert_column_to_int8' LANGUAGE C VOLATILE;
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_todo text[];
+    v_seen text[] := '{}';
+    v_item text;
+    v_rel oid;
+    v_att int2;
+    v_name name;
+    v_type regtype;
+    v_count integer := 0;
+BEGIN
+    IF p_rel IS NULL OR p_attnum IS NULL THEN
+        RAISE EXCEPTION 'p_rel and p_attnum of spock.convert_column_to_int8() must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = p_rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', p_rel
+            USING ERRCODE = '42809',
+                  HINT = 'spock.convert_column_to_int8() converts columns of tables.';
+    END IF;
+    SELECT a.atttypid::regtype INTO v_type FROM pg_attribute a
+        WHERE a.attrelid = p_rel AND a.attnum = p_attnum AND a.attnum > 0
+          AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column number % of table % does not exist', p_attnum, p_rel
+            USING ERRCODE = '42703',
+                  HINT = 'pg_attribute.attnum gives the column numbers.';
+    END IF;
+    IF v_type NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+        RAISE EXCEPTION 'column % of table % is of type %, not an integer type',
+                        (SELECT a.attname FROM pg_attribute a
+                          WHERE a.attrelid = p_rel AND a.attnum = p_attnum), p_rel, v_type
+            USING ERRCODE = '42804',
+                  HINT = 'Only smallint and integer columns can be converted to bigint.';
+    END IF;
+    v_todo := ARRAY[p_rel::oid::text || ':' || p_attnum];
+    WHILE cardinality(v_todo) > 0 LOOP
+        v_item := v_todo[1];
+        v_todo := v_todo[2:];
+        CONTINUE WHEN v_item = ANY (v_seen);
+        v_seen := v_seen || v_item;
+        v_rel := split_part(v_item, ':', 1)::oid;
+        v_att := split_part(v_item, ':', 2)::int2;
+        SELECT a.attname, a.atttypid::regtype INTO v_name, v_type FROM pg_attribute a
+            WHERE a.attrelid = v_rel AND a.attnum = v_att;
+        IF v_type IN ('smallint'::regtype, 'integer'::regtype) THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE bigint', v_rel::regclass, v_name);
+            v_count := v_count + 1;
+        END IF;
+        -- The columns of foreign keys that reference this one.
+        v_todo := v_todo || ARRAY(
+            SELECT c.conrelid::text || ':' || c.conkey[k.i]
+            FROM pg_constraint c, generate_subscripts(c.confkey, 1) AS k(i)
+            WHERE c.contype = 'f' AND c.confrelid = v_rel AND c.confkey[k.i] = v_att);
+    END LOOP;
+    RETURN v_count;
+END
+$$;
+-- Needs the separate snowflake extension; without it, a clear error.
 CREATE FUNCTION convert_sequence_to_snowflake(p_seqid regclass) RETURNS integer
-    AS 'MODULE_PATHNAME', 'spock_convert_sequence_to_snowflake' LANGUAGE C VOLATILE;
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    v_count integer := 0;
+BEGIN
+    IF p_seqid IS NULL THEN
+        RAISE EXCEPTION 'p_seqid of spock.convert_sequence_to_snowflake() must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = p_seqid) <> 'S' THEN
+        RAISE EXCEPTION '% is not a sequence', p_seqid USING ERRCODE = '42809';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'snowflake') THEN
+        RAISE EXCEPTION 'spock.convert_sequence_to_snowflake() needs the snowflake extension'
+            USING ERRCODE = '55000',
+                  DETAIL = 'The snowflake extension is not installed in this database.',
+                  HINT = 'Install it on every node (CREATE EXTENSION snowflake) with a '
+                         'node-unique snowflake.node, or use a step/offset scheme for the '
+                         'sequence (docs/sequences.md).';
+    END IF;
+    -- Every column whose default takes values from the sequence.
+    FOR r IN
+        SELECT d.adrelid, d.adnum FROM pg_depend dep
+        JOIN pg_attrdef d ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid
+        WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = p_seqid
+    LOOP
+        PERFORM spock.convert_column_to_int8(r.adrelid::regclass, r.adnum);
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT snowflake.nextval(%L::regclass)',
+                       r.adrelid::regclass,
+                       (SELECT a.attname FROM pg_attribute a
+                         WHERE a.attrelid = r.adrelid AND a.attnum = r.adnum),
+                       p_seqid::text);
+        v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+END
+$$;
 
 -- Least privilege (docs/security.md): every routine that changes nodes, subscriptions,
 -- replication sets or replication itself, or shows apply errors (which carry row values), is

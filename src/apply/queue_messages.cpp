@@ -8,6 +8,7 @@
 
 #include "apply_internal.hpp"
 #include "ddl_apply.hpp"
+#include "sequence_apply.hpp"
 
 extern "C" {
 #include <access/table.h>
@@ -111,23 +112,17 @@ void sequence_sync(const std::string& message) {
     const std::string& nspname = *parts[0][0];
     const std::string& seqname = *parts[0][1];
     std::string qualified = nspname + "." + seqname;
-    pg::SqlValue exists = pg::spi_value(
-        "SELECT 1 FROM pg_catalog.pg_class c "
+    pg::SqlValue seqoid = pg::spi_value(
+        "SELECT c.oid FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = $1::name AND c.relname = $2::name AND c.relkind = 'S'",
         {nspname, seqname});
-    if (!exists) {
+    if (!seqoid) {
         warn("sequence " + qualified +
              " synchronised by the provider does not exist here; its value is not applied");
         return;
     }
-    // pg_sequence_last_value() is NULL until the sequence has been used: then any value is
-    // ahead of it.
-    pg::spi_query(
-        "SELECT setval(r, $3::bigint) FROM "
-        "  (SELECT format('%I.%I', $1::text, $2::text)::regclass AS r) s "
-        "WHERE coalesce(pg_catalog.pg_sequence_last_value(r) < $3::bigint, true)",
-        {nspname, seqname, *parts[0][2]});
+    apply_sequence_value(static_cast<Oid>(std::stoul(*seqoid)), *parts[0][2]);
 }
 
 bool logged_unsupported = false;

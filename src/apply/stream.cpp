@@ -15,6 +15,8 @@
 #include "spock/pg/waits.hpp"
 #include "spock/pg/xact.hpp"
 
+#include "read_only_wait.hpp"
+
 #include <libpq-fe.h>
 
 extern "C" {
@@ -100,6 +102,14 @@ void Stream::process(const char* buf, int len) {
     if (buf[0] == 'w') {
         if (len < 25) {
             throw core::Error(core::sqlstate::kProtocolViolation, "short XLogData message");
+        }
+        // spock.readonly = all: hold back the next remote transaction, not part of one.
+        if (gucs::readonly == gucs::kReadOnlyAll && !applier_.in_remote_txn()) {
+            if (!wait_while_read_only([this] { send_feedback(true); })) {
+                stop_ = true;
+                return;
+            }
+            last_recv_time_ = GetCurrentTimestamp();
         }
         XLogRecPtr start = core::get_u64(buf + 1);
         XLogRecPtr end = core::get_u64(buf + 9);

@@ -4,6 +4,7 @@
 #include "spock/pg/gucs.hpp"
 
 #include "spock/pg/postgres.hpp"
+#include "spock/pg/setting_typos.hpp"
 
 #include <climits>
 
@@ -103,10 +104,9 @@ const config_enum_entry kMissingColumnOptions[] = {
 };
 
 const config_enum_entry kReadOnlyOptions[] = {
-    {"off", kReadOnlyOff, false},
-    {"user", kReadOnlyUser, false},
-    {"all", kReadOnlyAll, false},
-    {nullptr, 0, false},
+    {"off", kReadOnlyOff, false},   {"user", kReadOnlyUser, false},
+    {"local", kReadOnlyUser, true},  // the same as user: sessions stop, replication applies
+    {"all", kReadOnlyAll, false},   {nullptr, 0, false},
 };
 
 void define_bool(const char* name, const char* desc, bool* var, bool boot, GucContext ctx,
@@ -257,8 +257,9 @@ void define_all() {
                 &subscription_schema_restore, false, PGC_USERSET,
                 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE);
 
-    // Typos in spock.* settings become errors instead of silently ignored placeholders.
-    MarkGUCPrefixReserved("spock");
+    // The spock. prefix is not reserved (Spock does not reserve it and installations keep
+    // custom variables there); placeholders close to a real name get a WARNING instead.
+    pg::warn_about_mistyped_placeholders();
 }
 
 }  // namespace spock::gucs

@@ -2,6 +2,7 @@
 #include "spock/apply/channel_stats.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/read_only.hpp"
 #include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
@@ -46,5 +47,6 @@ void _PG_init(void) {
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
         spock::sql::install_truncate_capture();
+        spock::pg::install_read_only_hooks();
     });
 }

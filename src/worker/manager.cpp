@@ -9,6 +9,7 @@
 #include "spock/pg/waits.hpp"
 #include "spock/worker/shmem.hpp"
 
+#include "sequence_watch.hpp"
 #include "slot_watch.hpp"
 
 extern "C" {
@@ -151,6 +152,7 @@ void manager_loop() {
                                       sizeof(BackgroundWorkerHandle*) * shared()->nslots);
     }));
     SlotWatch slots;
+    SequenceWatch sequences;
     for (;;) {
         if (pg::interrupts_say_stop()) {
             return;
@@ -162,6 +164,7 @@ void manager_loop() {
         pg::pg_call([] { reap_handles(); });
         long sleep_ms = manage_apply_workers(*subs);
         slots.check();
+        sequences.check();
         pg::pg_call([sleep_ms] {
             WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                       PG_WAIT_EXTENSION);

@@ -1,6 +1,7 @@
 #include "spock/worker/shmem.hpp"
 
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/read_only.hpp"
 
 extern "C" {
 #include <miscadmin.h>
@@ -269,6 +270,8 @@ WorkerSlot* attach_worker(Datum main_arg, WorkerType expected) {
     Oid dboid = s->dboid;
     LWLockRelease(state->lock);
     my_slot = s;
+    pg::set_process_writer(expected == WorkerType::Apply ? core::Writer::Replication
+                                                         : core::Writer::Manager);
     before_shmem_exit(detach, (Datum)0);
     BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
     return s;

@@ -114,8 +114,7 @@ SELECT spock.node_drop(NULL);
 SELECT spock.spock_gen_slot_name('db', NULL, 'sub');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- Functions of features that are not built yet exist with their final signatures and say so:
--- 0A000 feature_not_supported, with a message that names the function.
+-- A helper that runs a statement and reports its SQLSTATE and message.
 CREATE TABLE api_t (id int PRIMARY KEY, v text);
 CREATE SEQUENCE api_seq;
 CREATE FUNCTION pg_temp.try_call(fname text, stmt text,
@@ -131,21 +130,6 @@ EXCEPTION WHEN OTHERS THEN
     names_it := position('spock.' || fname || '()' IN message) > 0;
 END
 $f$;
-
-SELECT c.fname, r.code, r.names_it, r.message, c.stmt AS call
-FROM (VALUES
-    ('table_data_filtered',
-     $$SELECT * FROM spock.table_data_filtered(NULL::api_t, 'api_t', ARRAY['default'])$$),
-    ('sync_seq', $$SELECT spock.sync_seq('api_seq')$$),
-    ('terminate_active_transactions', $$SELECT spock.terminate_active_transactions()$$),
-    ('convert_column_to_int8', $$SELECT spock.convert_column_to_int8('api_t', 1::smallint)$$),
-    ('convert_sequence_to_snowflake', $$SELECT spock.convert_sequence_to_snowflake('api_seq')$$)
-) AS c(fname, stmt), pg_temp.try_call(c.fname, c.stmt) AS r
-ORDER BY c.fname, c.stmt;
-
--- The same error through psql, with its detail and hint.
-SELECT spock.sync_seq('api_seq');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- Sync events and waits on a node without subscriptions or slots: clear errors, and a wait
 -- for "every spock slot" that has none to wait for returns at once.

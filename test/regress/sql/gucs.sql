@@ -87,6 +87,10 @@ ALTER SYSTEM SET spock.exception_behaviour = 'ignore';
 SET spock.pause_timeout = 301;
 SET spock.readonly = 'maybe';
 SET spock.conflict_resolutoin = 'error';
+-- Custom spock.* settings are accepted without a word: the prefix is not reserved.
+SET spock.my_application_tag = 'blue';
+SHOW spock.my_application_tag;
+RESET spock.my_application_tag;
 SET spock.replication_repair_mode = on;
 SET spock.restart_delay_default = 10;
 
