@@ -797,7 +797,8 @@ CREATE VIEW add_node_status AS
                     (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = p.pid)
                 THEN 'failed' ELSE p.state END AS state,
            p.lsn, p.detail, p.attempts, p.started_at, p.finished_at
-    FROM add_node_progress p;
+    FROM add_node_progress p
+    WHERE p.step <> 'baseline';
 
 -- The schema of the dblink extension, created here when missing.
 CREATE FUNCTION zd_dblink_schema() RETURNS text
@@ -1024,6 +1025,17 @@ BEGIN
             USING ERRCODE = '42710', DETAIL = 'Node "' || src_node_name || '" knows it.',
                   HINT = 'Choose another name, or remove the old node first with spock.remove_node() on it.';
     END IF;
+    -- The roles that own or are granted objects on the source must exist here: the copy
+    -- restores owners and grants, and roles are not replicated.
+    v := (SELECT string_agg(x.rolname, ', ' ORDER BY x.rolname)
+          FROM (SELECT j->>'rolname' AS rolname FROM spock.zd_query(src_dsn, spock.zd_roles_query()) j) x
+          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles pr WHERE pr.rolname = x.rolname));
+    IF v IS NOT NULL THEN
+        RAISE EXCEPTION 'add_node: roles of the source node are missing on the new node'
+            USING ERRCODE = '42704',
+                  DETAIL = 'Missing roles: ' || left(v, 500) || ' (they own or are granted objects on "' || src_node_name || '").',
+                  HINT = 'Create these roles on this node first (CREATE ROLE ...; roles are not replicated), then CALL spock.add_node() again.';
+    END IF;
     -- new_node_dsn must lead the other nodes here.
     BEGIN
         v := spock.zd_value(new_node_dsn,
@@ -1075,29 +1087,240 @@ BEGIN
 END
 $$;
 
-CREATE PROCEDURE add_node(src_node_name text, src_dsn text, new_node_name text, new_node_dsn text,
-                          verb boolean DEFAULT false, new_node_location text DEFAULT 'NY',
-                          new_node_country text DEFAULT 'USA', new_node_info jsonb DEFAULT '{}')
+-- The user objects this database had when add_node made the node (no tables: the prerequisites
+-- saw to that), as {"n": schema oids, "c": relation oids, "p": routine oids, "t": type oids}.
+-- A copy that failed half-way (say in its post-data section) leaves objects a new copy cannot
+-- restore over; zd_drop_copied_objects() drops everything not in this list.
+CREATE FUNCTION zd_user_objects() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    WITH ns AS (
+        SELECT n.oid FROM pg_catalog.pg_namespace n
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'spock', 'pg_toast')
+          AND n.nspname !~ '^pg_(toast_)?temp_'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                          WHERE d.classid = 'pg_catalog.pg_namespace'::regclass AND d.objid = n.oid
+                            AND d.deptype = 'e'))
+    SELECT jsonb_build_object(
+        'n', (SELECT coalesce(jsonb_agg(oid), '[]') FROM ns),
+        'c', (SELECT coalesce(jsonb_agg(c.oid), '[]') FROM pg_catalog.pg_class c
+              WHERE c.relnamespace IN (SELECT oid FROM ns)),
+        'p', (SELECT coalesce(jsonb_agg(p.oid), '[]') FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace IN (SELECT oid FROM ns)),
+        't', (SELECT coalesce(jsonb_agg(t.oid), '[]') FROM pg_catalog.pg_type t
+              WHERE t.typnamespace IN (SELECT oid FROM ns)))
+$$;
+
+CREATE FUNCTION zd_record_baseline(p_new name) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO spock.add_node_progress (new_node, step_no, step, peer, state, started_at,
+                                         finished_at, detail)
+        VALUES (p_new, 2, 'baseline', '', 'done', pg_catalog.clock_timestamp(),
+                pg_catalog.clock_timestamp(), spock.zd_user_objects()::text)
+        ON CONFLICT (new_node, step, peer) DO UPDATE SET detail = EXCLUDED.detail;
+END
+$$;
+
+-- Drops the user objects that are not in the baseline of add_node for p_new: what an earlier
+-- copy restored. Extension members are left alone.
+CREATE FUNCTION zd_drop_copied_objects(p_new name, p_verb boolean) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    base jsonb;
+    now_ jsonb := spock.zd_user_objects();
+    o oid;
+    cmd text;
+    dropped integer := 0;
+BEGIN
+    SELECT detail::jsonb INTO base FROM spock.add_node_progress
+        WHERE new_node = p_new AND step = 'baseline' AND peer = '';
+    IF base IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- Schemas, then relations (tables first: their views, sequences and indexes go with
+    -- them), routines and types; each looked up again since a CASCADE may have taken it.
+    FOR o IN SELECT x::oid FROM jsonb_array_elements_text(now_->'n') x
+             EXCEPT SELECT x::oid FROM jsonb_array_elements_text(base->'n') x LOOP
+        SELECT format('DROP SCHEMA %I CASCADE', nspname) INTO cmd FROM pg_catalog.pg_namespace
+            WHERE oid = o;
+        CONTINUE WHEN cmd IS NULL;
+        EXECUTE cmd;
+        dropped := dropped + 1;
+    END LOOP;
+    FOR o IN SELECT c.oid FROM pg_catalog.pg_class c
+             WHERE c.oid IN (SELECT x::oid FROM jsonb_array_elements_text(now_->'c') x
+                             EXCEPT SELECT x::oid FROM jsonb_array_elements_text(base->'c') x)
+             ORDER BY c.relkind IN ('r', 'p') DESC, c.oid LOOP
+        SELECT format('DROP %s IF EXISTS %s CASCADE',
+                      CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'TABLE' WHEN 'v' THEN 'VIEW'
+                           WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                           WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'c' THEN 'TYPE' END,
+                      c.oid::regclass)
+            INTO cmd FROM pg_catalog.pg_class c
+            WHERE c.oid = o AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                              WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                AND d.deptype IN ('e', 'i', 'a'));
+        CONTINUE WHEN cmd IS NULL;
+        EXECUTE cmd;
+        dropped := dropped + 1;
+    END LOOP;
+    FOR o IN SELECT x::oid FROM jsonb_array_elements_text(now_->'p') x
+             EXCEPT SELECT x::oid FROM jsonb_array_elements_text(base->'p') x LOOP
+        SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure) INTO cmd
+            FROM pg_catalog.pg_proc p WHERE p.oid = o
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                              WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+                                AND d.deptype = 'e');
+        CONTINUE WHEN cmd IS NULL;
+        EXECUTE cmd;
+        dropped := dropped + 1;
+    END LOOP;
+    FOR o IN SELECT x::oid FROM jsonb_array_elements_text(now_->'t') x
+             EXCEPT SELECT x::oid FROM jsonb_array_elements_text(base->'t') x LOOP
+        SELECT format('DROP %s IF EXISTS %s CASCADE',
+                      CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype) INTO cmd
+            FROM pg_catalog.pg_type t
+            WHERE t.oid = o AND t.typtype IN ('b', 'd', 'e', 'r') AND t.typelem = 0;
+        CONTINUE WHEN cmd IS NULL;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                              WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = o
+                                AND d.deptype IN ('e', 'i'));
+        EXECUTE cmd;
+        dropped := dropped + 1;
+    END LOOP;
+    IF dropped > 0 THEN
+        RAISE NOTICE 'add_node %: dropped % objects an earlier copy had restored', p_new, dropped;
+    END IF;
+    RETURN dropped;
+END
+$$;
+
+-- The query, run on the source, for the roles that own or are granted its user objects
+-- (schemas, relations, columns, routines, types, default privileges; extension members and
+-- the spock schema excluded).
+CREATE FUNCTION zd_roles_query() RETURNS text
+LANGUAGE sql IMMUTABLE AS $q$ SELECT $$
+    WITH ns AS (
+        SELECT n.oid, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'spock')
+          AND n.nspname !~ '^pg_'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = n.oid
+                          AND d.classid = 'pg_catalog.pg_namespace'::regclass AND d.deptype = 'e')),
+    objs AS (
+        SELECT nspowner AS owner, nspacl AS acl FROM ns
+        UNION ALL
+        SELECT c.relowner, c.relacl FROM pg_catalog.pg_class c
+        WHERE c.relnamespace IN (SELECT oid FROM ns) AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+            WHERE d.objid = c.oid AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e')
+        UNION ALL
+        SELECT NULL, a.attacl FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        WHERE a.attacl IS NOT NULL AND c.relnamespace IN (SELECT oid FROM ns)
+        UNION ALL
+        SELECT p.proowner, p.proacl FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace IN (SELECT oid FROM ns) AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+            WHERE d.objid = p.oid AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e')
+        UNION ALL
+        SELECT t.typowner, t.typacl FROM pg_catalog.pg_type t
+        WHERE t.typnamespace IN (SELECT oid FROM ns) AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+            WHERE d.objid = t.oid AND d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e')
+        UNION ALL
+        SELECT d.defaclrole, d.defaclacl FROM pg_catalog.pg_default_acl d),
+    ids AS (
+        SELECT owner AS id FROM objs WHERE owner IS NOT NULL
+        UNION SELECT a.grantee FROM objs, pg_catalog.aclexplode(objs.acl) a WHERE objs.acl IS NOT NULL
+        UNION SELECT a.grantor FROM objs, pg_catalog.aclexplode(objs.acl) a WHERE objs.acl IS NOT NULL)
+    SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid IN (SELECT id FROM ids)
+$$ $q$;
+
+-- The other existing nodes O of the cluster, as the source knows them (one DSN each).
+CREATE FUNCTION zd_other_nodes(src_dsn text, src_node_name text, new_node_name text)
+RETURNS TABLE (node_name text, dsn text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT (j->>'node_name'), (j->>'dsn')
+        FROM spock.zd_query(src_dsn,
+            format('SELECT DISTINCT ON (n.node_name) n.node_name, i.if_dsn AS dsn '
+                   'FROM spock.node n JOIN spock.node_interface i ON i.if_nodeid = n.node_id '
+                   'WHERE n.node_name NOT IN (%L, %L) ORDER BY n.node_name, i.if_id',
+                   src_node_name, new_node_name)) j
+        ORDER BY 1;
+END
+$$;
+
+-- A step procedure of add_node called on its own: its arguments present and this database
+-- already the new node (create_nodes_only, or add_node, made it).
+CREATE FUNCTION zd_require_new_node(p_proc text, src_node_name text, src_dsn text,
+                                    new_node_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    local_name name;
+BEGIN
+    IF src_node_name IS NULL OR src_dsn IS NULL OR new_node_name IS NULL THEN
+        RAISE EXCEPTION '%: src_node_name, src_dsn and new_node_name are required', p_proc
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.',
+                  HINT = 'Pass the source node''s name and DSN and the new node''s name and DSN.';
+    END IF;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% needs READ COMMITTED', p_proc USING ERRCODE = '25001',
+            HINT = 'CALL it outside an explicit transaction block.';
+    END IF;
+    SELECT nd.node_name INTO local_name FROM spock.local_node l JOIN spock.node nd USING (node_id);
+    IF local_name IS DISTINCT FROM new_node_name THEN
+        RAISE EXCEPTION '%: this database is not the new node "%"', p_proc, new_node_name
+            USING ERRCODE = '55000',
+                  DETAIL = 'Its local node is ' || coalesce('"' || local_name || '"', 'not set') || '.',
+                  HINT = 'Run the steps of add_node on the new node, after CALL spock.create_nodes_only(); '
+                         'CALL spock.add_node() runs every step in order.';
+    END IF;
+END
+$$;
+
+-- Makes O's sync event at p_lsn be applied on the node at p_waiter_dsn (p_waiter names it),
+-- within spock.add_node_timeout; a failure is an error of step p_step.
+CREATE FUNCTION zd_wait_event_on(p_new name, p_step text, o text, p_lsn pg_lsn, p_waiter text,
+                                 p_waiter_dsn text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e_state text;
+    e_msg text;
+    e_detail text;
+BEGIN
+    IF o IS NULL OR p_lsn IS NULL OR p_waiter_dsn IS NULL THEN
+        RAISE EXCEPTION 'zd_wait_event_on: the node, the LSN and the waiting node''s DSN are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.', HINT = 'This is an internal helper of spock.add_node().';
+    END IF;
+    BEGIN
+        PERFORM spock.zd_value(p_waiter_dsn, format(
+            'CALL spock.wait_for_sync_event(NULL, %L::name, %L::pg_lsn, %s, true)',
+            o, p_lsn, spock.zd_timeout()));
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+        PERFORM spock.zd_fail(p_new, p_step, o, 'waiting on "' || p_waiter || '" for the sync event of "'
+                              || o || '": ' || e_msg, e_state, e_detail);
+    END;
+    IF NOT coalesce(spock.zd_value(p_waiter_dsn, format(
+            'SELECT bool_and(remote_lsn >= %L::pg_lsn) FROM pg_catalog.pg_replication_origin_status os '
+            'JOIN spock.subscription s ON s.sub_slot_name = os.external_id '
+            'JOIN spock.node nd ON nd.node_id = s.sub_origin WHERE nd.node_name = %L', p_lsn, o))::boolean,
+            false) THEN
+        PERFORM spock.zd_fail(p_new, p_step, o, 'node "' || p_waiter ||
+                              '" did not apply the sync event of this node in time', '57014',
+                              'spock.add_node_timeout is ' || pg_catalog.current_setting('spock.add_node_timeout') || '.');
+    END IF;
+END
+$$;
+
+-- Steps 1 and 2 of add_node: the prerequisites, then the new node. On a new node whose add
+-- did not finish, it does nothing but count (add_node then resumes).
+CREATE PROCEDURE create_nodes_only(src_node_name text, src_dsn text, new_node_name text,
+                                   new_node_dsn text, verb boolean, new_node_location text,
+                                   new_node_country text, new_node_info jsonb,
+                                   INOUT initial_node_count integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     n name := new_node_name;
     local_name name;
-    o_names text[] := '{}';
-    o_dsns text[] := '{}';
-    i integer;
-    o text;
-    odsn text;
-    sub text;
-    slot text;
-    lsn pg_lsn;
-    target pg_lsn;
-    before jsonb;
-    after jsonb;
-    r record;
-    e_state text;
-    e_msg text;
-    e_detail text;
-    started timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'add_node needs READ COMMITTED' USING ERRCODE = '25001',
@@ -1109,85 +1332,126 @@ BEGIN
        AND NOT spock.zd_step_is_done(n, 'finish', NULL) THEN
         RAISE NOTICE 'add_node: resuming the unfinished add of node "%"', n;
     ELSE
-        -- 1. Prerequisites: nothing is changed before they all pass.
+        -- Nothing is changed before every prerequisite passes.
         CALL spock.verify_node_prerequisites(src_node_name, src_dsn, new_node_name, new_node_dsn, verb);
         DELETE FROM spock.add_node_progress WHERE new_node = n;
         PERFORM spock.zd_step_begin(n, 1, 'prerequisites', NULL, verb);
         PERFORM spock.zd_step_done(n, 'prerequisites', NULL);
-        -- 2. The new node.
         PERFORM spock.zd_step_begin(n, 2, 'create_node', NULL, verb);
         PERFORM spock.node_create(n, new_node_dsn, new_node_location, new_node_country, new_node_info);
         PERFORM spock.zd_step_done(n, 'create_node', NULL);
+        PERFORM spock.zd_record_baseline(n);
         COMMIT;
     END IF;
+    initial_node_count := spock.zd_value(src_dsn, format(
+        'SELECT count(*) FROM spock.node WHERE node_name <> %L', n))::integer;
+END
+$$;
 
-    -- The other existing nodes O, as the source knows them.
-    FOR r IN SELECT (j->>'node_name') AS node_name, (j->>'dsn') AS dsn
-             FROM spock.zd_query(src_dsn,
-                 format('SELECT DISTINCT ON (n.node_name) n.node_name, i.if_dsn AS dsn '
-                        'FROM spock.node n JOIN spock.node_interface i ON i.if_nodeid = n.node_id '
-                        'WHERE n.node_name NOT IN (%L, %L) ORDER BY n.node_name, i.if_id',
-                        src_node_name, n)) j
-    LOOP
-        o_names := o_names || r.node_name;
-        o_dsns := o_dsns || r.dsn;
-    END LOOP;
-
-    -- 3. For each O: a disabled subscription O -> N, its slot on O, and O's changes up to past
-    -- the slot's start applied on S.
-    FOR i IN 1 .. coalesce(array_length(o_names, 1), 0) LOOP
-        o := o_names[i];
-        odsn := o_dsns[i];
-        CONTINUE WHEN spock.zd_step_is_done(n, 'prepare_subscription', o);
-        PERFORM spock.zd_step_begin(n, 3, 'prepare_subscription', o, verb);
-        sub := spock.gen_sub_name(o, n);
+-- Step 3 of add_node. For each other node O: a disabled subscription O -> N here, its slot on
+-- O (which keeps every O change from now on for N), and O's changes up to past the slot's
+-- start applied on the source.
+CREATE PROCEDURE create_disable_subscriptions_and_slots(src_node_name text, src_dsn text,
+                                                        new_node_name text, new_node_dsn text,
+                                                        verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    r record;
+    sub text;
+    slot text;
+    lsn pg_lsn;
+    e_state text;
+    e_msg text;
+    e_detail text;
+BEGIN
+    PERFORM spock.zd_require_new_node('create_disable_subscriptions_and_slots', src_node_name,
+                                      src_dsn, new_node_name);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, n) LOOP
+        CONTINUE WHEN spock.zd_step_is_done(n, 'prepare_subscription', r.node_name);
+        PERFORM spock.zd_step_begin(n, 3, 'prepare_subscription', r.node_name, verb);
+        sub := spock.gen_sub_name(r.node_name, n);
         BEGIN
             IF NOT EXISTS (SELECT 1 FROM spock.subscription WHERE sub_name = sub) THEN
-                PERFORM spock.sub_create(sub, odsn, '{default,default_insert_only,ddl_sql}',
+                PERFORM spock.sub_create(sub, r.dsn, '{default,default_insert_only,ddl_sql}',
                                          false, false, '{}', '0', false, false);
             END IF;
             SELECT sub_slot_name INTO slot FROM spock.subscription WHERE sub_name = sub;
-            IF spock.zd_value(odsn, format('SELECT count(*) FROM pg_catalog.pg_replication_slots '
-                                           'WHERE slot_name = %L', slot))::integer = 0 THEN
-                PERFORM spock.zd_value(odsn, format(
+            IF spock.zd_value(r.dsn, format('SELECT count(*) FROM pg_catalog.pg_replication_slots '
+                                            'WHERE slot_name = %L', slot))::integer = 0 THEN
+                PERFORM spock.zd_value(r.dsn, format(
                     'SELECT lsn FROM pg_catalog.pg_create_logical_replication_slot(%L, ''spock_output'')',
                     slot));
             END IF;
-            lsn := spock.zd_value(odsn, 'SELECT spock.sync_event()')::pg_lsn;
+            lsn := spock.zd_value(r.dsn, 'SELECT spock.sync_event()')::pg_lsn;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
-            PERFORM spock.zd_fail(n, 'prepare_subscription', o, e_msg, e_state, e_detail);
+            PERFORM spock.zd_fail(n, 'prepare_subscription', r.node_name, e_msg, e_state, e_detail);
         END;
         COMMIT;
         -- Every O commit before the slot's start is on S once S has applied this event.
-        BEGIN
-            PERFORM spock.zd_value(src_dsn, format(
-                'CALL spock.wait_for_sync_event(NULL, %L::name, %L::pg_lsn, %s, true)',
-                o, lsn, spock.zd_timeout()));
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
-            PERFORM spock.zd_fail(n, 'prepare_subscription', o, 'waiting on "' || src_node_name ||
-                                  '" for the sync event of "' || o || '": ' || e_msg, e_state, e_detail);
-        END;
-        IF NOT spock.zd_value(src_dsn, format('SELECT remote_lsn >= %L::pg_lsn FROM pg_catalog.pg_replication_origin_status os '
-                                              'JOIN spock.subscription s ON s.sub_slot_name = os.external_id '
-                                              'JOIN spock.node nd ON nd.node_id = s.sub_origin WHERE nd.node_name = %L',
-                                              lsn, o))::boolean THEN
-            PERFORM spock.zd_fail(n, 'prepare_subscription', o, 'node "' || src_node_name ||
-                                  '" did not apply the sync event of this node in time', '57014',
-                                  'spock.add_node_timeout is ' || pg_catalog.current_setting('spock.add_node_timeout') || '.');
-        END IF;
-        PERFORM spock.zd_step_done(n, 'prepare_subscription', o, lsn);
+        PERFORM spock.zd_wait_event_on(n, 'prepare_subscription', r.node_name, lsn, src_node_name, src_dsn);
+        PERFORM spock.zd_step_done(n, 'prepare_subscription', r.node_name, lsn);
         COMMIT;
     END LOOP;
+END
+$$;
 
-    -- 4. S -> N with structure and data. S's apply workers are paused while the copy's snapshot
-    -- is taken, so S's origin for each O says exactly which O changes the copy holds.
+-- A sync event on every other node, each waited for on the source (reference step 4). add_node
+-- does this per node inside create_disable_subscriptions_and_slots; this is the same wait again.
+CREATE PROCEDURE trigger_sync_on_other_nodes_and_wait_on_source(src_node_name text, src_dsn text,
+                                                                new_node_name text,
+                                                                new_node_dsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    lsn pg_lsn;
+BEGIN
+    PERFORM spock.zd_require_new_node('trigger_sync_on_other_nodes_and_wait_on_source',
+                                      src_node_name, src_dsn, new_node_name);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, new_node_name) LOOP
+        lsn := spock.zd_value(r.dsn, 'SELECT spock.sync_event()')::pg_lsn;
+        PERFORM spock.zd_wait_event_on(new_node_name, 'sync_other_nodes', r.node_name, lsn,
+                                       src_node_name, src_dsn);
+        IF verb THEN
+            RAISE NOTICE 'add_node: node % applied the sync event % of node %', src_node_name, lsn, r.node_name;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Steps 4 and 5 of add_node: S -> N with structure and data, then the replication sets of the
+-- copied tables as on S. S's apply workers are paused while the copy's snapshot is taken, so
+-- S's origin for each O says exactly which O changes the copy holds.
+CREATE PROCEDURE create_source_to_new_subscription(src_node_name text, src_dsn text,
+                                                   new_node_name text, new_node_dsn text,
+                                                   verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    o_names text[];
+    i integer;
+    sub text;
+    slot text;
+    before jsonb;
+    after jsonb;
+    r record;
+    e_state text;
+    e_msg text;
+    e_detail text;
+BEGIN
+    PERFORM spock.zd_require_new_node('create_source_to_new_subscription', src_node_name, src_dsn,
+                                      new_node_name);
+    SELECT coalesce(array_agg(o.node_name), '{}') INTO o_names
+        FROM spock.zd_other_nodes(src_dsn, src_node_name, n) o;
     IF NOT spock.zd_step_is_done(n, 'copy', src_node_name) THEN
         PERFORM spock.zd_step_begin(n, 4, 'copy', src_node_name, verb);
         sub := spock.gen_sub_name(src_node_name, n);
         PERFORM spock.sub_drop(sub, true);
         DELETE FROM spock.add_node_progress WHERE new_node = n AND step = 'copy_position';
+        COMMIT;
+        -- What an earlier, failed copy restored goes first (its post-data part may have failed).
+        PERFORM spock.zd_drop_copied_objects(n, verb);
         COMMIT;
         BEGIN
             PERFORM spock.zd_value(src_dsn, 'SELECT spock.pause_apply_workers()');
@@ -1214,7 +1478,11 @@ BEGIN
             after := spock.zd_add_node_origins(src_dsn, o_names);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
-            PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
+            BEGIN
+                PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
+            EXCEPTION WHEN OTHERS THEN
+                NULL;  -- the source is gone; its pause ends with spock.pause_timeout
+            END;
             PERFORM spock.zd_fail(n, 'copy', src_node_name, e_msg, e_state, e_detail);
         END;
         PERFORM spock.zd_value(src_dsn, 'SELECT spock.resume_apply_workers()');
@@ -1238,7 +1506,6 @@ BEGIN
         COMMIT;
     END IF;
 
-    -- 5. The replication sets of the copied tables, as on the source.
     IF NOT spock.zd_step_is_done(n, 'replication_sets', NULL) THEN
         PERFORM spock.zd_step_begin(n, 5, 'replication_sets', NULL, verb);
         FOR r IN SELECT (j->>'set_name') AS set_name, (j->>'rel') AS rel, (j->>'kind') AS kind
@@ -1265,103 +1532,261 @@ BEGIN
         PERFORM spock.zd_step_done(n, 'replication_sets', NULL);
         COMMIT;
     END IF;
+END
+$$;
 
-    -- 6 and 7. For each O: its slot and N's origin to where the copy's knowledge of O ends, then
-    -- the subscription enabled and a fresh sync event of O applied here.
-    FOR i IN 1 .. coalesce(array_length(o_names, 1), 0) LOOP
-        o := o_names[i];
-        odsn := o_dsns[i];
-        sub := spock.gen_sub_name(o, n);
-        SELECT sub_slot_name INTO slot FROM spock.subscription WHERE sub_name = sub;
-        IF NOT spock.zd_step_is_done(n, 'advance', o) THEN
-            PERFORM spock.zd_step_begin(n, 6, 'advance', o, verb);
-            target := spock.zd_step_lsn(n, 'copy_position', o);
-            BEGIN
-                IF target IS NULL THEN
-                    RAISE EXCEPTION 'the copy holds no position for this node' USING ERRCODE = '55000';
-                END IF;
-                lsn := spock.zd_value(odsn, format('SELECT confirmed_flush_lsn FROM '
-                                                   'pg_catalog.pg_replication_slots WHERE slot_name = %L', slot))::pg_lsn;
-                IF lsn IS NULL THEN
-                    RAISE EXCEPTION 'slot "%" is missing', slot USING ERRCODE = '55000';
-                ELSIF lsn > target THEN
-                    RAISE EXCEPTION 'slot "%" is at %, past the copy''s position %', slot, lsn, target
-                        USING ERRCODE = '55000';
-                ELSIF lsn < target THEN
-                    PERFORM spock.zd_value(odsn, format(
-                        'SELECT end_lsn FROM pg_catalog.pg_replication_slot_advance(%L, %L::pg_lsn)',
-                        slot, target));
-                END IF;
-                PERFORM pg_catalog.pg_replication_origin_advance(slot, target);
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
-                PERFORM spock.zd_fail(n, 'advance', o, e_msg, e_state, e_detail);
-            END;
-            PERFORM spock.zd_step_done(n, 'advance', o, target);
-            COMMIT;
-        END IF;
-        IF NOT spock.zd_step_is_done(n, 'enable', o) THEN
-            PERFORM spock.zd_step_begin(n, 7, 'enable', o, verb);
-            PERFORM spock.sub_enable(sub, true);
-            COMMIT;
-            lsn := spock.zd_value(odsn, 'SELECT spock.sync_event()')::pg_lsn;
-            PERFORM spock.zd_wait(n, 'enable', o, NULL,
-                format('SELECT coalesce((SELECT remote_lsn >= %L::pg_lsn FROM '
-                       'pg_catalog.pg_replication_origin_status WHERE external_id = %L), false)', lsn, slot),
-                'this node applied a sync event of "' || o || '" (subscription ' || sub || ')');
-            PERFORM spock.zd_step_done(n, 'enable', o, lsn);
-            COMMIT;
-        END IF;
-    END LOOP;
+-- A sync event on the source, waited for here (reference step 6): N has applied every S commit
+-- before it. With sync_check_on_new_node, also that sub_S_N replicates.
+CREATE PROCEDURE trigger_source_sync_and_wait_on_new_node(src_node_name text, src_dsn text,
+                                                          new_node_name text, new_node_dsn text,
+                                                          verb boolean,
+                                                          sync_check_on_new_node boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    lsn pg_lsn;
+    sub text := spock.gen_sub_name(src_node_name, new_node_name);
+BEGIN
+    PERFORM spock.zd_require_new_node('trigger_source_sync_and_wait_on_new_node', src_node_name,
+                                      src_dsn, new_node_name);
+    IF NOT EXISTS (SELECT 1 FROM spock.subscription WHERE sub_name = sub) THEN
+        RAISE EXCEPTION 'trigger_source_sync_and_wait_on_new_node: subscription "%" does not exist', sub
+            USING ERRCODE = '42704', DETAIL = 'This node has no subscription from the source yet.',
+                  HINT = 'CALL spock.create_source_to_new_subscription() first.';
+    END IF;
+    lsn := spock.zd_value(src_dsn, 'SELECT spock.sync_event()')::pg_lsn;
+    COMMIT;
+    PERFORM spock.zd_wait_event_on(new_node_name, 'sync_source', src_node_name, lsn,
+                                   new_node_name, new_node_dsn);
+    IF sync_check_on_new_node THEN
+        CALL spock.verify_subscription_replicating(new_node_dsn, sub, verb);
+    END IF;
+    IF verb THEN
+        RAISE NOTICE 'add_node: this node applied the sync event % of node %', lsn, src_node_name;
+    END IF;
+END
+$$;
 
-    -- 8. Every existing node subscribes to the new one.
-    FOR i IN 0 .. coalesce(array_length(o_names, 1), 0) LOOP
-        o := CASE WHEN i = 0 THEN src_node_name ELSE o_names[i] END;
-        odsn := CASE WHEN i = 0 THEN src_dsn ELSE o_dsns[i] END;
-        CONTINUE WHEN spock.zd_step_is_done(n, 'reverse_subscription', o);
-        PERFORM spock.zd_step_begin(n, 8, 'reverse_subscription', o, verb);
-        COMMIT;
-        sub := spock.gen_sub_name(n, o);
+-- Step 6 of add_node. For each O: its slot and N's origin moved to where the copy's knowledge
+-- of O ends, so no O change is lost or applied twice.
+CREATE PROCEDURE check_commit_timestamp_and_advance_slot(src_node_name text, src_dsn text,
+                                                         new_node_name text, new_node_dsn text,
+                                                         verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    r record;
+    slot text;
+    lsn pg_lsn;
+    target pg_lsn;
+    e_state text;
+    e_msg text;
+    e_detail text;
+BEGIN
+    PERFORM spock.zd_require_new_node('check_commit_timestamp_and_advance_slot', src_node_name,
+                                      src_dsn, new_node_name);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, n) LOOP
+        CONTINUE WHEN spock.zd_step_is_done(n, 'advance', r.node_name);
+        PERFORM spock.zd_step_begin(n, 6, 'advance', r.node_name, verb);
+        SELECT sub_slot_name INTO slot FROM spock.subscription
+            WHERE sub_name = spock.gen_sub_name(r.node_name, n);
+        target := spock.zd_step_lsn(n, 'copy_position', r.node_name);
         BEGIN
-            IF spock.zd_value(odsn, format('SELECT count(*) FROM spock.subscription WHERE sub_name = %L',
-                                           sub))::integer = 0 THEN
-                PERFORM spock.zd_value(odsn, format(
-                    'SELECT spock.sub_create(%L, %L, ''{default,default_insert_only,ddl_sql}'', '
-                    'false, false, ''{}'', ''0'', false, true)', sub, new_node_dsn));
+            IF target IS NULL OR slot IS NULL THEN
+                RAISE EXCEPTION 'the copy holds no position for this node' USING ERRCODE = '55000',
+                    DETAIL = 'create_disable_subscriptions_and_slots and create_source_to_new_subscription must finish first.';
             END IF;
+            lsn := spock.zd_value(r.dsn, format('SELECT confirmed_flush_lsn FROM '
+                                                'pg_catalog.pg_replication_slots WHERE slot_name = %L', slot))::pg_lsn;
+            IF lsn IS NULL THEN
+                RAISE EXCEPTION 'slot "%" is missing', slot USING ERRCODE = '55000';
+            ELSIF lsn > target THEN
+                RAISE EXCEPTION 'slot "%" is at %, past the copy''s position %', slot, lsn, target
+                    USING ERRCODE = '55000';
+            ELSIF lsn < target THEN
+                PERFORM spock.zd_value(r.dsn, format(
+                    'SELECT end_lsn FROM pg_catalog.pg_replication_slot_advance(%L, %L::pg_lsn)',
+                    slot, target));
+            END IF;
+            PERFORM pg_catalog.pg_replication_origin_advance(slot, target);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
-            PERFORM spock.zd_fail(n, 'reverse_subscription', o, e_msg, e_state, e_detail);
+            PERFORM spock.zd_fail(n, 'advance', r.node_name, e_msg, e_state, e_detail);
         END;
-        PERFORM spock.zd_wait(n, 'reverse_subscription', o, odsn,
-            format('SELECT coalesce((SELECT status = ''replicating'' FROM spock.sub_show_status(%L)), false)', sub),
-            'subscription ' || sub || ' on "' || o || '" is replicating');
-        PERFORM spock.zd_step_done(n, 'reverse_subscription', o);
+        PERFORM spock.zd_step_done(n, 'advance', r.node_name, target);
         COMMIT;
     END LOOP;
+END
+$$;
 
-    -- 9. Every subscription of every node replicating.
+-- Step 7 of add_node. For each O: sub_O_N enabled, and a fresh sync event of O applied here.
+CREATE PROCEDURE enable_disabled_subscriptions(src_node_name text, src_dsn text,
+                                               new_node_name text, new_node_dsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    r record;
+    sub text;
+    lsn pg_lsn;
+BEGIN
+    PERFORM spock.zd_require_new_node('enable_disabled_subscriptions', src_node_name, src_dsn,
+                                      new_node_name);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, n) LOOP
+        CONTINUE WHEN spock.zd_step_is_done(n, 'enable', r.node_name);
+        IF NOT spock.zd_step_is_done(n, 'advance', r.node_name) THEN
+            PERFORM spock.zd_fail(n, 'enable', r.node_name,
+                'its slot was not advanced to the copy''s position', '55000',
+                'CALL spock.check_commit_timestamp_and_advance_slot() first.');
+        END IF;
+        PERFORM spock.zd_step_begin(n, 7, 'enable', r.node_name, verb);
+        sub := spock.gen_sub_name(r.node_name, n);
+        PERFORM spock.sub_enable(sub, true);
+        COMMIT;
+        lsn := spock.zd_value(r.dsn, 'SELECT spock.sync_event()')::pg_lsn;
+        PERFORM spock.zd_wait(n, 'enable', r.node_name, NULL,
+            format('SELECT coalesce((SELECT remote_lsn >= %L::pg_lsn FROM '
+                   'pg_catalog.pg_replication_origin_status os JOIN spock.subscription s '
+                   'ON s.sub_slot_name = os.external_id WHERE s.sub_name = %L), false)', lsn, sub),
+            'this node applied a sync event of "' || r.node_name || '" (subscription ' || sub || ')');
+        PERFORM spock.zd_step_done(n, 'enable', r.node_name, lsn);
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+-- Step 8 of add_node for one existing node E: sub_N_E on E, without sync, until it replicates.
+CREATE PROCEDURE zd_reverse_subscription(new_node_name text, new_node_dsn text, e text,
+                                         edsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    sub text := spock.gen_sub_name(new_node_name, e);
+    e_state text;
+    e_msg text;
+    e_detail text;
+BEGIN
+    IF spock.zd_step_is_done(n, 'reverse_subscription', e) THEN
+        RETURN;
+    END IF;
+    PERFORM spock.zd_step_begin(n, 8, 'reverse_subscription', e, verb);
+    COMMIT;
+    BEGIN
+        IF spock.zd_value(edsn, format('SELECT count(*) FROM spock.subscription WHERE sub_name = %L',
+                                       sub))::integer = 0 THEN
+            PERFORM spock.zd_value(edsn, format(
+                'SELECT spock.sub_create(%L, %L, ''{default,default_insert_only,ddl_sql}'', '
+                'false, false, ''{}'', ''0'', false, true)', sub, new_node_dsn));
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL;
+        PERFORM spock.zd_fail(n, 'reverse_subscription', e, e_msg, e_state, e_detail);
+    END;
+    PERFORM spock.zd_wait(n, 'reverse_subscription', e, edsn,
+        format('SELECT coalesce((SELECT status = ''replicating'' FROM spock.sub_show_status(%L)), false)', sub),
+        'subscription ' || sub || ' on "' || e || '" is replicating');
+    PERFORM spock.zd_step_done(n, 'reverse_subscription', e);
+    COMMIT;
+END
+$$;
+
+-- Step 8 of add_node: every existing node (the source first) subscribes to the new node.
+CREATE PROCEDURE create_sub_on_new_node_to_src_node(src_node_name text, src_dsn text,
+                                                    new_node_name text, new_node_dsn text,
+                                                    verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    PERFORM spock.zd_require_new_node('create_sub_on_new_node_to_src_node', src_node_name, src_dsn,
+                                      new_node_name);
+    CALL spock.zd_reverse_subscription(new_node_name, new_node_dsn, src_node_name, src_dsn, verb);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, new_node_name) LOOP
+        CALL spock.zd_reverse_subscription(new_node_name, new_node_dsn, r.node_name, r.dsn, verb);
+    END LOOP;
+END
+$$;
+
+-- Step 8 of add_node for the source alone: sub_N_S on the source.
+CREATE PROCEDURE create_new_to_source_subscription(src_node_name text, src_dsn text,
+                                                   new_node_name text, new_node_dsn text,
+                                                   verb boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM spock.zd_require_new_node('create_new_to_source_subscription', src_node_name, src_dsn,
+                                      new_node_name);
+    CALL spock.zd_reverse_subscription(new_node_name, new_node_dsn, src_node_name, src_dsn, verb);
+END
+$$;
+
+-- The slots of sub_O_N on every other node O, without the subscriptions (reference: unused by
+-- add_node, which makes them in create_disable_subscriptions_and_slots).
+CREATE PROCEDURE create_replication_slots(src_node_name text, src_dsn text, new_node_name text,
+                                          new_node_dsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    PERFORM spock.zd_require_new_node('create_replication_slots', src_node_name, src_dsn,
+                                      new_node_name);
+    FOR r IN SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, new_node_name) LOOP
+        CALL spock.create_replication_slot(r.dsn,
+            spock.spock_gen_slot_name(pg_catalog.current_database(), r.node_name,
+                                      spock.gen_sub_name(r.node_name, new_node_name)), verb);
+    END LOOP;
+END
+$$;
+
+-- Step 9 of add_node: every subscription of every node replicating, within
+-- spock.add_node_timeout each.
+CREATE PROCEDURE zd_finish(src_node_name text, src_dsn text, new_node_name text,
+                           new_node_dsn text, verb boolean, started timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n name := new_node_name;
+    r record;
+BEGIN
     PERFORM spock.zd_step_begin(n, 9, 'finish', NULL, verb);
     COMMIT;
-    FOR i IN 0 .. coalesce(array_length(o_names, 1), 0) + 1 LOOP
-        o := CASE WHEN i = 0 THEN src_node_name WHEN i <= coalesce(array_length(o_names, 1), 0)
-                  THEN o_names[i] ELSE n END;
-        odsn := CASE WHEN i = 0 THEN src_dsn WHEN i <= coalesce(array_length(o_names, 1), 0)
-                     THEN o_dsns[i] ELSE new_node_dsn END;
-        PERFORM spock.zd_wait(n, 'finish', o, odsn,
+    FOR r IN SELECT src_node_name AS node_name, src_dsn AS dsn
+             UNION ALL SELECT * FROM spock.zd_other_nodes(src_dsn, src_node_name, n)
+             UNION ALL SELECT new_node_name, new_node_dsn
+    LOOP
+        PERFORM spock.zd_wait(n, 'finish', r.node_name, r.dsn,
             'SELECT coalesce(bool_and(status = ''replicating''), true) FROM spock.sub_show_status()',
-            'every subscription of "' || o || '" is replicating');
+            'every subscription of "' || r.node_name || '" is replicating');
     END LOOP;
     PERFORM spock.zd_step_done(n, 'finish', NULL, NULL,
         'added in ' || round(extract(epoch FROM pg_catalog.clock_timestamp() - started)::numeric, 1) || ' s');
     COMMIT;
+END
+$$;
+
+CREATE PROCEDURE add_node(src_node_name text, src_dsn text, new_node_name text, new_node_dsn text,
+                          verb boolean DEFAULT false, new_node_location text DEFAULT 'NY',
+                          new_node_country text DEFAULT 'USA', new_node_info jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := pg_catalog.clock_timestamp();
+    initial_node_count integer;
+BEGIN
+    CALL spock.create_nodes_only(src_node_name, src_dsn, new_node_name, new_node_dsn, verb,
+                                 new_node_location, new_node_country, new_node_info,
+                                 initial_node_count);
+    CALL spock.create_disable_subscriptions_and_slots(src_node_name, src_dsn, new_node_name,
+                                                      new_node_dsn, verb);
+    CALL spock.create_source_to_new_subscription(src_node_name, src_dsn, new_node_name,
+                                                 new_node_dsn, verb);
+    CALL spock.check_commit_timestamp_and_advance_slot(src_node_name, src_dsn, new_node_name,
+                                                       new_node_dsn, verb);
+    CALL spock.enable_disabled_subscriptions(src_node_name, src_dsn, new_node_name, new_node_dsn,
+                                             verb);
+    CALL spock.create_sub_on_new_node_to_src_node(src_node_name, src_dsn, new_node_name,
+                                                  new_node_dsn, verb);
+    CALL spock.zd_finish(src_node_name, src_dsn, new_node_name, new_node_dsn, verb, started);
     IF verb THEN
-        FOR r IN SELECT s.subscription_name, s.status, s.provider_node FROM spock.sub_show_status() s LOOP
-            RAISE NOTICE 'add_node: % from % is %', r.subscription_name, r.provider_node, r.status;
-        END LOOP;
+        CALL spock.present_final_cluster_state(src_dsn, initial_node_count, verb);
     END IF;
-    RAISE NOTICE 'add_node: node "%" joined the cluster of "%" (% other nodes)', n, src_node_name,
-        coalesce(array_length(o_names, 1), 0) + 1;
+    RAISE NOTICE 'add_node: node "%" joined the cluster of "%" (% other nodes)', new_node_name,
+        src_node_name, initial_node_count;
 END
 $$;
 
@@ -1379,26 +1804,62 @@ BEGIN
 END
 $$;
 
--- Takes this node out of its cluster: the other nodes' subscriptions from it, its own
--- subscriptions (and their slots on the providers), its slots and node rows everywhere.
--- Leaves the data. Runs on the node being removed; safe to run again after a failure.
-CREATE PROCEDURE remove_node(target_node_name text, target_node_dsn text DEFAULT NULL,
-                             verbose_mode boolean DEFAULT true)
+-- ===============================================================================================
+-- Removing a node (zodremove.sql, reference §9): remove_node() and its steps, each callable on
+-- its own on the node being removed, each safe to run again.
+-- ===============================================================================================
+
+CREATE FUNCTION check_repset_exists_on_node(node_dsn text, repset_name text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN spock.zd_value(node_dsn, format(
+        'SELECT count(*) > 0 FROM spock.replication_set WHERE set_name = %L', repset_name))::boolean;
+END
+$$;
+
+CREATE FUNCTION check_slot_exists_on_node(node_dsn text, slot_name text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN spock.zd_value(node_dsn, format(
+        'SELECT count(*) > 0 FROM pg_catalog.pg_replication_slots WHERE slot_name = %L',
+        slot_name))::boolean;
+END
+$$;
+
+CREATE FUNCTION check_node_exists(node_name text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM spock.node n WHERE n.node_name = check_node_exists.node_name)
+$$;
+
+-- The replication slots of a node's replication known here: for this node, the spock slots of
+-- this database (the other nodes' subscriptions from it); for another node, the slots on it
+-- that this node's subscriptions from it use.
+CREATE FUNCTION get_node_slots(node_name text) RETURNS TABLE (slot_name text)
+LANGUAGE sql STABLE AS $$
+    SELECT s.slot_name::text FROM pg_catalog.pg_replication_slots s
+    WHERE s.database = pg_catalog.current_database()
+      AND s.plugin = 'spock_output'
+      AND EXISTS (SELECT 1 FROM spock.local_node l JOIN spock.node n USING (node_id)
+                  WHERE n.node_name = get_node_slots.node_name)
+    UNION
+    SELECT sub.sub_slot_name::text FROM spock.subscription sub JOIN spock.node n ON n.node_id = sub.sub_origin
+    WHERE n.node_name = get_node_slots.node_name
+    ORDER BY 1
+$$;
+
+-- remove_node() runs on the node it removes; target_node_dsn, when given, must lead here.
+CREATE PROCEDURE validate_node_removal_prerequisites(target_node_name text, target_node_dsn text,
+                                                     verbose_mode boolean DEFAULT true)
 LANGUAGE plpgsql AS $$
 DECLARE
     local_name name;
-    local_id oid;
-    r record;
-    s record;
     v text;
-    e_msg text;
 BEGIN
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'remove_node needs READ COMMITTED' USING ERRCODE = '25001',
             HINT = 'CALL it outside an explicit transaction block.';
     END IF;
-    SELECT nd.node_name, nd.node_id INTO local_name, local_id
-        FROM spock.local_node l JOIN spock.node nd USING (node_id);
+    SELECT nd.node_name INTO local_name FROM spock.local_node l JOIN spock.node nd USING (node_id);
     IF local_name IS NULL THEN
         RAISE EXCEPTION 'remove_node: this database is not a spock node'
             USING ERRCODE = '55000', DETAIL = 'There is no local node to remove.',
@@ -1410,28 +1871,77 @@ BEGIN
                   DETAIL = 'remove_node runs on the node being removed.',
                   HINT = 'Connect to the node named "' || coalesce(target_node_name, '') || '" and call it there.';
     END IF;
-    PERFORM spock.zd_dblink_schema();
-    -- 1. The other nodes' subscriptions from this node, their node rows of it and its progress.
-    FOR r IN SELECT DISTINCT ON (nd.node_name) nd.node_name, i.if_dsn
-             FROM spock.node nd JOIN spock.node_interface i ON i.if_nodeid = nd.node_id
-             WHERE nd.node_id <> local_id ORDER BY nd.node_name, i.if_id
-    LOOP
+    IF target_node_dsn IS NOT NULL THEN
+        PERFORM spock.zd_dblink_schema();
         BEGIN
-            FOR s IN SELECT j->>'sub_name' AS sub_name FROM spock.zd_query(r.if_dsn, format(
+            v := spock.zd_value(target_node_dsn,
+                'SELECT system_identifier::text || '' '' || current_database() FROM pg_catalog.pg_control_system()');
+        EXCEPTION WHEN OTHERS THEN
+            v := NULL;
+        END;
+        IF v IS DISTINCT FROM (SELECT system_identifier::text || ' ' || current_database()
+                               FROM pg_catalog.pg_control_system()) THEN
+            RAISE EXCEPTION 'remove_node: target_node_dsn does not lead to this database'
+                USING ERRCODE = '22023',
+                      DETAIL = 'remove_node runs on the node being removed; the DSN reaches another database or none.',
+                      HINT = 'Pass the DSN of this database, or NULL.';
+        END IF;
+    END IF;
+    IF verbose_mode THEN
+        RAISE NOTICE 'remove_node: node "%" can be removed', local_name;
+    END IF;
+END
+$$;
+
+-- The other nodes this node knows, with a DSN each, into the temp table temp_spock_nodes.
+CREATE PROCEDURE gather_cluster_info_for_removal(target_node_name text,
+                                                 verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    CALL spock.validate_node_removal_prerequisites(target_node_name, NULL, false);
+    IF pg_catalog.to_regclass('pg_temp.temp_spock_nodes') IS NULL THEN
+        CREATE TEMP TABLE temp_spock_nodes (node_id bigint, node_name text, location text,
+                                            country text, info text, dsn text);
+    END IF;
+    DELETE FROM temp_spock_nodes;
+    INSERT INTO temp_spock_nodes
+        SELECT DISTINCT ON (nd.node_name) nd.node_id, nd.node_name, nd.location, nd.country,
+               nd.info::text, i.if_dsn
+        FROM spock.node nd JOIN spock.node_interface i ON i.if_nodeid = nd.node_id
+        WHERE nd.node_name <> target_node_name ORDER BY nd.node_name, i.if_id;
+    IF verbose_mode THEN
+        FOR r IN SELECT node_name FROM temp_spock_nodes ORDER BY 1 LOOP
+            RAISE NOTICE 'remove_node: node % is in the cluster', r.node_name;
+        END LOOP;
+    END IF;
+END
+$$;
+
+-- The other nodes' subscriptions from this node (each drop also drops its slot here), then
+-- this node's subscriptions (each drop drops its slot on the provider and its origin here).
+CREATE PROCEDURE remove_node_subscriptions(target_node_name text,
+                                           verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    s record;
+    e_msg text;
+BEGIN
+    CALL spock.gather_cluster_info_for_removal(target_node_name, false);
+    PERFORM spock.zd_dblink_schema();
+    FOR r IN SELECT node_name, dsn FROM temp_spock_nodes ORDER BY node_name LOOP
+        BEGIN
+            FOR s IN SELECT j->>'sub_name' AS sub_name FROM spock.zd_query(r.dsn, format(
                          'SELECT s.sub_name FROM spock.subscription s JOIN spock.node nd '
-                         'ON nd.node_id = s.sub_origin WHERE nd.node_name = %L', local_name)) j
+                         'ON nd.node_id = s.sub_origin WHERE nd.node_name = %L', target_node_name)) j
             LOOP
-                PERFORM spock.zd_value(r.if_dsn, format('SELECT spock.sub_drop(%L, true)', s.sub_name));
+                PERFORM spock.zd_value(r.dsn, format('SELECT spock.sub_drop(%L, true)', s.sub_name));
                 IF verbose_mode THEN
                     RAISE NOTICE 'remove_node: dropped subscription % on node %', s.sub_name, r.node_name;
                 END IF;
             END LOOP;
-            PERFORM spock.zd_value(r.if_dsn, format(
-                'SELECT spock.node_drop(%L, true) WHERE NOT EXISTS (SELECT 1 FROM spock.subscription s '
-                'JOIN spock.node nd ON nd.node_id IN (s.sub_origin, s.sub_target) WHERE nd.node_name = %L)',
-                local_name, local_name));
-            PERFORM spock.zd_exec(r.if_dsn, format('DELETE FROM spock.progress WHERE remote_node_id = %s',
-                                                   local_id));
         EXCEPTION WHEN OTHERS THEN
             e_msg := SQLERRM;
             RAISE EXCEPTION 'remove_node: could not clean up node "%"', r.node_name
@@ -1441,32 +1951,566 @@ BEGIN
         END;
     END LOOP;
     COMMIT;
-    -- 2. This node's subscriptions: their slots on the providers and origins here go with them.
     FOR s IN SELECT sub_name FROM spock.subscription ORDER BY sub_name LOOP
         PERFORM spock.sub_drop(s.sub_name, true);
         IF verbose_mode THEN
-            RAISE NOTICE 'remove_node: dropped subscription % on node %', s.sub_name, local_name;
+            RAISE NOTICE 'remove_node: dropped subscription % on node %', s.sub_name, target_node_name;
         END IF;
         COMMIT;
     END LOOP;
-    -- 3. This node, its slots, and what add_node recorded.
-    PERFORM spock.node_drop(local_name, true);
-    DELETE FROM spock.node_interface WHERE if_nodeid NOT IN (SELECT node_id FROM spock.node);
-    DELETE FROM spock.progress;
-    DELETE FROM spock.add_node_progress WHERE new_node = local_name;
-    COMMIT;
-    RAISE NOTICE 'remove_node: node "%" left its cluster', local_name;
 END
 $$;
 
-REVOKE ALL ON ROUTINE add_node(text, text, text, text, boolean, text, text, jsonb),
-    remove_node(text, text, boolean),
-    verify_node_prerequisites(text, text, text, text, boolean),
-    zd_dblink_schema(), zd_exec(text, text), zd_query(text, text), zd_value(text, text),
-    zd_step_begin(name, integer, text, name, boolean),
-    zd_step_done(name, text, name, pg_lsn, text), zd_fail(name, text, name, text, text, text),
-    zd_wait(name, text, name, text, text, text), zd_add_node_origins(text, text[])
-    FROM PUBLIC;
+-- The replication sets of the node at target_node_dsn (its own sets; the data stays).
+CREATE PROCEDURE remove_node_replication_sets(target_node_dsn text,
+                                              verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s jsonb;
+BEGIN
+    IF target_node_dsn IS NULL THEN
+        RAISE EXCEPTION 'remove_node_replication_sets: target_node_dsn is required'
+            USING ERRCODE = '22004', DETAIL = 'target_node_dsn is NULL.',
+                  HINT = 'Pass the DSN of the node whose replication sets are dropped.';
+    END IF;
+    FOR s IN SELECT * FROM spock.zd_query(target_node_dsn,
+                 'SELECT rs.set_name FROM spock.replication_set rs JOIN spock.local_node l '
+                 'ON l.node_id = rs.set_nodeid ORDER BY 1') LOOP
+        IF spock.check_repset_exists_on_node(target_node_dsn, s->>'set_name') THEN
+            PERFORM spock.zd_value(target_node_dsn,
+                format('SELECT spock.repset_drop(%L, true)', s->>'set_name'));
+            IF verbose_mode THEN
+                RAISE NOTICE 'remove_node: dropped replication set %', s->>'set_name';
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- On every other node: the node row of this node (once nothing there uses it) and its
+-- spock.progress rows.
+CREATE PROCEDURE remove_node_from_cluster_registry(target_node_name text,
+                                                   verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    local_id oid;
+    e_msg text;
+BEGIN
+    CALL spock.gather_cluster_info_for_removal(target_node_name, false);
+    SELECT node_id INTO local_id FROM spock.local_node;
+    FOR r IN SELECT node_name, dsn FROM temp_spock_nodes ORDER BY node_name LOOP
+        BEGIN
+            PERFORM spock.zd_value(r.dsn, format(
+                'SELECT spock.node_drop(%L, true) WHERE NOT EXISTS (SELECT 1 FROM spock.subscription s '
+                'JOIN spock.node nd ON nd.node_id IN (s.sub_origin, s.sub_target) WHERE nd.node_name = %L)',
+                target_node_name, target_node_name));
+            PERFORM spock.zd_exec(r.dsn, format('DELETE FROM spock.progress WHERE remote_node_id = %s',
+                                                local_id));
+        EXCEPTION WHEN OTHERS THEN
+            e_msg := SQLERRM;
+            RAISE EXCEPTION 'remove_node: could not clean up node "%"', r.node_name
+                USING ERRCODE = CASE WHEN SQLSTATE LIKE '08%' THEN SQLSTATE ELSE '55000' END,
+                      DETAIL = e_msg,
+                      HINT = 'Make the node reachable and CALL spock.remove_node() again; what was already removed stays removed.';
+        END;
+        IF verbose_mode THEN
+            RAISE NOTICE 'remove_node: node % forgot node %', r.node_name, target_node_name;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- This node itself: its node row and slots, and what add_node recorded here.
+CREATE PROCEDURE finalize_node_removal(target_node_name text, verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CALL spock.validate_node_removal_prerequisites(target_node_name, NULL, false);
+    IF EXISTS (SELECT 1 FROM spock.subscription) THEN
+        RAISE EXCEPTION 'remove_node: node "%" still has subscriptions', target_node_name
+            USING ERRCODE = '55000',
+                  DETAIL = 'Subscriptions: ' || (SELECT string_agg(sub_name, ', ' ORDER BY sub_name) FROM spock.subscription) || '.',
+                  HINT = 'CALL spock.remove_node_subscriptions() first, or spock.remove_node() for every step.';
+    END IF;
+    PERFORM spock.node_drop(target_node_name, true);
+    DELETE FROM spock.node_interface WHERE if_nodeid NOT IN (SELECT node_id FROM spock.node);
+    DELETE FROM spock.progress;
+    DELETE FROM spock.add_node_progress WHERE new_node = target_node_name;
+    COMMIT;
+    RAISE NOTICE 'remove_node: node "%" left its cluster', target_node_name;
+END
+$$;
+
+-- Takes this node out of its cluster: the other nodes' subscriptions from it, its own
+-- subscriptions (and their slots on the providers), its slots and node rows everywhere.
+-- Leaves the data. Runs on the node being removed; safe to run again after a failure.
+CREATE PROCEDURE remove_node(target_node_name text, target_node_dsn text DEFAULT NULL,
+                             verbose_mode boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CALL spock.validate_node_removal_prerequisites(target_node_name, NULL, verbose_mode);
+    CALL spock.remove_node_subscriptions(target_node_name, verbose_mode);
+    CALL spock.remove_node_from_cluster_registry(target_node_name, verbose_mode);
+    COMMIT;
+    CALL spock.finalize_node_removal(target_node_name, verbose_mode);
+END
+$$;
+
+-- ===============================================================================================
+-- The smaller procedures of Spock 5's zodan.sql and zodremove.sql under their own names
+-- (reference §9); add_node() and remove_node() are built from the step procedures above.
+-- ===============================================================================================
+
+-- '5.0.9' -> {5,0,9}; a suffix such as '-devel' is ignored.
+CREATE FUNCTION version_to_array(v text) RETURNS integer[]
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    m text;
+BEGIN
+    m := substring(v FROM '^\s*(\d+(\.\d+)*)');
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'invalid spock version "%"', v USING ERRCODE = '22P02',
+            DETAIL = 'A version is numbers separated by dots, such as 5.0.9.',
+            HINT = 'Pass the value of spock.spock_version().';
+    END IF;
+    RETURN string_to_array(m, '.')::integer[];
+END
+$$;
+
+CREATE FUNCTION version_major_minor(v text) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT (spock.version_to_array(v))[1:2] $$;
+
+-- The dbname of a key=value DSN (quoted values included).
+CREATE FUNCTION extract_dbname_from_dsn(dsn text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    m text[];
+BEGIN
+    IF dsn IS NULL THEN
+        RAISE EXCEPTION 'extract_dbname_from_dsn: dsn is NULL' USING ERRCODE = '22004',
+            DETAIL = 'There is no DSN to read.', HINT = 'Pass a DSN such as ''host=h dbname=app''.';
+    END IF;
+    m := regexp_match(coalesce(dsn, ''), '(?:^|\s)dbname\s*=\s*(''((?:[^''\\]|\\.)*)''|[^\s'']+)');
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'the DSN has no dbname' USING ERRCODE = '22023',
+            DETAIL = 'DSN: ' || coalesce(regexp_replace(dsn, 'password\s*=\s*(''[^'']*''|\S+)', 'password=***', 'g'), 'NULL') || '.',
+            HINT = 'Write the DSN as key=value pairs with dbname=..., e.g. ''host=h dbname=app''.';
+    END IF;
+    RETURN coalesce(regexp_replace(m[2], '\\(.)', '\1', 'g'), m[1]);
+END
+$$;
+
+-- Both nodes run the same spock major.minor (add_node checks every node).
+CREATE PROCEDURE check_spock_version_compatibility(src_dsn text, new_node_dsn text,
+                                                   verb boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    sv text;
+    nv text;
+BEGIN
+    IF src_dsn IS NULL OR new_node_dsn IS NULL THEN
+        RAISE EXCEPTION 'check_spock_version_compatibility: src_dsn and new_node_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.', HINT = 'Pass both DSNs.';
+    END IF;
+    sv := spock.zd_value(src_dsn, 'SELECT spock.spock_version()');
+    nv := spock.zd_value(new_node_dsn, 'SELECT spock.spock_version()');
+    IF spock.version_major_minor(sv) IS DISTINCT FROM spock.version_major_minor(nv) THEN
+        RAISE EXCEPTION 'spock versions differ: the source runs %, the new node %', sv, nv
+            USING ERRCODE = '55000', DETAIL = 'All nodes must run the same spock major and minor version.',
+                  HINT = 'Install the same spock version on the new node.';
+    END IF;
+    IF verb THEN
+        RAISE NOTICE 'spock versions compatible: source %, new node %', sv, nv;
+    END IF;
+END
+$$;
+
+-- Fills the session's temp table temp_spock_nodes with the nodes the source knows.
+CREATE PROCEDURE get_spock_nodes(src_dsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF src_dsn IS NULL THEN
+        RAISE EXCEPTION 'get_spock_nodes: src_dsn is required' USING ERRCODE = '22004',
+            DETAIL = 'src_dsn is NULL.', HINT = 'Pass the DSN of a node of the cluster.';
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.temp_spock_nodes') IS NULL THEN
+        CREATE TEMP TABLE temp_spock_nodes (node_id bigint, node_name text, location text,
+                                            country text, info text, dsn text);
+    END IF;
+    DELETE FROM temp_spock_nodes;
+    INSERT INTO temp_spock_nodes
+        SELECT (j->>'node_id')::bigint, j->>'node_name', j->>'location', j->>'country',
+               j->>'info', j->>'dsn'
+        FROM spock.zd_query(src_dsn,
+            'SELECT DISTINCT ON (n.node_name) n.node_id, n.node_name, n.location, n.country, '
+            'n.info::text AS info, i.if_dsn AS dsn FROM spock.node n '
+            'JOIN spock.node_interface i ON i.if_nodeid = n.node_id ORDER BY n.node_name, i.if_id') j;
+    IF verb THEN
+        FOR r IN SELECT * FROM temp_spock_nodes ORDER BY node_name LOOP
+            RAISE NOTICE 'node %: id %, location %, country %', r.node_name, r.node_id, r.location, r.country;
+        END LOOP;
+    END IF;
+END
+$$;
+
+-- An array argument given as SQL text: '{a,b}' or ARRAY['a','b'].
+CREATE FUNCTION zd_text_array(p_arg text, p_what text) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    r text[];
+BEGIN
+    IF p_arg IS NULL OR btrim(p_arg) = '' THEN
+        RETURN '{}';
+    END IF;
+    BEGIN
+        IF btrim(p_arg) ~* '^array\s*\[' THEN
+            EXECUTE 'SELECT (' || p_arg || ')::text[]' INTO r;
+        ELSE
+            r := p_arg::text[];
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'invalid % "%"', p_what, p_arg USING ERRCODE = '22P02', DETAIL = SQLERRM,
+            HINT = 'Write it as an array literal such as ''{default,ddl_sql}'' or ARRAY[''default''].';
+    END;
+    RETURN r;
+END
+$$;
+
+-- spock.sub_create on the node at node_dsn.
+CREATE PROCEDURE create_sub(node_dsn text, subscription_name text, provider_dsn text,
+                            replication_sets text, synchronize_structure boolean,
+                            synchronize_data boolean, forward_origins text, apply_delay interval,
+                            enabled boolean, force_text_transfer boolean, verb boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    sets text[] := spock.zd_text_array(replication_sets, 'replication_sets');
+    fwd text[] := spock.zd_text_array(forward_origins, 'forward_origins');
+BEGIN
+    IF node_dsn IS NULL OR subscription_name IS NULL OR provider_dsn IS NULL THEN
+        RAISE EXCEPTION 'create_sub: node_dsn, subscription_name and provider_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.',
+                  HINT = 'Pass the subscriber''s DSN, the subscription''s name and the provider''s DSN.';
+    END IF;
+    IF spock.zd_value(node_dsn, format('SELECT count(*) FROM spock.subscription WHERE sub_name = %L',
+                                       subscription_name))::integer > 0 THEN
+        IF verb THEN
+            RAISE NOTICE 'create_sub: subscription % exists already', subscription_name;
+        END IF;
+        RETURN;
+    END IF;
+    PERFORM spock.zd_value(node_dsn, format(
+        'SELECT spock.sub_create(%L, %L, %L::text[], %L, %L, %L::text[], %L::interval, %L, %L)',
+        subscription_name, provider_dsn, sets, coalesce(synchronize_structure, false),
+        coalesce(synchronize_data, false), fwd, coalesce(apply_delay, '0'),
+        coalesce(force_text_transfer, false), coalesce(enabled, true)));
+    IF verb THEN
+        RAISE NOTICE 'create_sub: subscription % created', subscription_name;
+    END IF;
+END
+$$;
+
+-- A logical slot on the node at node_dsn, unless it exists.
+CREATE PROCEDURE create_replication_slot(node_dsn text, slot_name text, verb boolean,
+                                         plugin text DEFAULT 'spock_output')
+LANGUAGE plpgsql AS $$
+DECLARE
+    lsn text;
+BEGIN
+    IF node_dsn IS NULL OR slot_name IS NULL OR plugin IS NULL THEN
+        RAISE EXCEPTION 'create_replication_slot: node_dsn, slot_name and plugin are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.', HINT = 'Pass all three.';
+    END IF;
+    IF spock.zd_value(node_dsn, format('SELECT count(*) FROM pg_catalog.pg_replication_slots '
+                                       'WHERE slot_name = %L', slot_name))::integer > 0 THEN
+        IF verb THEN
+            RAISE NOTICE 'create_replication_slot: slot % exists already', slot_name;
+        END IF;
+        RETURN;
+    END IF;
+    lsn := spock.zd_value(node_dsn, format(
+        'SELECT lsn FROM pg_catalog.pg_create_logical_replication_slot(%L, %L)', slot_name, plugin));
+    IF verb THEN
+        RAISE NOTICE 'create_replication_slot: slot % created', slot_name;
+    END IF;
+END
+$$;
+
+-- spock.sync_event() on the node at node_dsn; its LSN in sync_lsn.
+CREATE PROCEDURE sync_event(node_dsn text, verb boolean, INOUT sync_lsn pg_lsn DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF node_dsn IS NULL THEN
+        RAISE EXCEPTION 'sync_event: node_dsn is required' USING ERRCODE = '22004',
+            DETAIL = 'node_dsn is NULL.', HINT = 'Pass the DSN of the node to write the event on.';
+    END IF;
+    sync_lsn := spock.zd_value(node_dsn, 'SELECT spock.sync_event()')::pg_lsn;
+    IF verb THEN
+        RAISE NOTICE 'sync_event: written at %', sync_lsn;
+    END IF;
+END
+$$;
+
+-- spock.node_create on the database at dsn (a node of that name there already is left alone).
+CREATE PROCEDURE create_node(node_name text, dsn text, verb boolean, location text DEFAULT 'NY',
+                             country text DEFAULT 'USA', info jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF node_name IS NULL OR node_name = '' OR dsn IS NULL THEN
+        RAISE EXCEPTION 'create_node: node_name and dsn are required' USING ERRCODE = '22004',
+            DETAIL = 'One of them is NULL or empty.', HINT = 'Pass the node''s name and its DSN.';
+    END IF;
+    IF spock.zd_value(dsn, format('SELECT count(*) FROM spock.node WHERE node_name = %L',
+                                  node_name))::integer > 0 THEN
+        IF verb THEN
+            RAISE NOTICE 'create_node: node % exists already', node_name;
+        END IF;
+        RETURN;
+    END IF;
+    PERFORM spock.zd_value(dsn, format('SELECT spock.node_create(%L, %L, %L, %L, %L::jsonb)',
+                                       node_name, dsn, location, country, info));
+    IF verb THEN
+        RAISE NOTICE 'create_node: node % created', node_name;
+    END IF;
+END
+$$;
+
+-- spock.sub_enable on the node at node_dsn.
+CREATE PROCEDURE enable_sub(node_dsn text, sub_name text, verb boolean,
+                            immediate boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF node_dsn IS NULL OR sub_name IS NULL THEN
+        RAISE EXCEPTION 'enable_sub: node_dsn and sub_name are required' USING ERRCODE = '22004',
+            DETAIL = 'One of them is NULL.', HINT = 'Pass the subscriber''s DSN and the subscription''s name.';
+    END IF;
+    PERFORM spock.zd_value(node_dsn, format('SELECT spock.sub_enable(%L, %L)', sub_name,
+                                            coalesce(immediate, true)));
+    IF verb THEN
+        RAISE NOTICE 'enable_sub: subscription % enabled', sub_name;
+    END IF;
+END
+$$;
+
+-- Waits until the subscription on the node at node_dsn replicates: max_attempts polls, one a
+-- second.
+CREATE PROCEDURE verify_subscription_replicating(node_dsn text, subscription_name text,
+                                                 verb boolean DEFAULT true,
+                                                 max_attempts integer DEFAULT 120)
+LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    i integer := 0;
+BEGIN
+    IF node_dsn IS NULL OR subscription_name IS NULL THEN
+        RAISE EXCEPTION 'verify_subscription_replicating: node_dsn and subscription_name are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.',
+                  HINT = 'Pass the subscriber''s DSN and the subscription''s name.';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts < 1 THEN
+        RAISE EXCEPTION 'verify_subscription_replicating: max_attempts must be at least 1'
+            USING ERRCODE = '22023', DETAIL = 'max_attempts is ' || coalesce(max_attempts::text, 'NULL') || '.',
+                  HINT = 'It counts polls one second apart; the default is 120.';
+    END IF;
+    LOOP
+        st := spock.zd_value(node_dsn, format(
+            'SELECT coalesce((SELECT status FROM spock.sub_show_status() WHERE subscription_name = %L), ''missing'')',
+            subscription_name));
+        EXIT WHEN st = 'replicating';
+        IF st = 'missing' THEN
+            RAISE EXCEPTION 'subscription "%" does not exist on that node', subscription_name
+                USING ERRCODE = '42704', DETAIL = 'The node node_dsn leads to has no such subscription.',
+                      HINT = 'Check the subscription name (spock.sub_show_status() on the node).';
+        END IF;
+        i := i + 1;
+        IF i >= max_attempts THEN
+            RAISE EXCEPTION 'subscription "%" is not replicating after % attempts', subscription_name, i
+                USING ERRCODE = '57014', DETAIL = 'Its status is ' || st || '.',
+                      HINT = 'See spock.sub_show_status() and the server log of that node.';
+        END IF;
+        PERFORM pg_catalog.pg_sleep(1);
+    END LOOP;
+    IF verb THEN
+        RAISE NOTICE 'subscription % is replicating', subscription_name;
+    END IF;
+END
+$$;
+
+-- The nodes known at cluster_dsn, a NOTICE each.
+CREATE PROCEDURE show_all_nodes(cluster_dsn text, verb boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    CALL spock.get_spock_nodes(cluster_dsn, false);
+    FOR r IN SELECT * FROM temp_spock_nodes ORDER BY node_name LOOP
+        RAISE NOTICE 'node %: id %, location %, country %', r.node_name, r.node_id, r.location,
+            r.country;
+    END LOOP;
+END
+$$;
+
+-- Every subscription of every node known at cluster_dsn, a NOTICE each; an error when none
+-- replicates.
+CREATE PROCEDURE show_all_subscription_status(cluster_dsn text, verb boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    s jsonb;
+    replicating integer := 0;
+BEGIN
+    CALL spock.get_spock_nodes(cluster_dsn, false);
+    FOR r IN SELECT * FROM temp_spock_nodes ORDER BY node_name LOOP
+        FOR s IN SELECT * FROM spock.zd_query(r.dsn,
+                     'SELECT subscription_name, status, provider_node FROM spock.sub_show_status() '
+                     'ORDER BY 1') LOOP
+            RAISE NOTICE 'node %: subscription % from % is %', r.node_name, s->>'subscription_name',
+                s->>'provider_node', s->>'status';
+            IF s->>'status' = 'replicating' THEN
+                replicating := replicating + 1;
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF replicating = 0 THEN
+        RAISE EXCEPTION 'no subscription of the cluster is replicating' USING ERRCODE = '55000',
+            DETAIL = 'Nodes: ' || (SELECT count(*) FROM temp_spock_nodes) || '.',
+            HINT = 'See spock.sub_show_status() and the server logs of the nodes.';
+    END IF;
+END
+$$;
+
+-- The final report of add_node: nodes and subscriptions, and how many nodes there were before.
+CREATE PROCEDURE present_final_cluster_state(src_dsn text, initial_node_count integer,
+                                             verb boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    now_count integer;
+BEGIN
+    IF verb THEN
+        CALL spock.show_all_nodes(src_dsn, verb);
+        CALL spock.show_all_subscription_status(src_dsn, verb);
+    ELSE
+        CALL spock.get_spock_nodes(src_dsn, false);
+    END IF;
+    now_count := (SELECT count(*) FROM temp_spock_nodes);
+    RAISE NOTICE 'cluster: % nodes (% before)', now_count, coalesce(initial_node_count::text, 'unknown');
+END
+$$;
+
+-- The lag of S -> N as the new node's lag_tracker shows it, once.
+CREATE PROCEDURE monitor_lag_with_dblink(src_node_name text, new_node_name text,
+                                         new_node_dsn text, verb boolean DEFAULT true)
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jsonb;
+BEGIN
+    IF src_node_name IS NULL OR new_node_name IS NULL OR new_node_dsn IS NULL THEN
+        RAISE EXCEPTION 'monitor_lag_with_dblink: src_node_name, new_node_name and new_node_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.', HINT = 'Pass all three.';
+    END IF;
+    SELECT q INTO j FROM spock.zd_query(new_node_dsn, format(
+        'SELECT origin_name, receiver_name, last_received_lsn::text, replication_lag_bytes, '
+        'replication_lag::text FROM spock.lag_tracker WHERE origin_name = %L AND receiver_name = %L',
+        src_node_name, new_node_name)) q;
+    IF j IS NULL THEN
+        RAISE EXCEPTION 'node "%" has no lag information about node "%"', new_node_name, src_node_name
+            USING ERRCODE = '55000', DETAIL = 'spock.lag_tracker on it has no such row.',
+                  HINT = 'It appears once the subscription from the source has applied something.';
+    END IF;
+    RAISE NOTICE '% -> %: lag % bytes, %, received up to %', src_node_name, new_node_name,
+        j->>'replication_lag_bytes', j->>'replication_lag', j->>'last_received_lsn';
+END
+$$;
+
+-- Reports S -> N lag until the new node has caught up with the source (a sync event of the
+-- source applied there), at most 60 s.
+CREATE PROCEDURE monitor_replication_lag(src_node_name text, new_node_name text,
+                                         new_node_dsn text, verb boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CALL spock.wait_for_replication_catchup_with_dblink(src_node_name, new_node_name, new_node_dsn,
+                                                        verb, 60);
+END
+$$;
+
+-- Waits until the new node has applied everything the source committed before the call: a
+-- sync event of the source, waited for on the new node, at most max_wait_seconds. (Spock's
+-- version reads a column lag_tracker does not have; this one works.)
+CREATE PROCEDURE wait_for_replication_catchup_with_dblink(src_node_name text, new_node_name text,
+                                                          new_node_dsn text,
+                                                          verb boolean DEFAULT true,
+                                                          max_wait_seconds integer DEFAULT 180)
+LANGUAGE plpgsql AS $$
+DECLARE
+    src_dsn text;
+    lsn pg_lsn;
+    ok boolean;
+BEGIN
+    IF src_node_name IS NULL OR new_node_name IS NULL OR new_node_dsn IS NULL THEN
+        RAISE EXCEPTION 'wait_for_replication_catchup_with_dblink: src_node_name, new_node_name and new_node_dsn are required'
+            USING ERRCODE = '22004', DETAIL = 'One of them is NULL.', HINT = 'Pass all three.';
+    END IF;
+    IF max_wait_seconds IS NULL OR max_wait_seconds < 1 THEN
+        RAISE EXCEPTION 'max_wait_seconds must be at least 1' USING ERRCODE = '22023',
+            DETAIL = 'It is ' || coalesce(max_wait_seconds::text, 'NULL') || '.',
+            HINT = 'Pass the longest wait in seconds; the default is 180.';
+    END IF;
+    src_dsn := spock.zd_value(new_node_dsn, format(
+        'SELECT min(i.if_dsn) FROM spock.node n JOIN spock.node_interface i ON i.if_nodeid = n.node_id '
+        'WHERE n.node_name = %L', src_node_name));
+    IF src_dsn IS NULL THEN
+        RAISE EXCEPTION 'node "%" does not know node "%"', new_node_name, src_node_name
+            USING ERRCODE = '42704', DETAIL = 'It has no interface for it.',
+                  HINT = 'Pass the names of the source and the added node.';
+    END IF;
+    lsn := spock.zd_value(src_dsn, 'SELECT spock.sync_event()')::pg_lsn;
+    ok := spock.zd_value(new_node_dsn, format(
+        'CALL spock.wait_for_sync_event(NULL, %L::name, %L::pg_lsn, %s, true)',
+        src_node_name, lsn, max_wait_seconds))::boolean;
+    IF NOT coalesce(ok, false) THEN
+        RAISE EXCEPTION 'node "%" did not catch up with node "%" within % s', new_node_name,
+            src_node_name, max_wait_seconds
+            USING ERRCODE = '57014', DETAIL = 'It did not apply the sync event at ' || lsn || '.',
+                  HINT = 'See spock.sub_show_status() and spock.lag_tracker on the new node.';
+    END IF;
+    IF verb THEN
+        RAISE NOTICE 'node % caught up with node % (sync event %)', new_node_name, src_node_name, lsn;
+    END IF;
+END
+$$;
+
+-- Every routine above is for superusers (add_node and remove_node, their steps and helpers):
+-- EXECUTE is revoked from PUBLIC. The zd_* helpers are internal, not API.
+DO $$
+DECLARE
+    r regprocedure;
+BEGIN
+    FOR r IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'spock'::regnamespace
+               AND (p.proname LIKE 'zd\_%' OR (p.proname = 'sync_event' AND p.prokind = 'p')
+                    OR p.proname IN ('add_node', 'remove_node', 'verify_node_prerequisites',
+                        'gen_sub_name', 'create_nodes_only', 'create_disable_subscriptions_and_slots',
+                        'trigger_sync_on_other_nodes_and_wait_on_source',
+                        'create_source_to_new_subscription', 'trigger_source_sync_and_wait_on_new_node',
+                        'check_commit_timestamp_and_advance_slot', 'enable_disabled_subscriptions',
+                        'create_sub_on_new_node_to_src_node', 'create_new_to_source_subscription',
+                        'create_replication_slots', 'version_to_array', 'version_major_minor',
+                        'extract_dbname_from_dsn', 'check_spock_version_compatibility',
+                        'get_spock_nodes', 'create_sub', 'create_replication_slot', 'create_node',
+                        'enable_sub', 'verify_subscription_replicating', 'show_all_nodes',
+                        'show_all_subscription_status', 'present_final_cluster_state',
+                        'monitor_lag_with_dblink', 'monitor_replication_lag',
+                        'wait_for_replication_catchup_with_dblink', 'check_repset_exists_on_node',
+                        'check_slot_exists_on_node', 'check_node_exists', 'get_node_slots',
+                        'validate_node_removal_prerequisites', 'gather_cluster_info_for_removal',
+                        'remove_node_subscriptions', 'remove_node_replication_sets',
+                        'remove_node_from_cluster_registry', 'finalize_node_removal'))
+    LOOP
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', r);
+    END LOOP;
+END
+$$;
 
 -- ===============================================================================================
 -- spock.health_check(): add_node's prerequisites before an add ('pre'), or that the added node

@@ -1,5 +1,6 @@
-# spock.add_node() on a single-node cluster (the two-node case), a prerequisite failure that
-# changes nothing, a failure in a later step (the copy) followed by a retry that resumes, and
+# spock.add_node() on a single-node cluster (the two-node case): prerequisite failures (a user
+# table, missing roles) that change nothing; failures in the copy (a timeout, the source stopping
+# mid-copy, a failed post-data restore) each followed by add_node again, which resumes; and
 # spock.remove_node() afterwards. spock.health_check() before ('pre') and after ('post') the add.
 use strict;
 use warnings;
@@ -7,6 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SpockTest;
+use IPC::Run;
 
 my $n1 = spock_node('addr_n1', extension => 1);
 my $n2 = spock_node('addr_n2', extension => 1);
@@ -63,31 +65,102 @@ like($err, qr/cannot query the source node "n1"/, 'unreachable source is an erro
 like($err, qr/is not spock node "nx"/, 'wrong source name is an error');
 is(footprint(), $before, 'those failures changed nothing either');
 
-# 2. A failure in a later step: a table on n1 belongs to a role n2 lacks, so the copy's
-# schema restore fails; add_node gives up after spock.add_node_timeout naming the step.
+# 2. A table on n1 belongs to a role n2 lacks, and another role is granted on it: add_node
+# refuses before the copy, naming both roles, and changes nothing.
 $n1->safe_psql('postgres', q{
     CREATE ROLE app_owner NOLOGIN;
+    CREATE ROLE app_reader NOLOGIN;
     CREATE TABLE owned (id int PRIMARY KEY, v text);
     ALTER TABLE owned OWNER TO app_owner;
+    GRANT SELECT ON owned TO app_reader;
     SELECT spock.repset_add_table('default', 'owned');
     INSERT INTO owned SELECT g, 'o' || g FROM generate_series(1, 100) g;
 });
-($rc, $out, $err) = $n2->psql('postgres', "SET spock.add_node_timeout = 8;\n$call;");
-isnt($rc, 0, 'add_node fails when the copy cannot finish');
-like($err, qr/step "copy" on node "n1": timed out/, 'the error names the step and the node');
+($rc, $out, $err) = $n2->psql('postgres', "$call;");
+isnt($rc, 0, 'add_node refuses when roles of the source are missing');
+like($err, qr/roles of the source node are missing on the new node/, 'the error says so');
+like($err, qr/DETAIL:  Missing roles: app_owner, app_reader /, 'the detail names the missing roles');
+like($err, qr/HINT:  Create these roles on this node first/, 'the hint says what to do');
+is(footprint(), $before, 'the role check changed nothing');
+$n2->safe_psql('postgres', 'CREATE ROLE app_owner NOLOGIN; CREATE ROLE app_reader NOLOGIN');
+
+# 3. Failures during the copy, each followed by add_node again. A table of n1 has a row filter
+# that sleeps a second per row while test.slow_copy is on in n1's database, so the copy's data
+# step lasts ten seconds.
+$n1->safe_psql('postgres', q{
+    CREATE FUNCTION slow_filter(i int) RETURNS boolean LANGUAGE plpgsql AS $f$
+    BEGIN
+        IF current_setting('test.slow_copy', true) = 'on' THEN
+            PERFORM pg_sleep(1);
+        END IF;
+        RETURN true;
+    END $f$;
+    CREATE TABLE slow (id int PRIMARY KEY);
+    INSERT INTO slow SELECT generate_series(1, 10);
+    SELECT spock.repset_add_table('default', 'slow', row_filter := 'slow_filter(id)');
+    ALTER DATABASE postgres SET test.slow_copy = on;
+});
+# A timeout: add_node gives up after spock.add_node_timeout, naming the step and the node.
+($rc, $out, $err) = $n2->psql('postgres', "SET spock.add_node_timeout = 3;\n$call;");
+isnt($rc, 0, 'add_node fails when the copy does not finish in time');
+like($err, qr/step "copy" on node "n1": timed out waiting until the structure and data of "n1" are copied/,
+    'the error names the step, the node and what it waited for');
 like($err, qr/CALL spock\.add_node\(\) again/, 'the hint says how to go on');
 is($n2->safe_psql('postgres',
     q{SELECT string_agg(step || ':' || state, ',' ORDER BY step_no, step) FROM spock.add_node_status}),
     'prerequisites:done,create_node:done,copy:failed', 'add_node_status shows the failed step');
 
+# The source stops in the middle of the copy's data step.
+my ($aout, $aerr) = ('', '');
+my $add = IPC::Run::start(
+    [ 'psql', '-X', '-d', $n2->connstr('postgres'), '-c', "SET spock.add_node_timeout = 8", '-c', $call ],
+    '>', \$aout, '2>', \$aerr);
+ok($n2->poll_query_until('postgres',
+    q{SELECT count(*) > 0 FROM spock.add_node_progress p, spock.local_sync_status ss
+      JOIN spock.subscription s ON s.sub_id = ss.sync_subid
+      WHERE p.step = 'copy' AND p.attempts = 2 AND p.state = 'running'
+        AND s.sub_name = 'sub_n1_n2' AND ss.sync_nspname IS NULL AND ss.sync_status = 'd'}),
+    'the copy is taken again and copies data');
+$n1->stop('fast');
+$add->finish;
+isnt($?, 0, 'add_node fails when the source stops mid-copy');
+like($aerr, qr/resuming the unfinished add/, 'it had resumed the earlier add');
+like($aerr, qr/step "copy" on node "n1"/, 'the failure names the copy and the source');
+$n1->start;
+$n1->safe_psql('postgres', 'ALTER DATABASE postgres RESET test.slow_copy');
+
+# A failure in the copy's post-data section: an index of n1 cannot be built on n2, after the
+# tables and rows are there. Retrying drops what the failed copy restored and copies again.
+$n1->safe_psql('postgres', q{
+    CREATE FUNCTION idx_check(i int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $f$
+    BEGIN
+        IF current_setting('test.fail_index', true) = 'on' THEN
+            RAISE EXCEPTION 'injected index failure';
+        END IF;
+        RETURN i;
+    END $f$;
+    CREATE INDEX items_check ON items (idx_check(id));
+});
+$n2->safe_psql('postgres', 'ALTER DATABASE postgres SET test.fail_index = on');
+($rc, $out, $err) = $n2->psql('postgres', "SET spock.add_node_timeout = 8;\n$call;");
+isnt($rc, 0, 'add_node fails when the post-data restore fails');
+like($err, qr/step "copy" on node "n1": timed out/, 'the copy step failed');
+is($n2->safe_psql('postgres', q{SELECT count(*) FROM items}), '1000',
+    'the failed copy had loaded the rows before the indexes');
+is($n2->safe_psql('postgres', q{SELECT count(*) FROM pg_indexes WHERE indexname = 'items_check'}),
+    '0', 'but not the index');
+$n2->safe_psql('postgres', 'ALTER DATABASE postgres RESET test.fail_index');
+
 # The DBA fixes the cause and calls add_node again: it resumes and finishes.
-$n2->safe_psql('postgres', 'CREATE ROLE app_owner NOLOGIN');
 $n1->safe_psql('postgres', "INSERT INTO items SELECT g, 'late' FROM generate_series(1001, 1100) g");
 ($rc, $out, $err) = $n2->psql('postgres', $call);
 is($rc, 0, 'the retried add_node succeeds') or diag $err;
 like($err, qr/resuming the unfinished add of node "n2"/, 'the retry resumes');
+like($err, qr/dropped \d+ objects an earlier copy had restored/, 'it dropped the failed copy first');
 is($n2->safe_psql('postgres', q{SELECT count(*) FROM spock.add_node_status WHERE state <> 'done'}),
     '0', 'every step done');
+is($n2->safe_psql('postgres', q{SELECT count(*) FROM pg_indexes WHERE indexname = 'items_check'}),
+    '1', 'the index that failed before is there');
 
 spock_wait_replicating($n2, 'sub_n1_n2');
 spock_wait_replicating($n1, 'sub_n2_n1');
@@ -96,7 +169,7 @@ $n2->safe_psql('postgres', "INSERT INTO items VALUES (5000, 'from n2')");
 $n2->safe_psql('postgres', "UPDATE owned SET v = 'from n2' WHERE id <= 5");
 spock_wait_caught_up($n1);
 spock_wait_caught_up($n2);
-for my $t ('items', 'owned') {
+for my $t ('items', 'owned', 'slow') {
     is(table_digest($n2, $t), table_digest($n1, $t), "$t identical on n1 and n2");
 }
 is($n1->safe_psql('postgres', 'SELECT count(*) FROM items'), '1101', 'n1 has every row');
@@ -116,6 +189,32 @@ like($err, qr/FAILED n2 -> n1: subscription replicating, slot on n2: sub_n2_n1 i
     'the failure names the subscription and its state');
 $n1->safe_psql('postgres', "SELECT spock.sub_enable('sub_n2_n1', true)");
 spock_wait_replicating($n1, 'sub_n2_n1');
+
+# The Z0DAN procedures that act on live nodes, by their reference names, from n2.
+my $z = sub {
+    my ($sql) = @_;
+    my ($r, $o, $e) = $n2->psql('postgres', $sql);
+    is($r, 0, "$sql succeeds") or diag $e;
+    return $e;
+};
+like($z->("CALL spock.wait_for_replication_catchup_with_dblink('n1', 'n2', '$dsn2', true, 30)"),
+    qr/node n2 caught up with node n1/, 'wait_for_replication_catchup_with_dblink waits for n1');
+like($z->("CALL spock.trigger_source_sync_and_wait_on_new_node('n1', '$dsn1', 'n2', '$dsn2', true, true)"),
+    qr/subscription sub_n1_n2 is replicating/, 'trigger_source_sync_and_wait_on_new_node');
+like($z->("CALL spock.monitor_lag_with_dblink('n1', 'n2', '$dsn2')"), qr/n1 -> n2: lag \d+ bytes/,
+    'monitor_lag_with_dblink reports the lag');
+like($z->("CALL spock.show_all_subscription_status('$dsn1')"),
+    qr/node n1: subscription sub_n2_n1 from n2 is replicating.*node n2: subscription sub_n1_n2 from n1 is replicating/s,
+    'show_all_subscription_status lists every node\'s subscriptions');
+like($z->("CALL spock.verify_subscription_replicating('$dsn1', 'sub_n2_n1')"),
+    qr/subscription sub_n2_n1 is replicating/, 'verify_subscription_replicating on n1');
+my $lsn = $n2->safe_psql('postgres', "CALL spock.sync_event('$dsn1', false)");
+like($lsn, qr{^[0-9A-F]+/[0-9A-F]+$}, 'the sync_event procedure returns the LSN of n1\'s event');
+is($n2->safe_psql('postgres', "CALL spock.wait_for_sync_event(NULL, 'n1', '$lsn', 30)"), 't',
+    'and n2 applies it');
+is($n1->safe_psql('postgres', q{SELECT string_agg(slot_name, ',') FROM spock.get_node_slots('n2')}),
+    $n1->safe_psql('postgres', q{SELECT sub_slot_name FROM spock.subscription WHERE sub_name = 'sub_n2_n1'}),
+    'get_node_slots names the slot n1 uses on n2');
 
 # 3. remove_node on n2: nothing of n2 left on n1, n1 keeps working alone.
 ($rc, $out, $err) = $n2->psql('postgres', "CALL spock.remove_node('n2', '$dsn2')");
