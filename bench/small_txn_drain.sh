@@ -19,7 +19,7 @@ SYSTEMS=${SYSTEMS:-spock native pglogical}
 BASE_PORT=${BENCH_PORT_BASE:-5491}
 bench_init spock-drain
 
-declare -A prov sub total_ms
+declare -A prov sub total_ms total_cpu
 port=$BASE_PORT
 for sys in $SYSTEMS; do
     prov[$sys]=$port
@@ -72,6 +72,7 @@ output_plugin_libraries = 'pgoutput, test_decoding, spock_output, pglogical_outp
             ;;
     esac
     total_ms[$sys]=0
+    total_cpu[$sys]=0
 done
 
 apply_off() { # SYSTEM
@@ -113,9 +114,11 @@ for round in $(seq 1 "$ROUNDS"); do
             sleep 0.02
         done
         ms=$(($(now_ms) - start))
+        cpu=$(cpu_ms_of "$(apply_worker_pid "${sub[$sys]}")")  # the worker started with apply_on
         total_ms[$sys]=$((total_ms[$sys] + ms))
-        printf 'round %d %-10s %d transactions drained in %6d ms: %6d transactions/s\n' \
-            "$round" "$sys" "$XACTS" "$ms" "$((XACTS * 1000 / (ms > 0 ? ms : 1)))"
+        total_cpu[$sys]=$((total_cpu[$sys] + cpu))
+        printf 'round %d %-10s %d transactions drained in %6d ms: %6d transactions/s, apply CPU %5d ms\n' \
+            "$round" "$sys" "$XACTS" "$ms" "$((XACTS * 1000 / (ms > 0 ? ms : 1)))" "$cpu"
     done
 done
 
@@ -125,7 +128,7 @@ for sys in $SYSTEMS; do
     [ "$n_p" = "$n_s" ] || die "$sys: provider has $n_p rows, subscriber $n_s"
 done
 
-printf '\n%-10s %14s %10s\n' system "transactions/s" "vs spock"
+printf '\n%-10s %14s %10s %14s %10s\n' system "transactions/s" "vs spock" "apply CPU ms" "vs spock"
 for sys in $SYSTEMS; do
     rate=$(awk -v x="$XACTS" -v r="$ROUNDS" -v ms="${total_ms[$sys]}" \
         'BEGIN { printf "%.0f", x * r / (ms > 0 ? ms / 1000.0 : 0.001) }')
@@ -133,7 +136,12 @@ for sys in $SYSTEMS; do
     if [ -n "${total_ms[spock]:-}" ]; then
         ratio=$(awk -v a="${total_ms[spock]}" -v b="${total_ms[$sys]}" 'BEGIN { printf "%.2fx", b / a }')
     fi
-    printf '%-10s %14s %10s\n' "$sys" "$rate" "$ratio"
+    cpu_ratio=-
+    if [ -n "${total_cpu[spock]:-}" ] && [ "${total_cpu[spock]}" -gt 0 ]; then
+        cpu_ratio=$(awk -v a="${total_cpu[spock]}" -v b="${total_cpu[$sys]}" 'BEGIN { printf "%.2fx", b / a }')
+    fi
+    printf '%-10s %14s %10s %14s %10s\n' "$sys" "$rate" "$ratio" "$((total_cpu[$sys] / ROUNDS))" "$cpu_ratio"
 done
 echo "rows on both sides equal for every system; mean over $ROUNDS round(s)"
-echo "(vs spock: the system's drain time divided by spock's; above 1 means spock is faster)"
+echo "(vs spock: the system's drain time, or its apply worker's CPU time per round, divided by"
+echo " spock's; above 1 means spock is faster or cheaper)"
