@@ -108,14 +108,9 @@ struct Backoff {
     int left;
 };
 Backoff backoff = {InvalidOid, 0};
-uint64 guarded_collisions = 0;  // since the process started, for the DEBUG1 line
 
 int speculative_runs_left(Oid relid) {
     return backoff.relid == relid ? backoff.left : 0;
-}
-
-void note_guarded_collision() {
-    guarded_collisions++;
 }
 
 void flush_buffer(bool may_retry);
@@ -532,7 +527,6 @@ void flush_buffer(bool may_retry) {
         if (how == core::BatchWrite::GuardedMultiInsert) {
             collided = !write_rows_guarded(b, n);
             if (collided) {
-                note_guarded_collision();
                 how = core::BatchWrite::Speculative;  // the run again, row by row
             }
         }
@@ -549,13 +543,10 @@ void flush_buffer(bool may_retry) {
         }
         MemoryContextSwitchTo(old);
         error_context_stack = cb.previous;
-        elog(DEBUG1,
-             "spock: wrote %d buffered rows to relation \"%s\"%s%s (collisions of guarded "
-             "runs so far: %llu)",
-             n, RelationGetRelationName(b->rel),
+        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s%s", n,
+             RelationGetRelationName(b->rel),
              collided ? "; a key collided in the multi-insert, the run was written again" : "",
-             written < n ? "; a concurrent insert sent some through the single-row path" : "",
-             static_cast<unsigned long long>(guarded_collisions));
+             written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
     if (written < n) {
         write_rows_one_by_one(b, written, n);
