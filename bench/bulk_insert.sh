@@ -143,7 +143,7 @@ for sys in spock native pglogical; do
     ms=${elapsed[$sys]}
     rate=$(awk -v r="$ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", r / (ms / 1000.0) }')
     ratio=$(awk -v a="${elapsed[spock]}" -v b="$ms" 'BEGIN { printf "%.2fx", b / a }')
-    cpu_ratio=$(awk -v a="${cpu[spock]}" -v b="${cpu[$sys]}" 'BEGIN { printf "%.2fx", a > 0 ? b / a : 0 }')
+    cpu_ratio=$(awk -v a="${cpu[spock]}" -v b="${cpu[$sys]}" 'BEGIN { printf "%.2fx", (a > 0 ? b / a : 0) }')
     printf '%-10s %12s %14s %10s %14s %10s\n' "$sys" "$ms" "$rate" "$ratio" "${cpu[$sys]}" "$cpu_ratio"
 done
 echo "(vs spock: the system's apply time, or its apply worker's CPU time, divided by spock's;"
