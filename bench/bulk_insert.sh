@@ -12,7 +12,7 @@
 # spock built and installed (scripts/test.sh or cmake --install). It only measures; it never
 # fails on a time.
 set -euo pipefail
-source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 ROWS=${ROWS:-1000000}
 BASE_PORT=${BENCH_PORT_BASE:-5471}
@@ -82,7 +82,18 @@ load() { # port -> prints commit time in ms since epoch
     now_ms
 }
 
-declare -A elapsed
+declare -A elapsed cpu
+
+# measure SYSTEM PROVIDER_PORT SUBSCRIBER_PORT: the load, the apply time and the CPU time the
+# apply worker spent meanwhile.
+measure() {
+    local pid c0 t
+    pid=$(apply_worker_pid "$3")
+    c0=$(cpu_ms_of "$pid")
+    t=$(load "$2")
+    elapsed[$1]=$(wait_rows "$3" "$t")
+    cpu[$1]=$(($(cpu_ms_of "$pid") - c0))
+}
 
 run_native() {
     local p=$BASE_PORT s=$((BASE_PORT + 1))
@@ -91,8 +102,7 @@ run_native() {
     psql_at $p "CREATE PUBLICATION bench_pub FOR TABLE bench" >/dev/null
     psql_at $s "CREATE SUBSCRIPTION bench_sub CONNECTION 'host=$work port=$p dbname=postgres user=postgres' PUBLICATION bench_pub" >/dev/null
     until [ "$(psql_at $s "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ]; do sleep 0.1; done
-    local t; t=$(load $p)
-    elapsed[native]=$(wait_rows $s "$t")
+    measure native $p $s
 }
 
 run_pglogical() {
@@ -106,8 +116,7 @@ run_pglogical() {
     psql_at $p "SELECT pglogical.replication_set_add_table('default', 'bench')" >/dev/null
     psql_at $s "SELECT pglogical.create_subscription('bench_sub', 'host=$work port=$p dbname=postgres user=postgres')" >/dev/null
     until [ "$(psql_at $s "SELECT status FROM pglogical.show_subscription_status('bench_sub')")" = replicating ]; do sleep 0.1; done
-    local t; t=$(load $p)
-    elapsed[pglogical]=$(wait_rows $s "$t")
+    measure pglogical $p $s
 }
 
 run_spock() {
@@ -121,8 +130,7 @@ run_spock() {
     psql_at $p "SELECT spock.repset_add_table('default', 'bench')" >/dev/null
     psql_at $s "SELECT spock.sub_create('bench_sub', 'host=$work port=$p dbname=postgres user=postgres')" >/dev/null
     until [ "$(psql_at $s "SELECT status FROM spock.sub_show_status('bench_sub')")" = replicating ]; do sleep 0.1; done
-    local t; t=$(load $p)
-    elapsed[spock]=$(wait_rows $s "$t")
+    measure spock $p $s
 }
 
 log "bulk insert of $ROWS rows in one transaction; instances in $work"
@@ -130,11 +138,13 @@ run_spock
 run_native
 run_pglogical
 
-printf '\n%-10s %12s %14s %10s\n' system "apply ms" "rows/s" "vs spock"
+printf '\n%-10s %12s %14s %10s %14s %10s\n' system "apply ms" "rows/s" "vs spock" "apply CPU ms" "vs spock"
 for sys in spock native pglogical; do
     ms=${elapsed[$sys]}
     rate=$(awk -v r="$ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", r / (ms / 1000.0) }')
     ratio=$(awk -v a="${elapsed[spock]}" -v b="$ms" 'BEGIN { printf "%.2fx", b / a }')
-    printf '%-10s %12s %14s %10s\n' "$sys" "$ms" "$rate" "$ratio"
+    cpu_ratio=$(awk -v a="${cpu[spock]}" -v b="${cpu[$sys]}" 'BEGIN { printf "%.2fx", (a > 0 ? b / a : 0) }')
+    printf '%-10s %12s %14s %10s %14s %10s\n' "$sys" "$ms" "$rate" "$ratio" "${cpu[$sys]}" "$cpu_ratio"
 done
-echo "(vs spock: the system's apply time divided by spock's; above 1 means spock is faster)"
+echo "(vs spock: the system's apply time, or its apply worker's CPU time, divided by spock's;"
+echo " above 1 means spock is faster or cheaper)"

@@ -48,3 +48,15 @@ CONF
 
 psql_at() { as_pg "$bindir/psql" -X -q -At -h "$work" -p "$1" -U postgres -d postgres -c "$2"; }
 now_ms() { date +%s%3N; }
+
+# The CPU time (user + system, in ms) the apply worker on the subscriber at PORT has used since
+# it started: spock's, native logical replication's or pglogical's, whichever runs there. Unlike
+# wall-clock times it hardly moves with the load other work puts on a shared machine.
+apply_worker_pid() { # PORT
+    psql_at "$1" "SELECT pid FROM pg_stat_activity WHERE backend_type IN ('spock apply',
+        'logical replication worker') OR backend_type LIKE 'pglogical apply%' ORDER BY pid LIMIT 1"
+}
+cpu_ms_of() { # PID
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null ||
+        echo 0
+}

@@ -11,18 +11,22 @@
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
 //    arrives, so an error names the row that caused it.
-//  * a local session may insert a buffered key after its lookup, so with a key index the rows
-//    are written one by one speculatively (insert_arbiter.cpp) rather than with
-//    table_multi_insert (which cannot take a row back); a collision sends that row and the rest
-//    of the run through the single-row path, which resolves insert_exists. Without a key index
-//    (nothing to collide on) and from the transaction callbacks the run is multi-inserted;
-//    the buffering still saves the per-row executor set-up.
+//  * a local session may insert a buffered key after its lookup. With a key index that can
+//    arbitrate, a run is written with one multi-insert inside a subtransaction, the key index
+//    reporting rather than raising a collision; a collision rolls the subtransaction back and
+//    the run is written again speculatively row by row (insert_arbiter.cpp); a row that collides
+//    there sends itself and the rest of the run through the single-row path, which resolves
+//    insert_exists. Short runs, and the runs of a table just after a collision, skip the
+//    subtransaction and go speculative at once (core/insert_batch.hpp decides). Without a key
+//    index (nothing to collide on) and from the transaction callbacks the run is a plain
+//    multi-insert.
 // The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
 #include "apply_internal.hpp"
 #include "delete_conflicts.hpp"
 
+#include "spock/core/insert_batch.hpp"
 #include "spock/worker/deleted_keys.hpp"
 
 #include "spock/pg/gucs.hpp"
@@ -30,6 +34,7 @@
 extern "C" {
 #include <access/genam.h>
 #include <access/heapam.h>
+#include <access/hio.h>
 #include <access/table.h>
 #include <access/tableam.h>
 #include <access/xact.h>
@@ -44,6 +49,7 @@ extern "C" {
 #include <utils/guc.h>
 #include <utils/lsyscache.h>
 #include <utils/memutils.h>
+#include <utils/resowner.h>
 #include <utils/rel.h>
 #include <utils/snapmgr.h>
 #include <utils/typcache.h>
@@ -94,6 +100,18 @@ struct InsertBuffer {
 
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
+
+// After a guarded run of a table met a collision, its next runs go speculative
+// (core::collision_backoff); one table at a time is remembered.
+struct Backoff {
+    Oid relid;
+    int left;
+};
+Backoff backoff = {InvalidOid, 0};
+
+int speculative_runs_left(Oid relid) {
+    return backoff.relid == relid ? backoff.left : 0;
+}
 
 void flush_buffer(bool may_retry);
 
@@ -421,6 +439,56 @@ int write_rows_speculative(InsertBuffer* b, int n) {
     return written;
 }
 
+// Rows [0, n) with one multi-insert in a subtransaction; the key index (the arbiter) reports a
+// key that a concurrent writer took instead of raising. Returns false after such a collision,
+// with the subtransaction rolled back: none of the rows is written. Any other error rolls the
+// subtransaction back and is raised again.
+bool write_rows_guarded(InsertBuffer* b, int n) {
+    MemoryContext oldcxt = CurrentMemoryContext;
+    ResourceOwner oldowner = CurrentResourceOwner;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(b->estate->es_query_cxt);
+    volatile bool collided = false;
+    PG_TRY();
+    {
+        bool found = false;
+        owner_on(b);
+        PushActiveSnapshot(GetTransactionSnapshot());
+        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
+        for (int i = 0; i < n && !found; i++) {
+            List* recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, true,
+                                                  &found, b->arbiters);
+            list_free(recheck);
+            ResetPerTupleExprContext(b->estate);
+        }
+        collided = found;
+        PopActiveSnapshot();
+        owner_off(b);
+        // The pinned page belongs to the subtransaction's resource owner.
+        ReleaseBulkInsertStatePin(b->bistate);
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(oldcxt);
+        ErrorData* edata = CopyErrorData();
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(oldcxt);
+        CurrentResourceOwner = oldowner;
+        b->bistate->current_buf = InvalidBuffer;  // released with the subtransaction
+        ReThrowError(edata);
+    }
+    PG_END_TRY();
+    if (collided) {
+        RollbackAndReleaseCurrentSubTransaction();
+    } else {
+        ReleaseCurrentSubTransaction();
+    }
+    MemoryContextSwitchTo(oldcxt);
+    CurrentResourceOwner = oldowner;
+    return !collided;
+}
+
 // After a concurrent writer took a key: rows [from, n) through the single-row path, which
 // waits for that writer and resolves insert_exists.
 void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
@@ -453,9 +521,20 @@ void flush_buffer(bool may_retry) {
         cb.previous = error_context_stack;
         error_context_stack = &cb;
         MemoryContext old = MemoryContextSwitchTo(b->estate->es_query_cxt);
-        if (may_retry && b->arbiters != NIL) {
+        core::BatchWrite how = core::choose_batch_write(n, b->arbiters != NIL, may_retry,
+                                                        speculative_runs_left(b->relid));
+        bool collided = false;
+        if (how == core::BatchWrite::GuardedMultiInsert) {
+            collided = !write_rows_guarded(b, n);
+            if (collided) {
+                how = core::BatchWrite::Speculative;  // the run again, row by row
+            }
+        }
+        backoff.left = core::collision_backoff(how, collided, speculative_runs_left(b->relid));
+        backoff.relid = b->relid;
+        if (how == core::BatchWrite::Speculative) {
             written = write_rows_speculative(b, n);
-        } else {
+        } else if (how == core::BatchWrite::MultiInsert) {
             owner_on(b);
             PushActiveSnapshot(GetTransactionSnapshot());
             write_rows(b, n);
@@ -464,8 +543,9 @@ void flush_buffer(bool may_retry) {
         }
         MemoryContextSwitchTo(old);
         error_context_stack = cb.previous;
-        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s", n,
+        elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s%s", n,
              RelationGetRelationName(b->rel),
+             collided ? "; a key collided in the multi-insert, the run was written again" : "",
              written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
     if (written < n) {

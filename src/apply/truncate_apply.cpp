@@ -28,6 +28,7 @@ extern "C" {
 #include <executor/spi.h>
 #include <miscadmin.h>
 #include <storage/lock.h>
+#include <storage/proc.h>
 #include <utils/builtins.h>
 #include <utils/hsearch.h>
 #include <utils/inval.h>
@@ -51,8 +52,25 @@ struct HorizonEntry {
 };
 
 HTAB* horizons = nullptr;
+uint64 horizon_generation = 1;  // bumped by every invalidation of the cache above
+
+// The last table skip_before_truncate() found without a horizon, in which local transaction,
+// with which mapping and cache generation: the same table again in the same transaction is not
+// looked up again (a run of changes to one table pays one lookup).
+struct NoHorizonMemo {
+    const RelMapEntry* entry;
+    uint64 entry_generation;
+    LocalTransactionId lxid;
+    uint64 horizon_generation;
+};
+NoHorizonMemo no_horizon = {nullptr, 0, InvalidLocalTransactionId, 0};
+
+void remember_no_horizon(const RelMapEntry* e) {
+    no_horizon = NoHorizonMemo{e, e->generation, MyProc->lxid, horizon_generation};
+}
 
 void invalidate_horizon(Datum, Oid relid) {
+    horizon_generation++;
     if (horizons == nullptr) {
         return;
     }
@@ -319,6 +337,11 @@ bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char
     // lock: no TRUNCATE can have committed since the lock was taken (which processed its
     // invalidation), so the cached entry is current without opening the table again.
     RelMapEntry* known = find_mapped_relation(remoteid);
+    if (known != nullptr && known->local_valid && known == no_horizon.entry &&
+        known->generation == no_horizon.entry_generation && MyProc->lxid == no_horizon.lxid &&
+        horizon_generation == no_horizon.horizon_generation) {
+        return false;
+    }
     if (known != nullptr && known->local_valid && horizons != nullptr) {
         LOCKTAG tag;
         SET_LOCKTAG_RELATION(tag, MyDatabaseId, known->local_relid);
@@ -326,6 +349,7 @@ bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char
             auto* cached = static_cast<HorizonEntry*>(
                 hash_search(horizons, &known->local_relid, HASH_FIND, nullptr));
             if (cached != nullptr && !cached->have) {
+                remember_no_horizon(known);
                 return false;
             }
         }

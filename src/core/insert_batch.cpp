@@ -1,0 +1,26 @@
+#include "spock/core/insert_batch.hpp"
+
+namespace spock::core {
+
+BatchWrite choose_batch_write(int rows, bool has_arbiter, bool may_resolve,
+                              int speculative_runs_left) noexcept {
+    if (!has_arbiter || !may_resolve) {
+        return BatchWrite::MultiInsert;
+    }
+    if (rows < kMinGuardedBatchRows || speculative_runs_left > 0) {
+        return BatchWrite::Speculative;
+    }
+    return BatchWrite::GuardedMultiInsert;
+}
+
+int collision_backoff(BatchWrite how, bool collided, int speculative_runs_left) noexcept {
+    if (collided) {
+        return kSpeculativeRunsAfterCollision;
+    }
+    if (how == BatchWrite::Speculative && speculative_runs_left > 0) {
+        return speculative_runs_left - 1;
+    }
+    return speculative_runs_left;
+}
+
+}  // namespace spock::core

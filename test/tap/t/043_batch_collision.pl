@@ -1,0 +1,94 @@
+# Buffered remote INSERTs written as one multi-insert per run (docs/conflicts.md, "Concurrent
+# local writers"; docs/performance.md): a local session commits a key after the apply worker
+# looked it up and buffered it, so the run's multi-insert collides. The run must be rolled back
+# and written again row by row, the collision resolved as insert_exists, nothing lost, no
+# replay, no error, and the stream goes on. A run without a collision is one multi-insert.
+#
+# On n2 a generated column's function (which lies about being immutable) commits, through
+# dblink, the key of the row buffered just before, for every tenth key of a remote run.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use SpockTest;
+
+my $n1 = spock_node('bc_n1', extension => 1);
+my $n2 = spock_node('bc_n2', extension => 1, extra => "log_min_messages = debug1\n");
+spock_create_node($n1, name => 'n1');
+spock_create_node($n2, name => 'n2');
+for my $node ($n1, $n2) {
+    my $dsn = spock_dsn($node);
+    $node->safe_psql('postgres', qq{
+        CREATE EXTENSION dblink;
+        CREATE TABLE armed (on_ boolean NOT NULL);
+        INSERT INTO armed VALUES (false);
+        CREATE FUNCTION race(id int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS \$\$
+        BEGIN
+            IF current_setting('session_replication_role') = 'replica'
+               AND (SELECT on_ FROM public.armed) AND (id - 1) % 10 = 0 THEN
+                PERFORM public.dblink_exec('$dsn', format(
+                    'INSERT INTO public.b (id, src) VALUES (%s, %L) ON CONFLICT DO NOTHING',
+                    id - 1, 'local'));
+            END IF;
+            RETURN 0;
+        END \$\$;
+        CREATE TABLE b (id int PRIMARY KEY, src text NOT NULL,
+                        g int GENERATED ALWAYS AS (race(id)) STORED);
+        SELECT spock.repset_add_table('default', 'b');
+    });
+}
+spock_subscribe($n2, $n1, 'sub_n1_n2');
+
+sub stats {
+    return $n2->safe_psql('postgres', q{
+        SELECT (SELECT count(*) FROM spock.exception_log) || ' '
+            || (SELECT sum(xacts_replayed) FROM spock.apply_stats()) || ' '
+            || (SELECT max(worker_starts) FROM spock.apply_stats()) || ' '
+            || (SELECT sum(apply_error_count) FROM spock.sub_conflict_stats)});
+}
+
+sub insert_exists {
+    return $n2->safe_psql('postgres',
+        'SELECT coalesce(sum(confl_insert_exists), 0) FROM spock.sub_conflict_stats');
+}
+
+# A run without collisions: one multi-insert, no collision line.
+my $log_at = -s $n2->logfile;
+$n1->safe_psql('postgres', "INSERT INTO b (id, src) SELECT g, 'n1' FROM generate_series(1001, 1200) g");
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', "SELECT count(*) FROM b WHERE id > 1000 AND src = 'n1'"), '200',
+    'a run without collisions is applied');
+my $log = slurp_file($n2->logfile, $log_at);
+like($log, qr/wrote 200 buffered rows to relation "b"\n/,
+    'it was written as one buffered run');
+unlike($log, qr/a key collided in the multi-insert/, 'no collision reported for it');
+
+# A run whose keys 10, 20, ... 100 a local session commits after they were buffered.
+$n2->safe_psql('postgres', 'UPDATE armed SET on_ = true');
+$log_at = -s $n2->logfile;
+$n1->safe_psql('postgres', "INSERT INTO b (id, src) SELECT g, 'n1' FROM generate_series(1, 100) g");
+spock_wait_caught_up($n1);
+$log = slurp_file($n2->logfile, $log_at);
+like($log, qr/a key collided in the multi-insert, the run was written again/,
+    'the collision rolled the multi-insert back and the run was written again');
+is($n2->safe_psql('postgres', "SELECT count(*) FROM b WHERE id BETWEEN 1 AND 100"), '100',
+    'every row of the run is there');
+# Row 11 commits key 10, ... row 91 key 90; row 1 commits key 0, which is not in the run.
+is($n2->safe_psql('postgres', "SELECT string_agg(id::text, ',' ORDER BY id) FROM b WHERE src = 'local'"),
+    '0,10,20,30,40,50,60,70,80,90', 'the keys committed locally during the run are local rows');
+cmp_ok(insert_exists(), '>=', 9, 'each collision counted as insert_exists');
+is(stats(), '0 0 1 0', 'no exception_log row, no replay, no restart, no apply error');
+
+# The stream goes on: more runs, the next ones of this table written speculatively.
+$n2->safe_psql('postgres', 'UPDATE armed SET on_ = false');
+$n1->safe_psql('postgres', "INSERT INTO b (id, src) SELECT g, 'n1' FROM generate_series(2001, 2100) g")
+;
+$n1->safe_psql('postgres', "INSERT INTO b (id, src) VALUES (3000, 'n1')");
+spock_wait_caught_up($n1);
+is($n2->safe_psql('postgres', "SELECT count(*) FROM b WHERE id > 2000"), '101',
+    'later transactions are applied');
+is(stats(), '0 0 1 0', 'still no exception_log row, replay, restart or error');
+
+$_->stop for ($n1, $n2);
+done_testing();
