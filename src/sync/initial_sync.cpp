@@ -13,7 +13,9 @@
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -155,7 +157,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
         "SELECT remote_node_id, remote_commit_ts, remote_lsn, remote_insert_lsn, "
         "last_updated_ts, updated_by_decode FROM spock.progress "
         "WHERE node_id = $1::oid AND remote_node_id <> $2::oid",
-        {sql::to_text(req.provider_node_id), sql::to_text(req.local_node_id)});
+        {catalog::to_text(req.provider_node_id), catalog::to_text(req.local_node_id)});
 
     bool origin_set = false;
     auto reset_origin = [&origin_set] {
@@ -209,7 +211,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
                 "ON CONFLICT (sync_subid, sync_nspname, sync_relname) DO UPDATE "
                 "SET sync_kind = EXCLUDED.sync_kind, sync_status = EXCLUDED.sync_status, "
                 "sync_statuslsn = EXCLUDED.sync_statuslsn",
-                {sql::to_text(req.subscription_id), t.nspname, t.relname,
+                {catalog::to_text(req.subscription_id), t.nspname, t.relname,
                  slot.consistent_point.to_string()});
         }
         // In the same transaction as the rows: the data is in, as of the slot's consistent
@@ -219,7 +221,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
             "UPDATE spock.local_sync_status SET sync_status = $2::\"char\", "
             "sync_statuslsn = $3::pg_lsn "
             "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
-            {sql::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
+            {catalog::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
              slot.consistent_point.to_string()});
         for (const pg::SqlRow& p : progress) {
             pg::spi_exec(
@@ -232,7 +234,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
                 "remote_lsn = EXCLUDED.remote_lsn, remote_insert_lsn = EXCLUDED.remote_insert_lsn, "
                 "last_updated_ts = EXCLUDED.last_updated_ts, "
                 "updated_by_decode = EXCLUDED.updated_by_decode",
-                {sql::to_text(req.local_node_id), p[0], p[1], p[2], p[3], p[4], p[5]});
+                {catalog::to_text(req.local_node_id), p[0], p[1], p[2], p[3], p[4], p[5]});
         }
         pg::spi_finish();
         pg_call([] {
@@ -340,12 +342,12 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
 
 SyncRequest sync_request_for(const std::string& name, bool structure, bool data) {
     pg::spi_connect();
-    sql::Subscription sub = sql::require_subscription(name);
-    auto origin_if = sql::find_interface_by_id(sub.origin_if);
-    auto target_if = sql::find_interface_by_id(sub.target_if);
+    catalog::Subscription sub = catalog::require_subscription(name);
+    auto origin_if = catalog::find_interface_by_id(sub.origin_if);
+    auto target_if = catalog::find_interface_by_id(sub.target_if);
     pg::SqlValue skip =
         pg::spi_value("SELECT sub_skip_schema FROM spock.subscription WHERE sub_id = $1::oid",
-                      {sql::to_text(sub.id)});
+                      {catalog::to_text(sub.id)});
     pg::spi_finish();
     if (!origin_if || !target_if) {
         throw core::Error(core::sqlstate::kUndefinedObject,
@@ -360,7 +362,7 @@ SyncRequest sync_request_for(const std::string& name, bool structure, bool data)
     req.provider_node_id = sub.origin;
     req.local_node_id = sub.target;
     req.replication_sets = sub.replication_sets;
-    req.skip_schemas = sql::array_values(skip);
+    req.skip_schemas = catalog::array_values(skip);
     req.structure = structure;
     req.data = data;
     return req;
