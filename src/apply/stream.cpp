@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 #include "spock/core/byte_order.hpp"
 #include "spock/core/progress_row.hpp"
 #include "spock/core/protocol.hpp"
@@ -336,7 +336,7 @@ bool Stream::config_changed() {
 }
 
 void Stream::run() {
-    start(resume_position(cfg_.slot_name));
+    start(catalog::resume_position(cfg_.slot_name));
     if (ShutdownRequestPending) {
         return;
     }
