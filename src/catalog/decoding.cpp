@@ -1,4 +1,4 @@
-#include "spock/output/output_catalog.hpp"
+#include "spock/catalog/decoding.hpp"
 
 #include "spock/core/origin_names.hpp"
 
@@ -14,7 +14,7 @@ extern "C" {
 #include <utils/rel.h>
 }
 
-namespace spock::output {
+namespace spock::catalog {
 namespace {
 
 Oid spock_table(const char* name) {
@@ -234,4 +234,4 @@ Oid origin_node_for(const char* origin_name) {
     return node;
 }
 
-}  // namespace spock::output
+}  // namespace spock::catalog
