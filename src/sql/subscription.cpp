@@ -2,6 +2,12 @@
 // the apply issue; until then an enabled subscription shows as "down".
 #include <algorithm>
 
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/progress.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/core/origin_names.hpp"
 #include "spock/pg/fmgr_args.hpp"
@@ -9,11 +15,6 @@
 #include "spock/pg/remote.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/interface.hpp"
-#include "spock/catalog/local_node.hpp"
-#include "spock/catalog/node.hpp"
-#include "spock/catalog/subscription.hpp"
-#include "spock/catalog/values.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/status.hpp"
 
@@ -316,12 +317,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
          to_text(local.interface.id), std::string(enabled ? "t" : "f"), slot,
          catalog::array_or_null(sets), catalog::array_or_null(forward), apply_delay,
          std::string(force_text ? "t" : "f"), catalog::array_or_null(skip_schema)});
-    spi_exec(
-        "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, remote_lsn, "
-        "remote_insert_lsn, last_updated_ts, updated_by_decode) "
-        "VALUES ($1::oid, $2::oid, now(), '0/0', '0/0', now(), false) "
-        "ON CONFLICT (node_id, remote_node_id) DO NOTHING",
-        {to_text(local.node.id), to_text(provider.id)});
+    catalog::create_progress(local.node.id, provider.id);
     std::string kind = sync_structure && sync_data ? "f"
                        : sync_structure            ? "s"
                        : sync_data                 ? "d"

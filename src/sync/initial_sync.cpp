@@ -8,14 +8,15 @@
 
 #include "copy_data.hpp"
 #include "dump_restore.hpp"
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/progress.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/error.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/interface.hpp"
-#include "spock/catalog/subscription.hpp"
-#include "spock/catalog/values.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -153,11 +154,8 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
         list_provider_tables(conn, req.replication_sets, req.skip_schemas);
     // How far the provider had applied each third node's changes as of the snapshot: the copy
     // holds those changes, so this node has them too (used when adding a node, §9).
-    std::vector<pg::SqlRow> progress = conn.query(
-        "SELECT remote_node_id, remote_commit_ts, remote_lsn, remote_insert_lsn, "
-        "last_updated_ts, updated_by_decode FROM spock.progress "
-        "WHERE node_id = $1::oid AND remote_node_id <> $2::oid",
-        {catalog::to_text(req.provider_node_id), catalog::to_text(req.local_node_id)});
+    std::vector<pg::SqlRow> progress =
+        catalog::read_progress_of_others(conn, req.provider_node_id, req.local_node_id);
 
     bool origin_set = false;
     auto reset_origin = [&origin_set] {
@@ -224,17 +222,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
             {catalog::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
              slot.consistent_point.to_string()});
         for (const pg::SqlRow& p : progress) {
-            pg::spi_exec(
-                "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, "
-                "remote_lsn, remote_insert_lsn, last_updated_ts, updated_by_decode) "
-                "VALUES ($1::oid, $2::oid, $3::timestamptz, $4::pg_lsn, $5::pg_lsn, "
-                "$6::timestamptz, $7::boolean) "
-                "ON CONFLICT (node_id, remote_node_id) DO UPDATE "
-                "SET remote_commit_ts = EXCLUDED.remote_commit_ts, "
-                "remote_lsn = EXCLUDED.remote_lsn, remote_insert_lsn = EXCLUDED.remote_insert_lsn, "
-                "last_updated_ts = EXCLUDED.last_updated_ts, "
-                "updated_by_decode = EXCLUDED.updated_by_decode",
-                {catalog::to_text(req.local_node_id), p[0], p[1], p[2], p[3], p[4], p[5]});
+            catalog::store_progress(req.local_node_id, p);
         }
         pg::spi_finish();
         pg_call([] {
