@@ -1,9 +1,9 @@
 // Reading the apply worker's subscription. See sub_config.hpp.
 #include "sub_config.hpp"
 
+#include "spock/catalog/values.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
-#include "spock/catalog/values.hpp"
 
 namespace spock::apply {
 

@@ -5,12 +5,12 @@
 #include <string_view>
 #include <variant>
 
+#include "spock/catalog/decoding.hpp"
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
 #include "spock/core/sha256.hpp"
 #include "spock/core/wal_message.hpp"
-#include "spock/catalog/decoding.hpp"
 #include "spock/output/plugin_state.hpp"
 #include "spock/output/row_filter_eval.hpp"
 #include "spock/output/writer.hpp"

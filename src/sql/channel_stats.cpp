@@ -2,10 +2,10 @@
 // (get_channel_stats, reset_channel_stats) and the reset of the per-type conflict counters
 // (reset_sub_conflict_stats, ours). docs/conflicts.md#counters says what each one counts.
 #include "spock/apply/channel_stats.hpp"
+#include "spock/catalog/subscription.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/subscription.hpp"
 #include "spock/worker/shmem.hpp"
 
 extern "C" {

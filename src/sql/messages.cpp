@@ -1,12 +1,12 @@
 // Functions that write "Spock" logical WAL messages (reference §5.6): sync events, which the
 // output plugin forwards to subscribers, and repair mode, which keeps a transaction's changes
 // out of replication.
+#include "spock/catalog/local_node.hpp"
 #include "spock/core/wal_message.hpp"
 #include "spock/pg/control_key.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/local_node.hpp"
 
 extern "C" {
 #include <access/xact.h>

@@ -1,15 +1,15 @@
 // Node management (reference §3.1): node_create, node_drop, node_add_interface,
 // node_drop_interface, node_info.
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/interface.hpp"
-#include "spock/catalog/local_node.hpp"
-#include "spock/catalog/node.hpp"
-#include "spock/catalog/values.hpp"
 #include "spock/worker/notify.hpp"
 
 extern "C" {

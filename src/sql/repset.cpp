@@ -5,14 +5,14 @@
 // search_path would otherwise win over pg_catalog's and run with the caller's rights.
 #include <algorithm>
 
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/replication_set.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/row_filter.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/local_node.hpp"
-#include "spock/catalog/replication_set.hpp"
-#include "spock/catalog/values.hpp"
 #include "spock/sql/deleted_key_trigger.hpp"
 
 extern "C" {

@@ -6,14 +6,14 @@
 // src/apply/apply_worker.cpp for the design). The table is emptied inside the worker's copy
 // transaction, never here: a TRUNCATE in this session would carry no replication origin and
 // would be replicated to every node that subscribes to this one.
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/text_array.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/catalog/interface.hpp"
-#include "spock/catalog/subscription.hpp"
-#include "spock/catalog/values.hpp"
 #include "spock/worker/notify.hpp"
 
 using namespace spock;

@@ -3,13 +3,13 @@
 // everything up to a sync event's LSN; spock.wait_slot_confirm_lsn() waits until replication
 // slots on this node have confirmed a position. Both poll every 100 ms and are interrupted by
 // statement_timeout and query cancel; wait_for_sync_event also takes a timeout of its own.
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/waits.hpp"
-#include "spock/catalog/local_node.hpp"
-#include "spock/catalog/node.hpp"
-#include "spock/catalog/values.hpp"
 
 extern "C" {
 #include <access/xact.h>

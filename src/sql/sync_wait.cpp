@@ -1,11 +1,11 @@
 // Waiting for synchronisation (reference §3.2): sub_wait_for_sync and table_wait_for_sync poll
 // spock.local_sync_status every 200 ms, each time with a fresh snapshot.
-#include "spock/pg/fmgr_args.hpp"
-#include "spock/pg/guard.hpp"
-#include "spock/pg/waits.hpp"
-#include "spock/pg/spi.hpp"
 #include "spock/catalog/subscription.hpp"
 #include "spock/catalog/values.hpp"
+#include "spock/pg/fmgr_args.hpp"
+#include "spock/pg/guard.hpp"
+#include "spock/pg/spi.hpp"
+#include "spock/pg/waits.hpp"
 
 extern "C" {
 #include <access/xact.h>
