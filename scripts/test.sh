@@ -31,10 +31,11 @@ bindir=$(pg_bindir)
 pkglibdir=$("$(pg_config_path)" --pkglibdir)
 
 # --- build ------------------------------------------------------------------------------
-# The PGXS route must build the same modules, and neither build may export anything but
-# PostgreSQL entry points (no fmt, Boost or standard-library symbols).
+# The includes must follow the layers; the PGXS route must build the same modules, and neither
+# build may export anything but PostgreSQL entry points (no fmt, Boost or standard-library
+# symbols).
 if [[ " $layers " == *" build "* ]]; then
-    log "build checks (PGXS build, exported symbols)"
+    log "build checks (layering, PGXS build, exported symbols)"
     pgxs_src="$work/pgxs"
     mkdir -p "$pgxs_src"
     cp -r "$SPOCK_ROOT/Makefile.pgxs" "$SPOCK_ROOT/spock.control" "$SPOCK_ROOT/sql" \
@@ -54,6 +55,10 @@ if [[ " $layers " == *" build "* ]]; then
         fi
     }
     exports() { nm -D --defined-only "$1" | awk '{print $3}' | sort; }
+    # The layers of docs/architecture.md: core without PostgreSQL, pg and catalog without
+    # features, features through each other's public headers only.
+    check "layering: includes follow docs/architecture.md (scripts/check_layers.sh)" \
+        "$SPOCK_ROOT/scripts/check_layers.sh" "$SPOCK_ROOT"
     check "make -f Makefile.pgxs builds spock.so and spock_output.so" \
         make -C "$pgxs_src" -f Makefile.pgxs -j"$(nproc)" PG_CONFIG="$(pg_config_path)"
     for mod in spock spock_output; do

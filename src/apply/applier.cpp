@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "spock/apply/channel_stats.hpp"
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 #include "spock/core/origin_names.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
@@ -281,7 +281,7 @@ void Applier::use_origin(core::NodeId origin_node) {
     if (name == session_origin_name_) {
         return;
     }
-    RepOriginId id = ensure_origin(name);
+    RepOriginId id = catalog::ensure_origin(name);
     pg::pg_call([id, had = !session_origin_name_.empty()] {
         if (had) {
             replorigin_session_reset();

@@ -12,7 +12,7 @@
 #include "spock/apply/channel_stats.hpp"
 #include "spock/apply/delta_apply.hpp"
 
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 #include "spock/core/names.hpp"
 #include "spock/core/sync_resume.hpp"
 #include "spock/pg/guard.hpp"
@@ -44,7 +44,7 @@ namespace {
 // The origin starts at the slot's consistent point, and the subscription is ready, in one
 // transaction: a crash before it commits comes back here.
 void finish_synchronization(const SubConfig& cfg, core::Lsn start) {
-    RepOriginId origin = ensure_origin(cfg.slot_name);
+    RepOriginId origin = catalog::ensure_origin(cfg.slot_name);
     pg::begin_xact();
     XLogRecPtr at = start.value;
     pg::pg_call([origin, at] {

@@ -1,13 +1,13 @@
 // Conflict detection, resolution and reporting (reference §6.5, §6.6).
 //
 // The local row's commit time and origin come from the commit timestamp record of its xmin.
-// Its origin is a replication origin id; under our origin scheme (spock/apply/origins.hpp)
+// Its origin is a replication origin id; under our origin scheme (spock/catalog/origins.hpp)
 // that id names a subscription (or a forwarded origin of one), which node_for_origin() turns
 // into the spock node the row came from. spock.resolutions and the log speak in node ids, like
 // Spock's.
 #include "apply_internal.hpp"
 
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 #include "spock/pg/gucs.hpp"
 
 extern "C" {
@@ -387,7 +387,7 @@ void read_local_origin(const RemoteTxn& txn, TupleTableSlot* localslot, LocalOri
     if (roident == InvalidRepOriginId) {
         out->local_change = true;
     } else {
-        out->node = node_for_origin(roident);
+        out->node = catalog::node_for_origin(roident);
     }
 }
 

@@ -3,7 +3,8 @@
 
 #include <algorithm>
 
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
+#include "spock/catalog/progress.hpp"
 #include "spock/core/byte_order.hpp"
 #include "spock/core/progress_row.hpp"
 #include "spock/core/protocol.hpp"
@@ -200,10 +201,7 @@ void Stream::update_progress() {
     if (!w.write) {
         return;
     }
-    bool by_decode = w.by_decode;
     XLogRecPtr at = w.lsn;
-    std::string lsn_text = core::Lsn{at}.to_string();
-    std::string insert_text = core::Lsn{w.insert_lsn}.to_string();
     TimestampTz commit_ts = applier_.last_commit_time().value;
     std::string ts =
         commit_ts != 0
@@ -211,19 +209,12 @@ void Stream::update_progress() {
             : std::string();
     pg::begin_xact();
     pg::spi_connect();
-    pg::spi_exec(
-        "UPDATE spock.progress SET "
-        "remote_commit_ts = coalesce(nullif($3, '')::timestamptz, remote_commit_ts), "
-        "remote_lsn = greatest(remote_lsn, $4::pg_lsn), "
-        "remote_insert_lsn = greatest($5::pg_lsn, $4::pg_lsn, remote_lsn), "
-        "last_updated_ts = now(), "
-        "updated_by_decode = $6::bool WHERE node_id = $1::oid AND remote_node_id = $2::oid",
-        {std::to_string(cfg_.local), std::to_string(cfg_.provider), ts, lsn_text, insert_text,
-         std::string(by_decode ? "t" : "f")});
+    catalog::advance_progress(cfg_.local, cfg_.provider, ts, core::Lsn{at}, core::Lsn{w.insert_lsn},
+                              w.by_decode);
     pg::spi_finish();
     pg::commit_xact();
     progress_written_ = at;
-    progress_idle_ = !by_decode;
+    progress_idle_ = !w.by_decode;
     last_progress_ = now;
 }
 
@@ -346,7 +337,7 @@ bool Stream::config_changed() {
 }
 
 void Stream::run() {
-    start(resume_position(cfg_.slot_name));
+    start(catalog::resume_position(cfg_.slot_name));
     if (ShutdownRequestPending) {
         return;
     }

@@ -1,9 +1,9 @@
 // Reading the apply worker's subscription. See sub_config.hpp.
 #include "sub_config.hpp"
 
+#include "spock/catalog/values.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
-#include "spock/sql/catalog.hpp"
 
 namespace spock::apply {
 
@@ -33,17 +33,17 @@ std::optional<SubConfig> load_config(Oid subid) {
     SubConfig c;
     c.id = subid;
     c.name = *r[0];
-    c.enabled = sql::to_bool(r[1]);
+    c.enabled = catalog::to_bool(r[1]);
     c.slot_name = *r[2];
-    c.provider = sql::to_u32(r[3]);
-    c.local = sql::to_u32(r[4]);
+    c.provider = catalog::to_u32(r[3]);
+    c.local = catalog::to_u32(r[4]);
     c.provider_dsn = *r[5];
     c.local_dsn = *r[6];
-    c.sets = sql::array_values(r[7]);
-    c.forward_origins = sql::array_values(r[8]);
-    c.skip_schema = sql::array_values(r[9]);
+    c.sets = catalog::array_values(r[7]);
+    c.forward_origins = catalog::array_values(r[8]);
+    c.skip_schema = catalog::array_values(r[9]);
     c.apply_delay_ms = r[10] ? std::stol(*r[10]) : 0;
-    c.force_text = sql::to_bool(r[11]);
+    c.force_text = catalog::to_bool(r[11]);
     c.skip_lsn = core::Lsn::parse(*r[12]);
     c.sync_kind = r[13] ? (*r[13])[0] : 'i';
     c.sync_status = r[14] ? (*r[14])[0] : 'r';

@@ -5,12 +5,12 @@
 #include <string_view>
 #include <variant>
 
+#include "spock/catalog/decoding.hpp"
 #include "spock/core/protocol.hpp"
 #include "spock/core/startup_params.hpp"
 #include "spock/core/version.hpp"
 #include "spock/core/sha256.hpp"
 #include "spock/core/wal_message.hpp"
-#include "spock/output/output_catalog.hpp"
 #include "spock/output/plugin_state.hpp"
 #include "spock/output/row_filter_eval.hpp"
 #include "spock/output/writer.hpp"
@@ -126,7 +126,7 @@ void load_local_node(PluginState* st) {
     if (own_xact) {
         StartTransactionCommand();
     }
-    st->local_node = read_local_node_id();
+    st->local_node = catalog::read_local_node_id();
     if (!OidIsValid(st->local_node)) {
         // Raised inside the transaction: the database name needs the catalog, and error
         // recovery aborts the transaction.
@@ -137,7 +137,7 @@ void load_local_node(PluginState* st) {
                                 "to it.")));
     }
     int nsets;
-    pfree(read_sets(st->local_node, st->set_names, true, &nsets));
+    pfree(catalog::read_sets(st->local_node, st->set_names, true, &nsets));
     if (own_xact) {
         CommitTransactionCommand();
     }
@@ -162,7 +162,7 @@ void startup(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool is_init
 
 // ----- filters and changes --------------------------------------------------------------------
 
-bool action_published(const Publication& pub, ReorderBufferChangeType action) {
+bool action_published(const catalog::Publication& pub, ReorderBufferChangeType action) {
     switch (action) {
         case REORDER_BUFFER_CHANGE_INSERT:
             return pub.replicate_insert;

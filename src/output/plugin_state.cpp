@@ -99,8 +99,9 @@ void load_entry(PluginState* st, RelEntry* e, Relation rel) {
     memset(&e->pub, 0, sizeof e->pub);
 
     Oid relid = RelationGetRelid(rel);
-    e->is_queue = relid == queue_relid();
-    e->is_set_catalog = relid == replication_set_relid() || relid == replication_set_table_relid();
+    e->is_queue = relid == catalog::queue_relid();
+    e->is_set_catalog = relid == catalog::replication_set_relid() ||
+                        relid == catalog::replication_set_table_relid();
     if (st->only_relname != nullptr) {
         // Catch-up of one table during sync: repsets do not apply (reference §5.4 item 3).
         bool match = strcmp(RelationGetRelationName(rel), st->only_relname) == 0 &&
@@ -112,7 +113,7 @@ void load_entry(PluginState* st, RelEntry* e, Relation rel) {
         e->pub.member = true;
         e->pub.replicate_insert = true;
     } else if (!e->is_set_catalog) {
-        read_publication(relid, st->sets, st->nsets, &e->pub);
+        catalog::read_publication(relid, st->sets, st->nsets, &e->pub);
     }
 
     TupleDesc desc = RelationGetDescr(rel);
@@ -178,7 +179,7 @@ RelEntry* get_rel_entry(PluginState* st, Relation rel) {
         }
         // Under the historic snapshot a set may not exist yet; startup reported the names
         // that do not exist at all.
-        st->sets = read_sets(st->local_node, st->set_names, false, &st->nsets);
+        st->sets = catalog::read_sets(st->local_node, st->set_names, false, &st->nsets);
         st->sets_valid = true;
         MemoryContextSwitchTo(old);
         // Every publication depends on the sets.

@@ -156,7 +156,7 @@ Oid origin_node_id(PluginState* st, RepOriginId origin) {
     // slot; peers want the spock node id of the node the change came from.
     char* name = nullptr;
     if (replorigin_by_oid(origin, true, &name)) {
-        Oid node = origin_node_for(name);
+        Oid node = catalog::origin_node_for(name);
         if (OidIsValid(node)) {
             return node;
         }

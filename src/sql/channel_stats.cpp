@@ -2,10 +2,10 @@
 // (get_channel_stats, reset_channel_stats) and the reset of the per-type conflict counters
 // (reset_sub_conflict_stats, ours). docs/conflicts.md#counters says what each one counts.
 #include "spock/apply/channel_stats.hpp"
+#include "spock/catalog/subscription.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 #include "spock/worker/shmem.hpp"
 
 extern "C" {
@@ -67,7 +67,7 @@ SPOCK_PG_FUNCTION(spock_reset_sub_conflict_stats) {
     if (!PG_ARGISNULL(0)) {
         std::string name = pg::name_arg(fcinfo, 0, "subscription");
         pg::spi_connect();
-        std::optional<sql::Subscription> sub = sql::find_subscription(name);
+        std::optional<catalog::Subscription> sub = catalog::find_subscription(name);
         pg::spi_finish();
         if (!sub) {
             throw core::Error(core::sqlstate::kUndefinedObject,

@@ -1,12 +1,12 @@
 // Functions that write "Spock" logical WAL messages (reference §5.6): sync events, which the
 // output plugin forwards to subscribers, and repair mode, which keeps a transaction's changes
 // out of replication.
+#include "spock/catalog/local_node.hpp"
 #include "spock/core/wal_message.hpp"
 #include "spock/pg/control_key.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -36,7 +36,7 @@ XLogRecPtr log_message(const std::string& payload, bool transactional) {
 SPOCK_PG_FUNCTION(spock_sync_event) {
     bool transactional = pg::bool_arg(fcinfo, 0, "transactional");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     pg::spi_finish();
     std::string payload = core::encode_wal_message(core::SyncEvent{local.node.id, ""});
     return LSNGetDatum(log_message(payload, transactional));

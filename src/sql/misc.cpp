@@ -1,5 +1,5 @@
 // Small helpers of the SQL API: slot names and commit timestamps (reference §3.5, §3.8).
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
@@ -48,7 +48,7 @@ SPOCK_PG_FUNCTION(spock_xact_commit_timestamp_origin) {
         // spock's is returned as it is.
         Oid roident = origin;
         if (found && origin != InvalidRepOriginId) {
-            Oid node = spock::apply::node_for_origin(origin);
+            Oid node = spock::catalog::node_for_origin(origin);
             if (OidIsValid(node)) {
                 roident = node;
             }

@@ -1,12 +1,15 @@
 // Node management (reference §3.1): node_create, node_drop, node_add_interface,
 // node_drop_interface, node_info.
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 #include "spock/worker/notify.hpp"
 
 extern "C" {
@@ -17,10 +20,10 @@ extern "C" {
 }
 
 using namespace spock;
+using catalog::to_text;
 using pg::spi_exec;
 using pg::spi_query;
 using pg::SqlValue;
-using sql::to_text;
 
 namespace {
 
@@ -44,7 +47,7 @@ void require_nonempty(const std::string& value, const char* argname) {
 
 void insert_interface(core::NodeId node, const std::string& name, const std::string& dsn) {
     core::InterfaceId id = core::interface_id(node, name);
-    auto clash = sql::find_interface_by_id(id);
+    auto clash = catalog::find_interface_by_id(id);
     if (clash) {
         throw core::Error(core::sqlstate::kDuplicateObject,
                           "interface id " + to_text(id) + " of \"" + name +
@@ -76,7 +79,7 @@ namespace spock::sql {
 core::NodeId create_node_row(const std::string& name, const std::string& dsn,
                              const SqlValue& location, const SqlValue& country,
                              const SqlValue& info) {
-    if (find_node(name)) {
+    if (catalog::find_node(name)) {
         throw core::Error(core::sqlstate::kDuplicateObject, "node \"" + name + "\" already exists");
     }
     core::NodeId id = core::node_id(name);
@@ -86,7 +89,7 @@ core::NodeId create_node_row(const std::string& name, const std::string& dsn,
                           "node name \"" + name + "\" hashes to the invalid node id 0", {},
                           "Choose another node name.");
     }
-    if (auto clash = find_node_by_id(id)) {
+    if (auto clash = catalog::find_node_by_id(id)) {
         throw core::Error(core::sqlstate::kDuplicateObject,
                           "node id " + to_text(id) + " of \"" + name +
                               "\" collides with existing node \"" + clash->name + "\"",
@@ -135,7 +138,7 @@ SPOCK_PG_FUNCTION(spock_node_create) {
     pg::spi_connect();
     // Serialises concurrent node_create calls in this database.
     spi_exec("LOCK TABLE spock.local_node IN EXCLUSIVE MODE");
-    if (auto local = sql::find_local_node()) {
+    if (auto local = catalog::find_local_node()) {
         throw core::Error(
             core::sqlstate::kDuplicateObject,
             "current database is already configured as spock node \"" + local->node.name + "\"", {},
@@ -161,7 +164,7 @@ SPOCK_PG_FUNCTION(spock_node_drop) {
     pg::spi_connect();
     // Serialises with node_create, which takes the same lock to check for a local node.
     spi_exec("LOCK TABLE spock.local_node IN EXCLUSIVE MODE");
-    auto node = sql::find_node(name);
+    auto node = catalog::find_node(name);
     if (!node) {
         if (!ifexists) {
             throw core::Error(core::sqlstate::kUndefinedObject, "node \"" + name + "\" not found",
@@ -181,7 +184,7 @@ SPOCK_PG_FUNCTION(spock_node_drop) {
                           std::to_string(users.size()) + " subscription(s) refer to this node.",
                           "Drop the subscriptions first with spock.sub_drop().");
     }
-    auto local = sql::find_local_node();
+    auto local = catalog::find_local_node();
     bool is_local = local && local->node.id == node->id;
     if (is_local) {
         spi_exec("DELETE FROM spock.local_node");
@@ -208,8 +211,8 @@ SPOCK_PG_FUNCTION(spock_node_add_interface) {
     pg::check_dsn(dsn, "dsn");
 
     pg::spi_connect();
-    sql::Node node = sql::require_node(node_name);
-    if (sql::find_interface(node.id, if_name)) {
+    catalog::Node node = catalog::require_node(node_name);
+    if (catalog::find_interface(node.id, if_name)) {
         throw core::Error(
             core::sqlstate::kDuplicateObject,
             "node \"" + node_name + "\" already has an interface named \"" + if_name + "\"");
@@ -224,8 +227,8 @@ SPOCK_PG_FUNCTION(spock_node_drop_interface) {
     std::string if_name = pg::name_arg(fcinfo, 1, "interface_name");
 
     pg::spi_connect();
-    sql::Node node = sql::require_node(node_name);
-    auto iface = sql::find_interface(node.id, if_name);
+    catalog::Node node = catalog::require_node(node_name);
+    auto iface = catalog::find_interface(node.id, if_name);
     if (!iface) {
         throw core::Error(core::sqlstate::kUndefinedObject,
                           "interface \"" + if_name + "\" of node \"" + node_name + "\" not found");
@@ -242,7 +245,7 @@ SPOCK_PG_FUNCTION(spock_node_drop_interface) {
                           "Switch the subscription to another interface with "
                           "spock.sub_alter_interface() or drop it first.");
     }
-    auto local = sql::find_local_node();
+    auto local = catalog::find_local_node();
     if (local && local->interface.id == iface->id) {
         throw core::Error("2BP01", "cannot drop interface \"" + if_name +
                                        "\" because it is the local node's interface");
@@ -254,7 +257,7 @@ SPOCK_PG_FUNCTION(spock_node_drop_interface) {
 
 SPOCK_PG_FUNCTION(spock_node_info) {
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     auto rows = spi_query(
         "SELECT n.node_id, n.node_name, NULL, current_database(), "
         "(SELECT string_agg(quote_ident(set_name), ',' ORDER BY set_name) "

@@ -5,12 +5,14 @@
 // search_path would otherwise win over pg_catalog's and run with the caller's rights.
 #include <algorithm>
 
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/replication_set.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/row_filter.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 #include "spock/sql/deleted_key_trigger.hpp"
 
 extern "C" {
@@ -20,12 +22,12 @@ extern "C" {
 }
 
 using namespace spock;
+using catalog::to_text;
 using pg::spi_exec;
 using pg::spi_query;
 using pg::spi_value;
 using pg::SqlRow;
 using pg::SqlValue;
-using sql::to_text;
 
 namespace {
 
@@ -60,8 +62,13 @@ RelInfo rel_info(Oid relid) {
         throw core::Error("42P01", "relation with OID " + to_text(relid) + " does not exist");
     }
     const SqlRow& r = rows[0];
-    return RelInfo{
-        relid, *r[0], *r[1], (*r[2])[0], (*r[3])[0], sql::to_bool(r[4]), sql::to_bool(r[5])};
+    return RelInfo{relid,
+                   *r[0],
+                   *r[1],
+                   (*r[2])[0],
+                   (*r[3])[0],
+                   catalog::to_bool(r[4]),
+                   catalog::to_bool(r[5])};
 }
 
 bool in_system_schema(const RelInfo& rel) {
@@ -70,7 +77,7 @@ bool in_system_schema(const RelInfo& rel) {
            rel.nspname.rfind("pg_temp", 0) == 0;
 }
 
-void check_table(const RelInfo& rel, const sql::ReplicationSet& set) {
+void check_table(const RelInfo& rel, const catalog::ReplicationSet& set) {
     if (rel.relkind != 'r' && rel.relkind != 'p') {
         throw core::Error(
             "42809", rel.display() + " is not a table", {},
@@ -168,14 +175,14 @@ void invalidate(Oid relid) {
 }
 
 // Inserts one membership row. `columns` empty means all columns; `filter` is a node tree.
-void insert_member(const sql::ReplicationSet& set, const RelInfo& rel,
+void insert_member(const catalog::ReplicationSet& set, const RelInfo& rel,
                    const std::vector<std::string>& columns, const SqlValue& filter) {
     pg::spi_exec_typed(
         "INSERT INTO spock.replication_set_table (set_id, set_reloid, set_att_list, "
         "set_row_filter) VALUES ($1::oid, $2::oid, $3::text[], $4)",
         {{to_text(set.id), TEXTOID},
          {to_text(rel.oid), TEXTOID},
-         {sql::array_or_null(columns), TEXTOID},
+         {catalog::array_or_null(columns), TEXTOID},
          {filter, PG_NODE_TREEOID}});
     record_dependency(set.id, rel.oid);
     sql::place_deleted_key_trigger(rel.oid);
@@ -205,7 +212,7 @@ std::vector<Oid> partitions_of(Oid parent) {
     for (const SqlRow& r : spi_query("SELECT relid::oid FROM pg_catalog.pg_partition_tree($1::oid) "
                                      "WHERE relid::oid <> $1::oid ORDER BY level, relid::oid",
                                      {to_text(parent)})) {
-        out.push_back(sql::to_u32(r[0]));
+        out.push_back(catalog::to_u32(r[0]));
     }
     return out;
 }
@@ -222,14 +229,14 @@ std::vector<Oid> relations_in_schemas(const std::vector<std::string>& schemas, c
                  "',')::\"char\"[]) "
                  "AND c.relpersistence = 'p' ORDER BY c.relname",
                  {nsp, std::string(kinds)})) {
-            out.push_back(sql::to_u32(r[0]));
+            out.push_back(catalog::to_u32(r[0]));
         }
     }
     return out;
 }
 
 // Adds a sequence to a set, creating its sequence_state row; with `sync`, queues its value.
-void add_sequence(const sql::ReplicationSet& set, const RelInfo& rel, bool sync) {
+void add_sequence(const catalog::ReplicationSet& set, const RelInfo& rel, bool sync) {
     spi_exec("INSERT INTO spock.replication_set_seq (set_id, set_seqoid) VALUES ($1::oid, $2::oid)",
              {to_text(set.id), to_text(rel.oid)});
     std::string qualified = rel.display();
@@ -311,8 +318,8 @@ SPOCK_PG_FUNCTION(spock_repset_create) {
                           "replication set name cannot be empty");
     }
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    if (sql::find_replication_set(local.node.id, name)) {
+    catalog::LocalNode local = catalog::require_local_node();
+    if (catalog::find_replication_set(local.node.id, name)) {
         throw core::Error(core::sqlstate::kDuplicateObject,
                           "replication set \"" + name + "\" already exists");
     }
@@ -337,8 +344,8 @@ SPOCK_PG_FUNCTION(spock_repset_create) {
 SPOCK_PG_FUNCTION(spock_repset_alter) {
     std::string name = pg::name_arg(fcinfo, 0, "set_name");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, name);
     bool ins = pg::opt_bool_arg(fcinfo, 1).value_or(set.replicate_insert);
     bool upd = pg::opt_bool_arg(fcinfo, 2).value_or(set.replicate_update);
     bool del = pg::opt_bool_arg(fcinfo, 3).value_or(set.replicate_delete);
@@ -347,7 +354,7 @@ SPOCK_PG_FUNCTION(spock_repset_alter) {
         for (const SqlRow& r : spi_query("SELECT set_reloid::oid FROM spock.replication_set_table "
                                          "WHERE set_id = $1::oid",
                                          {to_text(set.id)})) {
-            RelInfo rel = rel_info(sql::to_u32(r[0]));
+            RelInfo rel = rel_info(catalog::to_u32(r[0]));
             if (!rel.has_identity) {
                 throw core::Error(
                     core::sqlstate::kObjectNotInPrerequisiteState,
@@ -366,7 +373,7 @@ SPOCK_PG_FUNCTION(spock_repset_alter) {
     for (const SqlRow& r : spi_query("SELECT set_reloid::oid FROM spock.replication_set_table "
                                      "WHERE set_id = $1::oid",
                                      {to_text(set.id)})) {
-        invalidate(sql::to_u32(r[0]));
+        invalidate(catalog::to_u32(r[0]));
     }
     pg::spi_finish();
     return ObjectIdGetDatum(set.id);
@@ -376,8 +383,8 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
     std::string name = pg::name_arg(fcinfo, 0, "set_name");
     bool ifexists = pg::bool_arg(fcinfo, 1, "ifexists");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    auto set = sql::find_replication_set(local.node.id, name);
+    catalog::LocalNode local = catalog::require_local_node();
+    auto set = catalog::find_replication_set(local.node.id, name);
     if (!set) {
         if (!ifexists) {
             throw core::Error(core::sqlstate::kUndefinedObject,
@@ -409,7 +416,7 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
         "DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid RETURNING set_seqoid::oid",
         {id});
     for (const SqlRow& r : seqs) {
-        forget_unused_sequence_state(sql::to_u32(r[0]));
+        forget_unused_sequence_state(catalog::to_u32(r[0]));
     }
     spi_exec(
         "DELETE FROM spock.depend WHERE classid = 'spock.replication_set_table'::regclass "
@@ -417,8 +424,8 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
         {id});
     spi_exec("DELETE FROM spock.replication_set WHERE set_id = $1::oid", {id});
     for (const SqlRow& r : members) {
-        sql::drop_deleted_key_trigger(sql::to_u32(r[0]));
-        invalidate(sql::to_u32(r[0]));
+        sql::drop_deleted_key_trigger(catalog::to_u32(r[0]));
+        invalidate(catalog::to_u32(r[0]));
     }
     pg::spi_finish();
     PG_RETURN_BOOL(true);
@@ -433,8 +440,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_table) {
     bool include_partitions = pg::bool_arg(fcinfo, 5, "include_partitions");
 
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     RelInfo rel = rel_info(relid);
     check_table(rel, set);
     if (is_member(set.id, relid)) {
@@ -477,8 +484,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_all_tables) {
     std::vector<std::string> schemas = pg::text_array_arg(fcinfo, 1, "schema_names");
     bool sync = pg::bool_arg(fcinfo, 2, "synchronize_data");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     for (Oid relid : relations_in_schemas(schemas, "r,p")) {
         RelInfo rel = rel_info(relid);
         if (is_member(set.id, relid)) {
@@ -499,8 +506,8 @@ SPOCK_PG_FUNCTION(spock_repset_remove_table) {
     Oid relid = pg::oid_arg(fcinfo, 1, "relation");
     bool include_partitions = pg::bool_arg(fcinfo, 2, "include_partitions");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     RelInfo rel = rel_info(relid);
     if (!is_member(set.id, relid)) {
         throw core::Error(
@@ -531,8 +538,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_seq) {
     Oid relid = pg::oid_arg(fcinfo, 1, "relation");
     bool sync = pg::bool_arg(fcinfo, 2, "synchronize_data");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     RelInfo rel = rel_info(relid);
     check_sequence(rel);
     if (spi_value("SELECT 1 FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
@@ -552,8 +559,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_all_seqs) {
     std::vector<std::string> schemas = pg::text_array_arg(fcinfo, 1, "schema_names");
     bool sync = pg::bool_arg(fcinfo, 2, "synchronize_data");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     for (Oid relid : relations_in_schemas(schemas, "S")) {
         if (spi_value("SELECT 1 FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
                       "set_seqoid::oid = $2::oid",
@@ -572,8 +579,8 @@ SPOCK_PG_FUNCTION(spock_repset_remove_seq) {
     std::string set_name = pg::name_arg(fcinfo, 0, "set_name");
     Oid relid = pg::oid_arg(fcinfo, 1, "relation");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
-    sql::ReplicationSet set = sql::require_replication_set(local.node.id, set_name);
+    catalog::LocalNode local = catalog::require_local_node();
+    catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, set_name);
     RelInfo rel = rel_info(relid);
     if (spi_exec("DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid AND "
                  "set_seqoid::oid = $2::oid",
@@ -593,7 +600,7 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
     std::optional<Oid> partition = pg::opt_oid_arg(fcinfo, 1);
     SqlValue filter_text = pg::opt_text_arg(fcinfo, 2);
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     std::optional<std::vector<Oid>> selected =
         selected_partitions(parent, partition, "repset_add_table");
     if (!selected) {
@@ -609,8 +616,8 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
         "WHERE t.set_reloid::oid = $1::oid AND s.set_nodeid = $2::oid ORDER BY s.set_name",
         {to_text(parent), to_text(local.node.id)});
     for (const SqlRow& s : sets) {
-        sql::ReplicationSet set = sql::require_replication_set(local.node.id, *s[0]);
-        std::vector<std::string> cols = sql::array_values(s[1]);
+        catalog::ReplicationSet set = catalog::require_replication_set(local.node.id, *s[0]);
+        std::vector<std::string> cols = catalog::array_values(s[1]);
         for (Oid part : parts) {
             if (is_member(set.id, part)) {
                 continue;
@@ -620,7 +627,7 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
             SqlValue filter;
             if (filter_text) {
                 filter = pg::compile_row_filter(part, *filter_text);
-            } else if (sql::to_bool(s[2])) {
+            } else if (catalog::to_bool(s[2])) {
                 // The parent's filter was compiled against the parent; partitions may number
                 // their columns differently, so recompile it from its source text.
                 filter = pg::compile_row_filter(part, *s[3]);
@@ -637,7 +644,7 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
     Oid parent = pg::oid_arg(fcinfo, 0, "parent");
     std::optional<Oid> partition = pg::opt_oid_arg(fcinfo, 1);
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     std::optional<std::vector<Oid>> selected =
         selected_partitions(parent, partition, "repset_remove_table");
     if (!selected) {
@@ -654,7 +661,7 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
             "            AND p.set_reloid::oid = $3::oid) RETURNING t.set_id",
             {to_text(local.node.id), to_text(part), to_text(parent)});
         for (const SqlRow& r : rows) {
-            forget_dependency(sql::to_u32(r[0]), part);
+            forget_dependency(catalog::to_u32(r[0]), part);
             removed++;
         }
         invalidate(part);
@@ -667,7 +674,7 @@ SPOCK_PG_FUNCTION(spock_repset_show_table) {
     Oid relid = pg::oid_arg(fcinfo, 0, "relation");
     std::vector<std::string> repsets = pg::text_array_arg(fcinfo, 1, "repsets");
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     RelInfo rel = rel_info(relid);
     std::string sets =
         core::to_array_literal(std::vector<core::OptionalText>(repsets.begin(), repsets.end()));

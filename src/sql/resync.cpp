@@ -6,12 +6,14 @@
 // src/apply/apply_worker.cpp for the design). The table is emptied inside the worker's copy
 // transaction, never here: a TRUNCATE in this session would carry no replication origin and
 // would be replicated to every node that subscribes to this one.
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/text_array.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 #include "spock/worker/notify.hpp"
 
 using namespace spock;
@@ -31,8 +33,8 @@ std::string sets_literal(const std::vector<std::string>& sets) {
 }
 
 // The tables the provider publishes in the subscription's replication sets.
-std::vector<TableName> provider_tables(const sql::Subscription& sub) {
-    auto iface = sql::find_interface_by_id(sub.origin_if);
+std::vector<TableName> provider_tables(const catalog::Subscription& sub) {
+    auto iface = catalog::find_interface_by_id(sub.origin_if);
     if (!iface) {
         throw core::Error(core::sqlstate::kUndefinedObject,
                           "interface of subscription \"" + sub.name + "\" not found");
@@ -52,14 +54,14 @@ std::vector<TableName> provider_tables(const sql::Subscription& sub) {
 }
 
 // Asks the apply worker to copy the table again: status 'i' (sync_init), kind 'd' (data).
-void request_copy(const sql::Subscription& sub, const TableName& t) {
+void request_copy(const catalog::Subscription& sub, const TableName& t) {
     pg::spi_exec(
         "INSERT INTO spock.local_sync_status (sync_kind, sync_subid, sync_nspname, "
         "sync_relname, sync_status, sync_statuslsn) "
         "VALUES ('d', $1::oid, $2::name, $3::name, 'i', '0/0') "
         "ON CONFLICT (sync_subid, sync_nspname, sync_relname) DO UPDATE "
         "SET sync_kind = 'd', sync_status = 'i', sync_statuslsn = '0/0'",
-        {sql::to_text(sub.id), t.nspname, t.relname});
+        {catalog::to_text(sub.id), t.nspname, t.relname});
 }
 
 }  // namespace
@@ -73,11 +75,11 @@ SPOCK_PG_FUNCTION(spock_sub_resync_table) {
     Oid relid = pg::oid_arg(fcinfo, 1, "relation");
     (void)pg::opt_bool_arg(fcinfo, 2);
     pg::spi_connect();
-    sql::Subscription sub = sql::require_subscription(name);
+    catalog::Subscription sub = catalog::require_subscription(name);
     std::vector<SqlRow> rel = pg::spi_query(
         "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
-        {sql::to_text(relid)});
+        {catalog::to_text(relid)});
     if (rel.empty()) {
         throw core::Error(core::sqlstate::kUndefinedObject,
                           "relation with OID " + std::to_string(relid) + " does not exist");
@@ -92,7 +94,7 @@ SPOCK_PG_FUNCTION(spock_sub_resync_table) {
     SqlValue status = pg::spi_value(
         "SELECT sync_status::text FROM spock.local_sync_status WHERE sync_subid = $1::oid "
         "AND sync_nspname = $2::name AND sync_relname = $3::name",
-        {sql::to_text(sub.id), t.nspname, t.relname});
+        {catalog::to_text(sub.id), t.nspname, t.relname});
     if (status && *status != "r" && *status != "y") {
         throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
                           "table " + qualified +
@@ -124,13 +126,13 @@ SPOCK_PG_FUNCTION(spock_sub_alter_sync) {
     std::string name = pg::name_arg(fcinfo, 0, "subscription_name");
     (void)pg::bool_arg(fcinfo, 1, "truncate");
     pg::spi_connect();
-    sql::Subscription sub = sql::require_subscription(name);
+    catalog::Subscription sub = catalog::require_subscription(name);
     std::vector<TableName> published = provider_tables(sub);
     pg::spi_exec("LOCK TABLE spock.local_sync_status IN SHARE ROW EXCLUSIVE MODE");
     std::vector<SqlRow> known = pg::spi_query(
         "SELECT sync_nspname::text, sync_relname::text FROM spock.local_sync_status "
         "WHERE sync_subid = $1::oid AND sync_relname IS NOT NULL",
-        {sql::to_text(sub.id)});
+        {catalog::to_text(sub.id)});
     auto is_known = [&known](const TableName& t) {
         for (const SqlRow& k : known) {
             if (*k[0] == t.nspname && *k[1] == t.relname) {
@@ -165,7 +167,7 @@ SPOCK_PG_FUNCTION(spock_sub_alter_sync) {
             pg::spi_exec(
                 "DELETE FROM spock.local_sync_status WHERE sync_subid = $1::oid "
                 "AND sync_nspname = $2::name AND sync_relname = $3::name",
-                {sql::to_text(sub.id), *k[0], *k[1]});
+                {catalog::to_text(sub.id), *k[0], *k[1]});
         }
     }
     worker::notify_at_commit(sub.id);

@@ -2,6 +2,12 @@
 // the apply issue; until then an enabled subscription shows as "down".
 #include <algorithm>
 
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/progress.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/names.hpp"
 #include "spock/core/origin_names.hpp"
 #include "spock/pg/fmgr_args.hpp"
@@ -9,7 +15,6 @@
 #include "spock/pg/remote.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 #include "spock/worker/notify.hpp"
 #include "spock/worker/status.hpp"
 
@@ -23,12 +28,12 @@ extern "C" {
 }
 
 using namespace spock;
+using catalog::to_text;
 using pg::spi_exec;
 using pg::spi_query;
 using pg::spi_value;
 using pg::SqlRow;
 using pg::SqlValue;
-using sql::to_text;
 
 namespace spock::sql {
 core::NodeId create_node_row(const std::string& name, const std::string& dsn,
@@ -118,7 +123,7 @@ ProviderInfo read_provider(const std::string& dsn, const std::string& sub_name) 
     }
     const SqlRow& r = rows[0];
     return ProviderInfo{
-        sql::to_u32(r[0]),  *r[1], r[2].value_or(""), r[3].value_or(""), r[4], r[5], r[6],
+        catalog::to_u32(r[0]), *r[1], r[2].value_or(""), r[3].value_or(""), r[4], r[5], r[6],
         provider_sets(conn)};
 }
 
@@ -164,7 +169,7 @@ void drop_origin(const std::string& name) {
 // replicating: a worker runs and the subscription is synchronised; initializing: a worker
 // runs and synchronises it; down: enabled but no worker (starting, or failing and waiting to
 // be restarted); disabled.
-std::string status_of(const sql::Subscription& sub) {
+std::string status_of(const catalog::Subscription& sub) {
     if (!sub.enabled) {
         return "disabled";
     }
@@ -219,8 +224,8 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
                           "apply_delay must not be negative");
     }
     spi_exec("LOCK TABLE spock.local_node IN SHARE MODE");
-    sql::LocalNode local = sql::require_local_node();
-    if (sql::find_subscription(name)) {
+    catalog::LocalNode local = catalog::require_local_node();
+    if (catalog::find_subscription(name)) {
         throw core::Error(core::sqlstate::kDuplicateObject,
                           "subscription \"" + name + "\" already exists");
     }
@@ -252,7 +257,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
                           "The provider connection string leads to node \"" + provider.name +
                               "\", the local node.");
     }
-    auto origin = sql::find_node(provider.name);
+    auto origin = catalog::find_node(provider.name);
     core::InterfaceId origin_if;
     if (origin) {
         if (origin->id != provider.id) {
@@ -261,7 +266,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
                               "The local catalog has id " + to_text(origin->id) +
                                   ", the provider reports " + to_text(provider.id) + ".");
         }
-        auto iface = sql::find_interface(origin->id, provider.name);
+        auto iface = catalog::find_interface(origin->id, provider.name);
         if (!iface) {
             throw core::Error(core::sqlstate::kUndefinedObject,
                               "node \"" + provider.name + "\" has no interface named after it");
@@ -279,7 +284,7 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
         for (const SqlRow& r : spi_query("SELECT sub_name, sub_replication_sets FROM "
                                          "spock.subscription WHERE sub_origin = $1::oid",
                                          {to_text(origin->id)})) {
-            if (overlaps(sets, sql::array_values(r[1]))) {
+            if (overlaps(sets, catalog::array_values(r[1]))) {
                 pg::pg_call([&r, &name] {
                     ereport(WARNING, (errmsg("subscription \"%s\" and existing subscription \"%s\" "
                                              "share replication sets of the same provider",
@@ -310,14 +315,9 @@ SPOCK_PG_FUNCTION(spock_sub_create) {
         "$12::bool, '0/0', $13::text[], now())",
         {to_text(sub_id), name, to_text(provider.id), to_text(local.node.id), to_text(origin_if),
          to_text(local.interface.id), std::string(enabled ? "t" : "f"), slot,
-         sql::array_or_null(sets), sql::array_or_null(forward), apply_delay,
-         std::string(force_text ? "t" : "f"), sql::array_or_null(skip_schema)});
-    spi_exec(
-        "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, remote_lsn, "
-        "remote_insert_lsn, last_updated_ts, updated_by_decode) "
-        "VALUES ($1::oid, $2::oid, now(), '0/0', '0/0', now(), false) "
-        "ON CONFLICT (node_id, remote_node_id) DO NOTHING",
-        {to_text(local.node.id), to_text(provider.id)});
+         catalog::array_or_null(sets), catalog::array_or_null(forward), apply_delay,
+         std::string(force_text ? "t" : "f"), catalog::array_or_null(skip_schema)});
+    catalog::create_progress(local.node.id, provider.id);
     std::string kind = sync_structure && sync_data ? "f"
                        : sync_structure            ? "s"
                        : sync_data                 ? "d"
@@ -342,7 +342,7 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
     std::string name = pg::name_arg(fcinfo, 0, "subscription_name");
     bool ifexists = pg::bool_arg(fcinfo, 1, "ifexists");
     pg::spi_connect();
-    auto sub = sql::find_subscription(name);
+    auto sub = catalog::find_subscription(name);
     if (!sub) {
         if (!ifexists) {
             throw core::Error(core::sqlstate::kUndefinedObject,
@@ -364,9 +364,9 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
     worker::notify_at_commit(sub->id);
     spi_exec("DELETE FROM spock.local_sync_status WHERE sync_subid = $1::oid", {to_text(sub->id)});
     spi_exec("DELETE FROM spock.subscription WHERE sub_id = $1::oid", {to_text(sub->id)});
-    auto local = sql::find_local_node();
+    auto local = catalog::find_local_node();
     if (!local || sub->origin != local->node.id) {
-        auto origin_if = sql::find_interface_by_id(sub->origin_if);
+        auto origin_if = catalog::find_interface_by_id(sub->origin_if);
         // The provider's node row goes when no other subscription needs it.
         if (!spi_value("SELECT 1 FROM spock.subscription WHERE sub_origin = $1::oid OR "
                        "sub_target = $1::oid",
@@ -414,14 +414,14 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
 
 namespace {
 
-sql::Subscription sub_for_update(FunctionCallInfo fcinfo) {
+catalog::Subscription sub_for_update(FunctionCallInfo fcinfo) {
     std::string name = pg::name_arg(fcinfo, 0, "subscription_name");
     pg::spi_connect();
-    return sql::require_subscription(name);
+    return catalog::require_subscription(name);
 }
 
 void set_enabled(FunctionCallInfo fcinfo, bool enabled) {
-    sql::Subscription sub = sub_for_update(fcinfo);
+    catalog::Subscription sub = sub_for_update(fcinfo);
     bool immediate = pg::bool_arg(fcinfo, 1, "immediate");
     if (immediate) {
         const char* what = enabled ? "spock.sub_enable(immediate := true)"
@@ -440,11 +440,11 @@ void set_enabled(FunctionCallInfo fcinfo, bool enabled) {
 }
 
 // Writes a subscription's replication sets back and tells its worker at commit.
-void store_replication_sets(const sql::Subscription& sub) {
+void store_replication_sets(const catalog::Subscription& sub) {
     spi_exec(
         "UPDATE spock.subscription SET sub_replication_sets = $2::text[] "
         "WHERE sub_id = $1::oid",
-        {to_text(sub.id), sql::array_or_null(sub.replication_sets)});
+        {to_text(sub.id), catalog::array_or_null(sub.replication_sets)});
     worker::notify_at_commit(sub.id);
 }
 
@@ -461,11 +461,11 @@ SPOCK_PG_FUNCTION(spock_sub_disable) {
 }
 
 SPOCK_PG_FUNCTION(spock_sub_alter_interface) {
-    sql::Subscription sub = sub_for_update(fcinfo);
+    catalog::Subscription sub = sub_for_update(fcinfo);
     std::string if_name = pg::name_arg(fcinfo, 1, "interface_name");
-    auto iface = sql::find_interface(sub.origin, if_name);
+    auto iface = catalog::find_interface(sub.origin, if_name);
     if (!iface) {
-        auto node = sql::find_node_by_id(sub.origin);
+        auto node = catalog::find_node_by_id(sub.origin);
         throw core::Error(core::sqlstate::kUndefinedObject,
                           "interface \"" + if_name + "\" of node \"" +
                               (node ? node->name : to_text(sub.origin)) + "\" not found",
@@ -482,7 +482,7 @@ SPOCK_PG_FUNCTION(spock_sub_alter_interface) {
 }
 
 SPOCK_PG_FUNCTION(spock_sub_add_repset) {
-    sql::Subscription sub = sub_for_update(fcinfo);
+    catalog::Subscription sub = sub_for_update(fcinfo);
     std::string set = pg::name_arg(fcinfo, 1, "replication_set");
     check_set_names({set});
     auto& sets = sub.replication_sets;
@@ -492,8 +492,8 @@ SPOCK_PG_FUNCTION(spock_sub_add_repset) {
     }
     // The set must exist on the provider, when the provider can be asked; when it cannot,
     // the set is added all the same (the provider's log warns about unknown sets).
-    auto iface = sql::find_interface_by_id(sub.origin_if);
-    auto origin = sql::find_node_by_id(sub.origin);
+    auto iface = catalog::find_interface_by_id(sub.origin_if);
+    auto origin = catalog::find_node_by_id(sub.origin);
     if (iface && origin) {
         std::vector<std::string> have;
         bool asked = false;
@@ -525,7 +525,7 @@ SPOCK_PG_FUNCTION(spock_sub_add_repset) {
 }
 
 SPOCK_PG_FUNCTION(spock_sub_remove_repset) {
-    sql::Subscription sub = sub_for_update(fcinfo);
+    catalog::Subscription sub = sub_for_update(fcinfo);
     std::string set = pg::name_arg(fcinfo, 1, "replication_set");
     auto& sets = sub.replication_sets;
     auto it = std::find(sets.begin(), sets.end(), set);
@@ -541,7 +541,7 @@ SPOCK_PG_FUNCTION(spock_sub_remove_repset) {
 }
 
 SPOCK_PG_FUNCTION(spock_sub_alter_skiplsn) {
-    sql::Subscription sub = sub_for_update(fcinfo);
+    catalog::Subscription sub = sub_for_update(fcinfo);
     SqlValue lsn = pg::arg_as_text(fcinfo, 1, PG_LSNOID);
     pg::require_arg(fcinfo, 1, "lsn");
     spi_exec("UPDATE spock.subscription SET sub_skip_lsn = $2::pg_lsn WHERE sub_id = $1::oid",
@@ -557,10 +557,10 @@ SPOCK_PG_FUNCTION(spock_sub_show_status) {
         only = NameStr(*PG_GETARG_NAME(0));
     }
     pg::spi_connect();
-    sql::LocalNode local = sql::require_local_node();
+    catalog::LocalNode local = catalog::require_local_node();
     std::vector<std::string> names;
     if (only) {
-        names.push_back(sql::require_subscription(*only).name);
+        names.push_back(catalog::require_subscription(*only).name);
     } else {
         for (const SqlRow& r : spi_query("SELECT sub_name FROM spock.subscription "
                                          "WHERE sub_target = $1::oid ORDER BY sub_name",
@@ -570,7 +570,7 @@ SPOCK_PG_FUNCTION(spock_sub_show_status) {
     }
     std::vector<SqlRow> out;
     for (const std::string& n : names) {
-        sql::Subscription sub = sql::require_subscription(n);
+        catalog::Subscription sub = catalog::require_subscription(n);
         auto rows = spi_query(
             "SELECT n.node_name, i.if_dsn, s.sub_replication_sets, s.sub_forward_origins "
             "FROM spock.subscription s JOIN spock.node n ON n.node_id = s.sub_origin "
@@ -592,7 +592,7 @@ SPOCK_PG_FUNCTION(spock_sub_show_table) {
     std::string name = pg::name_arg(fcinfo, 0, "subscription_name");
     Oid relid = pg::oid_arg(fcinfo, 1, "relation");
     pg::spi_connect();
-    sql::Subscription sub = sql::require_subscription(name);
+    catalog::Subscription sub = catalog::require_subscription(name);
     auto rows = spi_query(
         "SELECT n.nspname, c.relname, "
         "  CASE s.sync_status WHEN 'i' THEN 'sync_init' WHEN 's' THEN 'sync_structure' "

@@ -3,11 +3,13 @@
 // everything up to a sync event's LSN; spock.wait_slot_confirm_lsn() waits until replication
 // slots on this node have confirmed a position. Both poll every 100 ms and are interrupted by
 // statement_timeout and query cancel; wait_for_sync_event also takes a timeout of its own.
+#include "spock/catalog/local_node.hpp"
+#include "spock/catalog/node.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/waits.hpp"
-#include "spock/sql/catalog.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -66,11 +68,11 @@ Datum wait_for_sync_event(FunctionCallInfo fcinfo, core::NodeId origin) {
     TimestampTz start = GetCurrentTimestamp();
     for (;;) {
         pg::spi_connect();
-        sql::LocalNode local = sql::require_local_node();
+        catalog::LocalNode local = catalog::require_local_node();
         std::vector<pg::SqlRow> rows = pg::spi_query(
             "SELECT sub_name, sub_enabled, sub_slot_name FROM spock.subscription "
             "WHERE sub_origin = $1::oid AND sub_target = $2::oid",
-            {sql::to_text(origin), sql::to_text(local.node.id)});
+            {catalog::to_text(origin), catalog::to_text(local.node.id)});
         pg::spi_finish();
         if (rows.empty()) {
             if (!wait_if_disabled) {
@@ -81,7 +83,7 @@ Datum wait_for_sync_event(FunctionCallInfo fcinfo, core::NodeId origin) {
                                   "Create the subscription first, or pass "
                                   "wait_if_disabled => true to wait for it.");
             }
-        } else if (!sql::to_bool(rows[0][1])) {
+        } else if (!catalog::to_bool(rows[0][1])) {
             if (!wait_if_disabled) {
                 throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
                                   "subscription \"" + rows[0][0].value_or("") + "\" is disabled",
@@ -144,7 +146,7 @@ SPOCK_PG_FUNCTION(spock_wait_for_sync_event_id) {
 SPOCK_PG_FUNCTION(spock_wait_for_sync_event_name) {
     std::string name = pg::name_arg(fcinfo, 0, "origin");
     pg::spi_connect();
-    sql::Node node = sql::require_node(name);
+    catalog::Node node = catalog::require_node(name);
     pg::spi_finish();
     return wait_for_sync_event(fcinfo, node.id);
 }

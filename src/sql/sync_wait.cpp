@@ -1,10 +1,11 @@
 // Waiting for synchronisation (reference §3.2): sub_wait_for_sync and table_wait_for_sync poll
 // spock.local_sync_status every 200 ms, each time with a fresh snapshot.
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
-#include "spock/pg/waits.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
+#include "spock/pg/waits.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -32,8 +33,8 @@ void require_read_committed(const char* function) {
 void wait_until(const std::string& sub_name, const char* sql, const pg::SqlValue& relid) {
     for (;;) {
         pg::spi_connect();
-        sql::Subscription sub = sql::require_subscription(sub_name);
-        pg::SqlValue done = pg::spi_value(sql, {sql::to_text(sub.id), relid});
+        catalog::Subscription sub = catalog::require_subscription(sub_name);
+        pg::SqlValue done = pg::spi_value(sql, {catalog::to_text(sub.id), relid});
         pg::spi_finish();
         if (done && *done == "t") {
             return;
@@ -74,6 +75,6 @@ SPOCK_PG_FUNCTION(spock_table_wait_for_sync) {
                "       (SELECT sync_status = 'r' FROM spock.local_sync_status "
                "        WHERE sync_subid = $1::oid AND sync_nspname IS NULL "
                "          AND sync_relname IS NULL))",
-               sql::to_text(relid));
+               catalog::to_text(relid));
     PG_RETURN_VOID();
 }

@@ -8,12 +8,15 @@
 
 #include "copy_data.hpp"
 #include "dump_restore.hpp"
+#include "spock/catalog/interface.hpp"
+#include "spock/catalog/progress.hpp"
+#include "spock/catalog/subscription.hpp"
+#include "spock/catalog/values.hpp"
 #include "spock/core/error.hpp"
 #include "spock/core/names.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/pg/spi.hpp"
-#include "spock/sql/catalog.hpp"
 
 extern "C" {
 #include <access/xact.h>
@@ -151,11 +154,8 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
         list_provider_tables(conn, req.replication_sets, req.skip_schemas);
     // How far the provider had applied each third node's changes as of the snapshot: the copy
     // holds those changes, so this node has them too (used when adding a node, §9).
-    std::vector<pg::SqlRow> progress = conn.query(
-        "SELECT remote_node_id, remote_commit_ts, remote_lsn, remote_insert_lsn, "
-        "last_updated_ts, updated_by_decode FROM spock.progress "
-        "WHERE node_id = $1::oid AND remote_node_id <> $2::oid",
-        {sql::to_text(req.provider_node_id), sql::to_text(req.local_node_id)});
+    std::vector<pg::SqlRow> progress =
+        catalog::read_progress_of_others(conn, req.provider_node_id, req.local_node_id);
 
     bool origin_set = false;
     auto reset_origin = [&origin_set] {
@@ -209,7 +209,7 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
                 "ON CONFLICT (sync_subid, sync_nspname, sync_relname) DO UPDATE "
                 "SET sync_kind = EXCLUDED.sync_kind, sync_status = EXCLUDED.sync_status, "
                 "sync_statuslsn = EXCLUDED.sync_statuslsn",
-                {sql::to_text(req.subscription_id), t.nspname, t.relname,
+                {catalog::to_text(req.subscription_id), t.nspname, t.relname,
                  slot.consistent_point.to_string()});
         }
         // In the same transaction as the rows: the data is in, as of the slot's consistent
@@ -219,20 +219,10 @@ void copy_data(const SyncRequest& req, const Slot& slot) {
             "UPDATE spock.local_sync_status SET sync_status = $2::\"char\", "
             "sync_statuslsn = $3::pg_lsn "
             "WHERE sync_subid = $1::oid AND sync_nspname IS NULL AND sync_relname IS NULL",
-            {sql::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
+            {catalog::to_text(req.subscription_id), std::string(req.structure ? "c" : "y"),
              slot.consistent_point.to_string()});
         for (const pg::SqlRow& p : progress) {
-            pg::spi_exec(
-                "INSERT INTO spock.progress (node_id, remote_node_id, remote_commit_ts, "
-                "remote_lsn, remote_insert_lsn, last_updated_ts, updated_by_decode) "
-                "VALUES ($1::oid, $2::oid, $3::timestamptz, $4::pg_lsn, $5::pg_lsn, "
-                "$6::timestamptz, $7::boolean) "
-                "ON CONFLICT (node_id, remote_node_id) DO UPDATE "
-                "SET remote_commit_ts = EXCLUDED.remote_commit_ts, "
-                "remote_lsn = EXCLUDED.remote_lsn, remote_insert_lsn = EXCLUDED.remote_insert_lsn, "
-                "last_updated_ts = EXCLUDED.last_updated_ts, "
-                "updated_by_decode = EXCLUDED.updated_by_decode",
-                {sql::to_text(req.local_node_id), p[0], p[1], p[2], p[3], p[4], p[5]});
+            catalog::store_progress(req.local_node_id, p);
         }
         pg::spi_finish();
         pg_call([] {
@@ -340,12 +330,12 @@ core::Lsn synchronize_subscription(const SyncRequest& req) {
 
 SyncRequest sync_request_for(const std::string& name, bool structure, bool data) {
     pg::spi_connect();
-    sql::Subscription sub = sql::require_subscription(name);
-    auto origin_if = sql::find_interface_by_id(sub.origin_if);
-    auto target_if = sql::find_interface_by_id(sub.target_if);
+    catalog::Subscription sub = catalog::require_subscription(name);
+    auto origin_if = catalog::find_interface_by_id(sub.origin_if);
+    auto target_if = catalog::find_interface_by_id(sub.target_if);
     pg::SqlValue skip =
         pg::spi_value("SELECT sub_skip_schema FROM spock.subscription WHERE sub_id = $1::oid",
-                      {sql::to_text(sub.id)});
+                      {catalog::to_text(sub.id)});
     pg::spi_finish();
     if (!origin_if || !target_if) {
         throw core::Error(core::sqlstate::kUndefinedObject,
@@ -360,7 +350,7 @@ SyncRequest sync_request_for(const std::string& name, bool structure, bool data)
     req.provider_node_id = sub.origin;
     req.local_node_id = sub.target;
     req.replication_sets = sub.replication_sets;
-    req.skip_schemas = sql::array_values(skip);
+    req.skip_schemas = catalog::array_values(skip);
     req.structure = structure;
     req.data = data;
     return req;

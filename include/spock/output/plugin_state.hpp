@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "spock/output/output_catalog.hpp"
+#include "spock/catalog/decoding.hpp"
 #include "spock/pg/postgres.hpp"
 
 extern "C" {
@@ -28,7 +28,7 @@ struct RelEntry {
     bool meta_sent;       // a RELATION message went out since the last invalidation
     bool is_queue;        // spock.queue
     bool is_set_catalog;  // spock.replication_set or replication_set_table
-    Publication pub;
+    catalog::Publication pub;
     int natts;            // attributes of the tuple descriptor
     char* formats;        // per attribute: 'i', 'b', 't', or 0 when not sent
     FmgrInfo* out_funcs;  // typsend for 'b', typoutput for 't'
@@ -54,7 +54,7 @@ struct PluginState {
 
     // Loaded lazily under the historic snapshot, reloaded when the set catalog changes.
     bool sets_valid = false;
-    SetInfo* sets = nullptr;
+    catalog::SetInfo* sets = nullptr;
     int nsets = 0;
 
     // Per transaction.

@@ -13,7 +13,7 @@ extern "C" {
 #include <nodes/pg_list.h>
 }
 
-namespace spock::output {
+namespace spock::catalog {
 
 // One of the subscriber's replication sets, resolved on this node.
 struct SetInfo {
@@ -55,4 +55,4 @@ Oid queue_relid();
 Oid replication_set_relid();
 Oid replication_set_table_relid();
 
-}  // namespace spock::output
+}  // namespace spock::catalog

@@ -1,6 +1,6 @@
 // Replication origins of subscriptions and the nodes they stand for (docs/architecture.md,
 // "Crash safety and origin identity").
-#include "spock/apply/origins.hpp"
+#include "spock/catalog/origins.hpp"
 
 #include <algorithm>
 
@@ -22,7 +22,7 @@ extern "C" {
 #include <utils/syscache.h>
 }
 
-namespace spock::apply {
+namespace spock::catalog {
 namespace {
 
 struct OriginCacheEntry {
@@ -175,4 +175,4 @@ Oid node_for_origin(RepOriginId roident) {
     return node;
 }
 
-}  // namespace spock::apply
+}  // namespace spock::catalog

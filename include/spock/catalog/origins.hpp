@@ -22,7 +22,7 @@ extern "C" {
 #include <replication/origin.h>
 }
 
-namespace spock::apply {
+namespace spock::catalog {
 
 // The origin name for changes that `origin_node` made, applied through subscription slot
 // `slot_name` whose provider is `provider_node`.
@@ -47,4 +47,4 @@ RepOriginId ensure_origin(const std::string& name);
 // transaction of its own.
 core::Lsn resume_position(const std::string& slot_name);
 
-}  // namespace spock::apply
+}  // namespace spock::catalog

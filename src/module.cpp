@@ -1,4 +1,7 @@
-// _PG_init: the module's load-time entry point.
+// The composition root of spock.so: _PG_init, the module's load-time entry point. It is the one
+// place that knows every feature: it defines the settings, installs the shared memory and hooks
+// of each feature and registers the supervisor, so src/pg stays glue that depends on no feature
+// (docs/architecture.md, "Layers").
 #include "spock/apply/channel_stats.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"

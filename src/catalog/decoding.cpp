@@ -1,4 +1,4 @@
-#include "spock/output/output_catalog.hpp"
+#include "spock/catalog/decoding.hpp"
 
 #include "spock/core/origin_names.hpp"
 
@@ -14,7 +14,7 @@ extern "C" {
 #include <utils/rel.h>
 }
 
-namespace spock::output {
+namespace spock::catalog {
 namespace {
 
 Oid spock_table(const char* name) {
@@ -209,7 +209,7 @@ Oid origin_node_for(const char* origin_name) {
         return InvalidOid;
     }
     // "<slot>" stands for the subscription's provider; "<slot>:n<id>" for node <id>, whose
-    // changes the provider forwarded (include/spock/apply/origins.hpp).
+    // changes the provider forwarded (include/spock/catalog/origins.hpp).
     Relation rel = table_open(relid, AccessShareLock);
     AttrNumber c_slot = column(rel, "sub_slot_name");
     AttrNumber c_origin = column(rel, "sub_origin");
@@ -234,4 +234,4 @@ Oid origin_node_for(const char* origin_name) {
     return node;
 }
 
-}  // namespace spock::output
+}  // namespace spock::catalog
