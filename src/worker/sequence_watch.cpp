@@ -8,7 +8,7 @@
 #include "spock/pg/read_only.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
-#include "spock/sql/sequence_sync.hpp"
+#include "spock/catalog/sequences.hpp"
 
 namespace spock::worker {
 
@@ -31,7 +31,8 @@ void SequenceWatch::check() {
         "ORDER BY 1");
     int shipped = 0;
     for (const pg::SqlRow& r : seqs) {
-        if (sql::ship_sequence(static_cast<Oid>(std::stoul(*r[0])), sql::ShipWhen::IfAdvanced)) {
+        if (catalog::ship_sequence(static_cast<Oid>(std::stoul(*r[0])),
+                                   catalog::ShipWhen::IfAdvanced)) {
             shipped++;
         }
     }

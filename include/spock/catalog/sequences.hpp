@@ -1,12 +1,12 @@
 // Shipping sequence values through spock.queue (reference §3.3, §10.2; docs/sequences.md).
-// Used by spock.sync_seq() and by the manager's periodic sync.
+// Used by spock.sync_seq() (src/sql) and by the manager's periodic sync (src/worker).
 #pragma once
 
 #include <cstdint>
 
 #include "spock/pg/postgres.hpp"
 
-namespace spock::sql {
+namespace spock::catalog {
 
 enum class ShipWhen {
     Always,      // sync_seq(): ship now
@@ -21,4 +21,4 @@ enum class ShipWhen {
 // in no replication set.
 bool ship_sequence(Oid seqoid, ShipWhen when);
 
-}  // namespace spock::sql
+}  // namespace spock::catalog
