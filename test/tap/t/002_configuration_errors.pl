@@ -38,12 +38,19 @@ is($misconf->safe_psql('postgres', 'SELECT count(*) FROM spock.node'), '0',
     'no node was created');
 $misconf->stop;
 
-# Typos in spock.* settings are caught instead of being silently ignored.
+# Typos in spock.* settings are reported instead of being silently ignored. The prefix is not
+# reserved (installations keep custom spock.* variables), so the server still starts: a
+# WARNING names the closest real setting.
 my $typo = spock_node('typo', start => 0);
-$typo->append_conf('postgresql.conf', "spock.conflict_resolutoin = 'error'\n");
+$typo->append_conf('postgresql.conf',
+    "spock.conflict_resolutoin = 'error'\nspock.my_own_variable = 'x'\n");
 $typo->start;
-like(slurp_file($typo->logfile), qr/invalid configuration parameter name "spock\.conflict_resolutoin"/,
-    'misspelt setting reported at startup');
+my $typo_log = slurp_file($typo->logfile);
+like($typo_log,
+    qr/WARNING:  "spock\.conflict_resolutoin" is not a spock setting.*\n.*\n.*HINT:  Did you mean "spock\.conflict_resolution"\?/,
+    'misspelt setting reported at startup, with the closest real one');
+unlike($typo_log, qr/spock\.my_own_variable/, 'a custom variable far from every setting is accepted quietly');
+is($typo->safe_psql('postgres', 'SHOW spock.my_own_variable'), 'x', 'and readable');
 $typo->stop;
 
 done_testing();
