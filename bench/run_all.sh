@@ -31,6 +31,7 @@ source "$here/systems.sh"
 
 workloads=${BENCH_WORKLOADS:-w1 w2 w3 w4 w5 w6}
 BENCH_OUT=${BENCH_OUT:-$(mktemp -d /tmp/spock-bench-results.XXXXXX)}
+mkdir -p "$BENCH_OUT"
 export BENCH_OUT BENCH_NO_HEADER=1 ROUNDS
 bindir=$(pg_bindir)
 start=$(date +%s)

@@ -73,7 +73,7 @@ sb_cleanup() {
 }
 
 sb_sql() { # PORT SQL: one statement, unaligned output, stops on error
-    as_pg "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$1" -U postgres -d postgres -c "$2"
+    as_pg env PGOPTIONS='-c client_min_messages=warning' "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$work" -p "$1" -U postgres -d postgres -c "$2"
 }
 now_ms() { date +%s%3N; }
 sb_dsn() { echo "host=$work port=$1 dbname=postgres user=postgres"; }
@@ -158,6 +158,9 @@ sb_subscribe() {
         sb_sql $S "SELECT spock.node_create('s', '$(sb_dsn $S)')" >/dev/null
         for t in "${tables[@]}"; do sb_sql $P "SELECT spock.repset_add_table('default', '$t')" >/dev/null; done
         sb_sql $S "SELECT spock.sub_create('bench_sub', '$dsn', synchronize_data := false)" >/dev/null
+        # the slot is made by the apply worker: changes count from when it replicates
+        sb_wait "the subscription to replicate" \
+            "SELECT status FROM spock.sub_show_status('bench_sub')" $S replicating
         ;;
     native)
         sb_sql $P "CREATE PUBLICATION bench_pub FOR TABLE $list"
@@ -169,6 +172,8 @@ sb_subscribe() {
         sb_sql $S "SELECT pglogical.create_node('s', '$(sb_dsn $S)')" >/dev/null
         for t in "${tables[@]}"; do sb_sql $P "SELECT pglogical.replication_set_add_table('default', '$t')" >/dev/null; done
         sb_sql $S "SELECT pglogical.create_subscription('bench_sub', '$dsn', synchronize_data := false, forward_origins := '{}')" >/dev/null
+        sb_wait "the subscription to replicate" \
+            "SELECT status FROM pglogical.show_subscription_status('bench_sub')" $S replicating
         ;;
     *) die "unknown system $SB_SYS" ;;
     esac
@@ -309,6 +314,10 @@ sb_stop_samplers() {
 # A difference is recorded as a failure (the run then exits non-zero).
 sb_check() {
     local t a b q
+    # BENCH_DIVERGE_TEST=1 deletes a row on the subscriber first, to see the check fail
+    if [ "${BENCH_DIVERGE_TEST:-0}" = 1 ] && [ $# -gt 0 ]; then
+        sb_sql $S "DELETE FROM $1 WHERE ctid = (SELECT min(ctid) FROM $1)"
+    fi
     for t in bench_mark "$@"; do
         q="SELECT count(*) || ' ' || coalesce(md5(string_agg(h, '' ORDER BY h)), '-')
            FROM (SELECT md5(x::text) h FROM $t x) d"
@@ -378,7 +387,7 @@ sb_report() {
             g = k SUBSEP $5
             v[g, ++n[g]] = $7 + 0
         }
-        function fmt(x) { return (x >= 100 || x == int(x)) ? sprintf("%.0f", x) : sprintf("%.2f", x) }
+        function fmt(x) { return (x >= 100) ? sprintf("%.0f", x) : sprintf("%.2f", x) }
         END {
             ns = split(systems, sys, " ")
             hdr = "| workload | figure | unit |"
