@@ -10,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-layers=${SPOCK_TESTS:-build unit fuzz regress tap}
+layers=${SPOCK_TESTS:-build unit fuzz regress tap bench}
 passed=0
 failed=0
 summary=()
@@ -67,7 +67,7 @@ if [[ " $layers " == *" build "* ]]; then
         check "$mod.so exports no fmt, Boost or C++ library symbols" \
             bash -c "! nm -D --defined-only '$SPOCK_BUILD_DIR/$mod.so' | grep -Ei 'fmt|boost|_Z'"
     done
-    for script in "$SPOCK_ROOT"/scripts/*.sh "$SPOCK_ROOT"/bench/*.sh; do
+    for script in "$SPOCK_ROOT"/scripts/*.sh "$SPOCK_ROOT"/bench/*.sh "$SPOCK_ROOT"/bench/*/*.sh; do
         [ -f "$script" ] || continue
         check "${script#"$SPOCK_ROOT"/} parses (bash -n)" bash -n "$script"
     done
@@ -206,6 +206,29 @@ if [[ " $layers " == *" tap "* ]]; then
     notok=$(grep -cE '^not ok [0-9]+' "$work/tap.log" || true)
     if [ "$rc" != 0 ] && [ "$notok" = 0 ]; then notok=1; fi
     count tap "$ok" "$notok"
+fi
+
+# --- bench -------------------------------------------------------------------------------
+# The side-by-side benchmark's correctness checks, small: W1 (one 20,000-row transaction) and
+# W4 (2,000 single-row transactions), one round, spock, native and pglogical. It fails only when
+# a system's tables differ between provider and subscriber (or a server crashes, or a
+# subscriber never catches up); the figures are printed, never judged.
+if [[ " $layers " == *" bench "* ]]; then
+    log "benchmark correctness checks (bench/run_all.sh, small sizes)"
+    set +e
+    BENCH_WORKLOADS="w1 w4" ROUNDS=1 W1_ROWS=20000 W4_XACTS=2000 BENCH_OUT="$work/bench" \
+        BENCH_PORT_BASE=${SPOCK_BENCH_PORT:-57480} BENCH_TIMEOUT=300 \
+        "$SPOCK_ROOT/bench/run_all.sh" >"$work/bench.log" 2>&1
+    rc=$?
+    set -e
+    tail -n 20 "$work/bench.log"
+    if [ "$rc" = 0 ]; then
+        echo "ok - bench/run_all.sh W1 and W4: every system identical on both sides"
+        count bench 1 0
+    else
+        echo "not ok - bench/run_all.sh W1 and W4 failed (see $work/bench.log)"
+        count bench 0 1
+    fi
 fi
 
 # --- server logs -------------------------------------------------------------------------
