@@ -144,6 +144,15 @@ CREATE TABLE replication_set_table (
     PRIMARY KEY (set_id, set_reloid)
 ) WITH (user_catalog_table = true);
 
+-- Partitions that repset_remove_partition took out of a set their parent (or another ancestor)
+-- is in. A partition with no row of its own in replication_set_table is in every set an
+-- ancestor is in, except those listed here (docs/replication.md, "Partitions").
+CREATE TABLE replication_set_partition_exclusion (
+    set_id oid NOT NULL,
+    set_reloid regclass NOT NULL,
+    PRIMARY KEY (set_id, set_reloid)
+) WITH (user_catalog_table = true);
+
 CREATE TABLE replication_set_seq (
     set_id oid NOT NULL,
     set_seqoid regclass NOT NULL,

@@ -9,6 +9,7 @@
 #include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
 #include "spock/sql/drop_hook.hpp"
+#include "spock/sql/partition_detach.hpp"
 #include "spock/sql/truncate_capture.hpp"
 #include "spock/worker/deleted_keys.hpp"
 #include "spock/worker/notify.hpp"
@@ -50,6 +51,7 @@ void _PG_init(void) {
         spock::worker::register_supervisor();
         spock::sql::install_drop_hook();
         spock::sql::install_truncate_capture();
+        spock::sql::install_partition_detach_hook();
         spock::pg::install_read_only_hooks();
     });
 }

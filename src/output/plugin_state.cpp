@@ -101,7 +101,8 @@ void load_entry(PluginState* st, RelEntry* e, Relation rel) {
     Oid relid = RelationGetRelid(rel);
     e->is_queue = relid == catalog::queue_relid();
     e->is_set_catalog = relid == catalog::replication_set_relid() ||
-                        relid == catalog::replication_set_table_relid();
+                        relid == catalog::replication_set_table_relid() ||
+                        relid == catalog::partition_exclusion_relid();
     if (st->only_relname != nullptr) {
         // Catch-up of one table during sync: repsets do not apply (reference §5.4 item 3).
         bool match = strcmp(RelationGetRelationName(rel), st->only_relname) == 0 &&

@@ -63,7 +63,9 @@ void forget_relation(Oid relid, char relkind) {
         "           RETURNING set_id), "
         "     d AS (DELETE FROM spock.depend WHERE refclassid = 'pg_class'::regclass "
         "           AND refobjid = $1), "
-        "     q AS (DELETE FROM spock.sequence_state WHERE seqoid = $1) "
+        "     q AS (DELETE FROM spock.sequence_state WHERE seqoid = $1), "
+        "     x AS (DELETE FROM spock.replication_set_partition_exclusion "
+        "           WHERE set_reloid = $1) "
         "SELECT count(*), string_agg('\"' || r.set_name || '\"', ', ' ORDER BY r.set_name) "
         "FROM spock.replication_set r WHERE r.set_id IN (SELECT set_id FROM t UNION ALL "
         "                                                SELECT set_id FROM s)",

@@ -115,6 +115,10 @@ void delete_node_rows(core::NodeId id) {
         "(SELECT set_id FROM spock.replication_set WHERE set_nodeid = $1::oid)",
         {node});
     spi_exec(
+        "DELETE FROM spock.replication_set_partition_exclusion WHERE set_id IN "
+        "(SELECT set_id FROM spock.replication_set WHERE set_nodeid = $1::oid)",
+        {node});
+    spi_exec(
         "DELETE FROM spock.replication_set_seq WHERE set_id IN "
         "(SELECT set_id FROM spock.replication_set WHERE set_nodeid = $1::oid)",
         {node});

@@ -174,6 +174,28 @@ void invalidate(Oid relid) {
     pg::pg_call([relid] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
+// Partition exclusions (docs/replication.md, "Partitions"): a partition without a row of its
+// own is in every set an ancestor is in, unless excluded from it here.
+void include_partition(core::SetId set, Oid relid) {
+    spi_exec(
+        "DELETE FROM spock.replication_set_partition_exclusion WHERE set_id = $1::oid AND "
+        "set_reloid::oid = $2::oid",
+        {to_text(set), to_text(relid)});
+}
+
+// True when the exclusion is new.
+bool exclude_partition(core::SetId set, Oid relid) {
+    // (ON CONFLICT is not available on a user catalog table.)
+    bool added = spi_exec(
+                     "INSERT INTO spock.replication_set_partition_exclusion (set_id, set_reloid) "
+                     "SELECT $1::oid, $2::oid WHERE NOT EXISTS (SELECT 1 FROM "
+                     "spock.replication_set_partition_exclusion WHERE set_id = $1::oid AND "
+                     "set_reloid::oid = $2::oid)",
+                     {to_text(set), to_text(relid)}) > 0;
+    invalidate(relid);
+    return added;
+}
+
 // Inserts one membership row. `columns` empty means all columns; `filter` is a node tree.
 void insert_member(const catalog::ReplicationSet& set, const RelInfo& rel,
                    const std::vector<std::string>& columns, const SqlValue& filter) {
@@ -415,6 +437,7 @@ SPOCK_PG_FUNCTION(spock_repset_drop) {
     auto seqs = spi_query(
         "DELETE FROM spock.replication_set_seq WHERE set_id = $1::oid RETURNING set_seqoid::oid",
         {id});
+    spi_exec("DELETE FROM spock.replication_set_partition_exclusion WHERE set_id = $1::oid", {id});
     for (const SqlRow& r : seqs) {
         forget_unused_sequence_state(catalog::to_u32(r[0]));
     }
@@ -458,9 +481,17 @@ SPOCK_PG_FUNCTION(spock_repset_add_table) {
         filter = pg::compile_row_filter(relid, *filter_text);
     }
     insert_member(set, rel, cols, filter);
+    if (rel.relkind == 'p' && !include_partitions) {
+        // Partitions created or attached later still join (they inherit the parent's
+        // membership); the existing ones stay out, as asked.
+        for (Oid part : partitions_of(relid)) {
+            exclude_partition(set.id, part);
+        }
+    }
     if (rel.relkind == 'p' && include_partitions) {
         for (Oid part : partitions_of(relid)) {
             RelInfo prel = rel_info(part);
+            include_partition(set.id, part);
             if (is_member(set.id, part)) {
                 continue;
             }
@@ -525,6 +556,7 @@ SPOCK_PG_FUNCTION(spock_repset_remove_table) {
             "DELETE FROM spock.replication_set_table WHERE set_id = $1::oid AND "
             "set_reloid::oid = $2::oid",
             {to_text(set.id), to_text(r)});
+        include_partition(set.id, r);
         forget_dependency(set.id, r);
         sql::drop_deleted_key_trigger(r);
         invalidate(r);
@@ -622,6 +654,7 @@ SPOCK_PG_FUNCTION(spock_repset_add_partition) {
             if (is_member(set.id, part)) {
                 continue;
             }
+            include_partition(set.id, part);
             RelInfo rel = rel_info(part);
             check_table(rel, set);
             SqlValue filter;
@@ -652,17 +685,30 @@ SPOCK_PG_FUNCTION(spock_repset_remove_partition) {
         PG_RETURN_INT32(0);
     }
     std::vector<Oid> parts = *selected;
+    // The sets that hold the parent, by a row of its own or of one of its ancestors
+    // (pg_partition_ancestors lists the parent itself too).
+    auto sets = spi_query(
+        "SELECT DISTINCT t.set_id FROM spock.replication_set_table t "
+        "JOIN spock.replication_set s USING (set_id) WHERE s.set_nodeid = $1::oid "
+        "AND t.set_reloid::oid IN (SELECT relid FROM pg_catalog.pg_partition_ancestors($2::oid)) "
+        "ORDER BY 1",
+        {to_text(local.node.id), to_text(parent)});
     int removed = 0;
     for (Oid part : parts) {
-        auto rows = spi_query(
-            "DELETE FROM spock.replication_set_table t USING spock.replication_set s "
-            "WHERE s.set_id = t.set_id AND s.set_nodeid = $1::oid AND t.set_reloid::oid = $2::oid "
-            "AND EXISTS (SELECT 1 FROM spock.replication_set_table p WHERE p.set_id = t.set_id "
-            "            AND p.set_reloid::oid = $3::oid) RETURNING t.set_id",
-            {to_text(local.node.id), to_text(part), to_text(parent)});
-        for (const SqlRow& r : rows) {
-            forget_dependency(catalog::to_u32(r[0]), part);
-            removed++;
+        for (const SqlRow& r : sets) {
+            core::SetId set = catalog::to_u32(r[0]);
+            bool had_row = spi_exec(
+                               "DELETE FROM spock.replication_set_table WHERE set_id = $1::oid "
+                               "AND set_reloid::oid = $2::oid",
+                               {to_text(set), to_text(part)}) > 0;
+            if (had_row) {
+                forget_dependency(set, part);
+            }
+            // Without the exclusion the partition would inherit the parent's membership.
+            bool newly_excluded = exclude_partition(set, part);
+            if (had_row || newly_excluded) {
+                removed++;
+            }
         }
         invalidate(part);
     }

@@ -43,16 +43,20 @@ Oid read_local_node_id();
 // palloc'd array of *nsets.
 SetInfo* read_sets(Oid node_id, List* names, bool warn_missing, int* nsets);
 
-// Fills `pub` for relation `relid` from replication_set_table, for the given sets.
+// Fills `pub` for relation `relid` from replication_set_table, for the given sets. A partition
+// without a row of its own in a set takes its nearest ancestor's row, unless
+// replication_set_partition_exclusion excludes it from that set (core/partition_membership.hpp).
 void read_publication(Oid relid, const SetInfo* sets, int nsets, Publication* pub);
 
 // The provider node id of the subscription whose origin (slot) is named `origin_name`, or
 // InvalidOid when no subscription uses that name.
 Oid origin_node_for(const char* origin_name);
 
-// OIDs of spock's queue and replication_set tables (InvalidOid without the extension).
+// OIDs of spock's queue, replication_set, replication_set_table and partition exclusion tables
+// (InvalidOid without the extension).
 Oid queue_relid();
 Oid replication_set_relid();
 Oid replication_set_table_relid();
+Oid partition_exclusion_relid();
 
 }  // namespace spock::catalog

@@ -27,7 +27,7 @@ struct RelEntry {
     bool valid;           // pub and formats loaded
     bool meta_sent;       // a RELATION message went out since the last invalidation
     bool is_queue;        // spock.queue
-    bool is_set_catalog;  // spock.replication_set or replication_set_table
+    bool is_set_catalog;  // spock.replication_set, replication_set_table or the exclusions
     catalog::Publication pub;
     int natts;            // attributes of the tuple descriptor
     char* formats;        // per attribute: 'i', 'b', 't', or 0 when not sent

@@ -637,6 +637,35 @@ INSERT INTO parted VALUES (1, 'low'), (150, 'high');
 UPDATE parted SET id = 101 WHERE id = 1;
 UPDATE parted SET v = 'higher' WHERE id = 150;
 SELECT * FROM changes('output_s');
+-- A partition created or attached later is sent with no repset_add_partition, from the
+-- transaction that attached it on; a detached one is not sent after its DETACH (and leaves
+-- the set), in the same stream.
+CREATE TABLE parted_mid PARTITION OF parted FOR VALUES FROM (200) TO (300);
+CREATE TABLE parted_att (v text, junk int, id int NOT NULL);
+ALTER TABLE parted_att DROP COLUMN junk;
+INSERT INTO parted_att VALUES ('before attach', 350);
+ALTER TABLE parted ATTACH PARTITION parted_att FOR VALUES FROM (300) TO (400);
+INSERT INTO parted VALUES (250, 'mid'), (351, 'attached');
+ALTER TABLE parted DETACH PARTITION parted_low;
+INSERT INTO parted_low VALUES (2, 'detached');
+INSERT INTO parted VALUES (252, 'mid again');
+SELECT count(*) AS parted_low_rows FROM spock.replication_set_table
+WHERE set_reloid = 'parted_low'::regclass;
+SELECT * FROM changes('output_s');
+-- repset_remove_partition excludes an inherited partition; repset_add_partition brings it back.
+SELECT spock.repset_remove_partition('parted', 'parted_mid');
+INSERT INTO parted VALUES (253, 'excluded'), (152, 'still sent');
+SELECT spock.repset_add_partition('parted', 'parted_mid');
+INSERT INTO parted VALUES (254, 'back');
+SELECT * FROM changes('output_s');
+-- The parent's row filter, mapped to the partition's own column numbers.
+CREATE TABLE fparted (id int PRIMARY KEY, amount int) PARTITION BY RANGE (id);
+SELECT spock.repset_add_table('default', 'fparted', row_filter := 'amount > 10');
+CREATE TABLE fparted_1 (junk text, amount int, id int NOT NULL);
+ALTER TABLE fparted_1 DROP COLUMN junk;
+ALTER TABLE fparted ATTACH PARTITION fparted_1 FOR VALUES FROM (0) TO (100);
+INSERT INTO fparted VALUES (1, 5), (2, 50);
+SELECT * FROM changes('output_s');
 -- Rolled-back subtransactions send nothing.
 BEGIN;
 INSERT INTO plain VALUES (300, 'kept');

@@ -480,6 +480,48 @@ SELECT spock.repset_remove_table('repset_parts', 'pt');
 SELECT * FROM part_members WHERE set_name = 'repset_parts';
 SELECT count(*) AS deps FROM deps WHERE set_name = 'repset_parts';
 
+-- Partitions created later follow the parent without a row of their own; repset_remove_partition
+-- records an exclusion for them; include_partitions := false excludes the partitions of the
+-- moment; DETACH takes the detached tree out of the parent's sets, rows and exclusions alike.
+CREATE TEMP VIEW exclusions AS
+SELECT s.set_name, x.set_reloid AS relation
+FROM spock.replication_set_partition_exclusion x JOIN spock.replication_set s USING (set_id)
+ORDER BY s.set_name, x.set_reloid::text COLLATE "C";
+CREATE TABLE dp (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE dp_1 PARTITION OF dp FOR VALUES FROM (0) TO (10);
+SELECT spock.repset_add_table('repset_parts', 'dp');
+SELECT spock.repset_add_table('repset_ins', 'dp', include_partitions := false);
+CREATE TABLE dp_2 PARTITION OF dp FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+CREATE TABLE dp_21 PARTITION OF dp_2 FOR VALUES FROM (10) TO (15);
+SELECT relation, set_name FROM members WHERE relation::text LIKE 'dp%';
+SELECT * FROM exclusions;
+-- dp_21 inherits from dp through dp_2, in both sets: one exclusion each; again: nothing new.
+SELECT spock.repset_remove_partition('dp', 'dp_21');
+SELECT spock.repset_remove_partition('dp', 'dp_21');
+SELECT * FROM exclusions;
+-- dp_1 has its own row in repset_parts and is excluded from repset_ins already.
+SELECT spock.repset_remove_partition('dp', 'dp_1');
+SELECT relation, set_name FROM members WHERE relation::text LIKE 'dp%';
+SELECT * FROM exclusions;
+SELECT spock.repset_add_partition('dp', 'dp_1');
+SELECT relation, set_name FROM members WHERE relation::text LIKE 'dp%';
+SELECT * FROM exclusions;
+-- DETACH: dp_1 loses its rows, dp_2 and dp_21 their exclusions.
+ALTER TABLE dp DETACH PARTITION dp_1;
+ALTER TABLE dp DETACH PARTITION dp_2;
+SELECT relation, set_name FROM members WHERE relation::text LIKE 'dp%';
+SELECT * FROM exclusions;
+SELECT count(*) AS deps FROM spock.depend
+WHERE classid = 'spock.replication_set_table'::regclass AND objsubid IN
+      ('dp_1'::regclass::oid::int, 'dp_2'::regclass::oid::int, 'dp_21'::regclass::oid::int);
+-- A detached table can join a set on its own; DROP removes its exclusions.
+SELECT spock.repset_add_table('repset_parts', 'dp_1');
+ALTER TABLE dp ATTACH PARTITION dp_2 FOR VALUES FROM (10) TO (20);
+SELECT spock.repset_remove_partition('dp', 'dp_2');
+DROP TABLE dp_2;
+SELECT * FROM exclusions;
+DROP TABLE dp, dp_1;
+
 ---------------------------------------------------------------------------------------------
 -- repset_add_all_tables: every permanent table (r, p) of the schemas, partitions included,
 -- except members; TABLESYNC for the non-partitions when asked.
