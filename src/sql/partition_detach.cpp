@@ -10,6 +10,7 @@
 #include "spock/sql/partition_detach.hpp"
 
 #include "spock/pg/guard.hpp"
+#include "spock/pg/internal_write.hpp"
 #include "spock/pg/postgres.hpp"
 
 extern "C" {
@@ -86,17 +87,8 @@ void run(const char* sql, Oid parent, ArrayType* tree) {
 
 void forget_detached(List* detaches) {
     // The user who detaches need not be able to write spock's tables.
-    Oid save_userid;
-    int save_sec_context;
-    GetUserIdAndSecContext(&save_userid, &save_sec_context);
-    SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-                                                      SECURITY_RESTRICTED_OPERATION);
-    int save_nestlevel = NewGUCNestLevel();
-    (void)set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_SAVE, true, 0, false);
-    if (SPI_connect() != SPI_OK_CONNECT) {
-        elog(ERROR, "SPI_connect failed");
-    }
+    spock::pg::InternalWrite w;
+    spock::pg::begin_internal_write(&w);
     ListCell* lc;
     foreach (lc, detaches) {
         auto* d = static_cast<Detach*>(lfirst(lc));
@@ -130,9 +122,7 @@ void forget_detached(List* detaches) {
             CacheInvalidateRelcacheByRelid(lfirst_oid(tc));
         }
     }
-    SPI_finish();
-    AtEOXact_GUC(true, save_nestlevel);
-    SetUserIdAndSecContext(save_userid, save_sec_context);
+    spock::pg::end_internal_write(&w);
 }
 
 void process_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
