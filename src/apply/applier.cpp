@@ -157,7 +157,8 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
                 txn_.origin_node = m.origin_id;
             } else if constexpr (std::is_same_v<T, core::Relation>) {
                 ensure_local_txn();
-                remember_relation(m);
+                // Guarded: the message this came from lives in a C++ frame above.
+                pg::pg_call([&m] { remember_relation(m); });
                 relnames_[m.relid] = TableKey(m.nspname, m.relname);
             } else if constexpr (std::is_same_v<T, core::Insert>) {
                 if (!skipping_ && !skip_change(m.relid)) {
