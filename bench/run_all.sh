@@ -9,6 +9,9 @@
 #   W4 bench/w4_small.sh   many single-row transactions from 4 clients, live: lag, catch-up
 #   W5 bench/w5_update.sh  single-row UPDATEs by key, drained
 #   W6 bench/w6_toast.sh   wide TOASTed rows, then updates of a small column, drained
+# and two spock-only workloads the peers have no counterpart for:
+#   W7 bench/w7_exceptions.sh  backlogs whose transactions fail on the subscriber (Apply-Replay)
+#   W8 bench/w8_add_node.sh    spock.add_node() of a fourth node under load (TAP t/061)
 # After every workload each system's tables are compared (row counts and md5 digests on both
 # sides); a difference, a crashed server or a subscriber that never catches up
 # (BENCH_TIMEOUT, default 900 s) makes the run exit non-zero. No figure is ever judged.
@@ -29,7 +32,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/systems.sh"
 
-workloads=${BENCH_WORKLOADS:-w1 w2 w3 w4 w5 w6}
+workloads=${BENCH_WORKLOADS:-w1 w2 w3 w4 w5 w6 w7 w8}
 BENCH_OUT=${BENCH_OUT:-$(mktemp -d /tmp/spock-bench-results.XXXXXX)}
 mkdir -p "$BENCH_OUT"
 export BENCH_OUT BENCH_NO_HEADER=1 ROUNDS
@@ -51,6 +54,13 @@ echo
 cat "$BENCH_OUT/header.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - start)) s"
 sb_report
+for f in w7_exceptions.txt w8_add_node.txt; do
+    if [ -f "$BENCH_OUT/$f" ]; then
+        echo
+        echo "== $f (spock only)"
+        cat "$BENCH_OUT/$f"
+    fi
+done
 echo
 echo "CSV: $BENCH_OUT/results.csv (every measurement), $BENCH_OUT/summary.csv; Markdown: $BENCH_OUT/results.md"
 echo "spock / best peer: spock's median over the best other system's median; for 'higher better'"
