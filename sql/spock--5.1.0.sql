@@ -229,13 +229,30 @@ CREATE TABLE truncate_horizon (
 );
 
 -- Tables in a replication set of the local node (one row per set), then every permanent user
--- table that is in no set at all, with a NULL set_name. The halves are disjoint, hence UNION ALL.
+-- table that is in no set at all, with a NULL set_name. A partition is in a set by a row of its
+-- own, or else through an ancestor that is, unless repset_remove_partition excluded it from
+-- that set (the rule of the output plugin, docs/replication.md "Partitions").
 CREATE VIEW tables AS
-    SELECT c.oid AS relid, n.nspname, c.relname, rs.set_name
-    FROM replication_set_table rst
-    JOIN replication_set rs ON rs.set_id = rst.set_id
-    JOIN local_node ln ON ln.node_id = rs.set_nodeid
-    JOIN pg_catalog.pg_class c ON c.oid = rst.set_reloid
+    WITH member AS (
+        SELECT rst.set_reloid::oid AS relid, rs.set_name
+        FROM replication_set_table rst
+        JOIN replication_set rs ON rs.set_id = rst.set_id
+        JOIN local_node ln ON ln.node_id = rs.set_nodeid
+        UNION
+        SELECT pt.relid::oid, rs.set_name
+        FROM replication_set_table rst
+        JOIN replication_set rs ON rs.set_id = rst.set_id
+        JOIN local_node ln ON ln.node_id = rs.set_nodeid
+        CROSS JOIN LATERAL pg_catalog.pg_partition_tree(rst.set_reloid) pt
+        WHERE pt.level > 0
+          AND NOT EXISTS (SELECT 1 FROM replication_set_table o
+                          WHERE o.set_id = rst.set_id AND o.set_reloid = pt.relid)
+          AND NOT EXISTS (SELECT 1 FROM replication_set_partition_exclusion x
+                          WHERE x.set_id = rst.set_id AND x.set_reloid = pt.relid)
+    )
+    SELECT c.oid AS relid, n.nspname, c.relname, m.set_name
+    FROM member m
+    JOIN pg_catalog.pg_class c ON c.oid = m.relid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     UNION ALL
     SELECT c.oid, n.nspname, c.relname, NULL::name
@@ -245,7 +262,8 @@ CREATE VIEW tables AS
       AND c.relpersistence = 'p'
       AND n.nspname !~ '^pg_'
       AND n.nspname NOT IN ('information_schema', 'spock')
-      AND NOT EXISTS (SELECT 1 FROM replication_set_table x WHERE x.set_reloid = c.oid);
+      AND NOT EXISTS (SELECT 1 FROM replication_set_table x WHERE x.set_reloid = c.oid)
+      AND NOT EXISTS (SELECT 1 FROM member m WHERE m.relid = c.oid);
 
 -- Replication lag per (origin, receiver). The origin is taken from the subscription that feeds
 -- the progress row, the receiver from the progress row itself. While the walsender reports
