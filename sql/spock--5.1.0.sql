@@ -215,6 +215,9 @@ CREATE TABLE queue (
     message_type "char" NOT NULL,
     message json NOT NULL
 );
+-- Apply looks a received message up by queued_at, to act on each message once when it arrives
+-- through two nodes (docs/ddl.md, "In a mesh that forwards all origins").
+CREATE INDEX queue_queued_at_idx ON queue (queued_at);
 
 -- The last TRUNCATE of each table on this node, local or applied (docs/conflicts.md, "TRUNCATE
 -- in a mesh"): remote changes committed before it are not applied. truncated_at is NULL for a
@@ -434,12 +437,14 @@ CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid in
     ORDER BY s.sub_name
 $$;
 -- Schema changes seen by the apply workers (ours; docs/ddl.md): queued DDL executed, RELATION
--- messages whose columns changed, and values for columns the local table does not have.
+-- messages whose columns changed, values for columns the local table does not have, and queue
+-- messages skipped because they arrived a second time.
 -- Counted since the server started.
 CREATE FUNCTION schema_change_stats(OUT sub_id oid, OUT sub_name name, OUT ddl_applied bigint,
                                     OUT relation_changes bigint,
                                     OUT missing_column_nulls bigint,
-                                    OUT missing_column_values_dropped bigint)
+                                    OUT missing_column_values_dropped bigint,
+                                    OUT queue_repeats_skipped bigint)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_schema_change_stats'
     LANGUAGE C STABLE;
 -- The row trigger spock places on replicated tables to record local DELETEs (ours;
