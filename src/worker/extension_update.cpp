@@ -71,12 +71,16 @@ bool ExtensionUpdate::ready() {
         pg::abort_xact();
         if (warned_ != from) {
             warned_ = from;
+            std::string why = e.message();
+            if (!e.detail().empty()) {
+                why += ": " + e.detail();
+            }
             pg::pg_call([&] {
                 ereport(WARNING,
                         (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                          errmsg("could not update extension spock from version %s to %s",
                                 from.c_str(), core::kVersion),
-                         errdetail("ALTER EXTENSION spock UPDATE failed: %s", e.what()),
+                         errdetail("ALTER EXTENSION spock UPDATE failed: %s.", why.c_str()),
                          errhint("Fix the cause and run ALTER EXTENSION spock UPDATE in this "
                                  "database; no apply worker starts here until then.")));
             });
