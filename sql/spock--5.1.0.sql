@@ -215,6 +215,9 @@ CREATE TABLE queue (
     message_type "char" NOT NULL,
     message json NOT NULL
 );
+-- Apply looks a received message up by queued_at, to act on each message once when it arrives
+-- through two nodes (docs/ddl.md, "In a mesh that forwards all origins").
+CREATE INDEX queue_queued_at_idx ON queue (queued_at);
 
 -- The last TRUNCATE of each table on this node, local or applied (docs/conflicts.md, "TRUNCATE
 -- in a mesh"): remote changes committed before it are not applied. truncated_at is NULL for a
@@ -229,13 +232,30 @@ CREATE TABLE truncate_horizon (
 );
 
 -- Tables in a replication set of the local node (one row per set), then every permanent user
--- table that is in no set at all, with a NULL set_name. The halves are disjoint, hence UNION ALL.
+-- table that is in no set at all, with a NULL set_name. A partition is in a set by a row of its
+-- own, or else through an ancestor that is, unless repset_remove_partition excluded it from
+-- that set (the rule of the output plugin, docs/replication.md "Partitions").
 CREATE VIEW tables AS
-    SELECT c.oid AS relid, n.nspname, c.relname, rs.set_name
-    FROM replication_set_table rst
-    JOIN replication_set rs ON rs.set_id = rst.set_id
-    JOIN local_node ln ON ln.node_id = rs.set_nodeid
-    JOIN pg_catalog.pg_class c ON c.oid = rst.set_reloid
+    WITH member AS (
+        SELECT rst.set_reloid::oid AS relid, rs.set_name
+        FROM replication_set_table rst
+        JOIN replication_set rs ON rs.set_id = rst.set_id
+        JOIN local_node ln ON ln.node_id = rs.set_nodeid
+        UNION
+        SELECT pt.relid::oid, rs.set_name
+        FROM replication_set_table rst
+        JOIN replication_set rs ON rs.set_id = rst.set_id
+        JOIN local_node ln ON ln.node_id = rs.set_nodeid
+        CROSS JOIN LATERAL pg_catalog.pg_partition_tree(rst.set_reloid) pt
+        WHERE pt.level > 0
+          AND NOT EXISTS (SELECT 1 FROM replication_set_table o
+                          WHERE o.set_id = rst.set_id AND o.set_reloid = pt.relid)
+          AND NOT EXISTS (SELECT 1 FROM replication_set_partition_exclusion x
+                          WHERE x.set_id = rst.set_id AND x.set_reloid = pt.relid)
+    )
+    SELECT c.oid AS relid, n.nspname, c.relname, m.set_name
+    FROM member m
+    JOIN pg_catalog.pg_class c ON c.oid = m.relid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     UNION ALL
     SELECT c.oid, n.nspname, c.relname, NULL::name
@@ -245,7 +265,8 @@ CREATE VIEW tables AS
       AND c.relpersistence = 'p'
       AND n.nspname !~ '^pg_'
       AND n.nspname NOT IN ('information_schema', 'spock')
-      AND NOT EXISTS (SELECT 1 FROM replication_set_table x WHERE x.set_reloid = c.oid);
+      AND NOT EXISTS (SELECT 1 FROM replication_set_table x WHERE x.set_reloid = c.oid)
+      AND NOT EXISTS (SELECT 1 FROM member m WHERE m.relid = c.oid);
 
 -- Replication lag per (origin, receiver). The origin is taken from the subscription that feeds
 -- the progress row, the receiver from the progress row itself. While the walsender reports
@@ -416,12 +437,14 @@ CREATE FUNCTION apply_stats(OUT sub_id oid, OUT sub_name name, OUT worker_pid in
     ORDER BY s.sub_name
 $$;
 -- Schema changes seen by the apply workers (ours; docs/ddl.md): queued DDL executed, RELATION
--- messages whose columns changed, and values for columns the local table does not have.
+-- messages whose columns changed, values for columns the local table does not have, and queue
+-- messages skipped because they arrived a second time.
 -- Counted since the server started.
 CREATE FUNCTION schema_change_stats(OUT sub_id oid, OUT sub_name name, OUT ddl_applied bigint,
                                     OUT relation_changes bigint,
                                     OUT missing_column_nulls bigint,
-                                    OUT missing_column_values_dropped bigint)
+                                    OUT missing_column_values_dropped bigint,
+                                    OUT queue_repeats_skipped bigint)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_schema_change_stats'
     LANGUAGE C STABLE;
 -- The row trigger spock places on replicated tables to record local DELETEs (ours;

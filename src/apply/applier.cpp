@@ -17,6 +17,7 @@
 
 #include "apply_stats.hpp"
 #include "ddl_apply.hpp"
+#include "queue_dedup.hpp"
 #include "queue_messages.hpp"
 
 extern "C" {
@@ -163,11 +164,17 @@ void Applier::apply_change(const core::ProtocolMessage& msg) {
             } else if constexpr (std::is_same_v<T, core::Insert>) {
                 if (!skipping_ && !skip_change(m.relid)) {
                     ensure_local_txn();
+                    auto name = relnames_.find(m.relid);
+                    bool queue = name != relnames_.end() &&
+                                 is_queue_relation(name->second.first, name->second.second);
+                    // A message forwarded by another node after its origin's own copy (or the
+                    // other way round) acts once (docs/ddl.md).
+                    if (queue && skip_repeated_queue_message(txn_.origin_node, m)) {
+                        return;
+                    }
                     counted_change(m.relid, core::ChannelCounter::Insert,
                                    [&] { per_change([&] { apply_insert(txn_, m); }); });
-                    auto name = relnames_.find(m.relid);
-                    if (name != relnames_.end() &&
-                        is_queue_relation(name->second.first, name->second.second)) {
+                    if (queue) {
                         // Messages of spock.queue act in the transaction that brings them.
                         flush_buffered();
                         if (act_on_queue_insert(cfg_.id, m)) {

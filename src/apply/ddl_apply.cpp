@@ -24,8 +24,11 @@ struct SchemaCounts {
     uint64 relation_changes = 0;
     uint64 missing_nulls = 0;
     uint64 missing_values_dropped = 0;
+    uint64 queue_repeats_skipped = 0;
     bool any() const {
-        return ddl_applied + relation_changes + missing_nulls + missing_values_dropped > 0;
+        return ddl_applied + relation_changes + missing_nulls + missing_values_dropped +
+                   queue_repeats_skipped >
+               0;
     }
 };
 
@@ -87,6 +90,10 @@ void note_relation_columns(const char* nspname, const char* relname,
     });
 }
 
+void note_repeated_queue_message() {
+    pending.queue_repeats_skipped++;
+}
+
 void count_schema_changes(Oid subid) {
     if (!pending.any()) {
         return;
@@ -102,6 +109,7 @@ void count_schema_changes(Oid subid) {
             e->relation_changes += add.relation_changes;
             e->missing_column_nulls += add.missing_nulls;
             e->missing_column_values_dropped += add.missing_values_dropped;
+            e->queue_repeats_skipped += add.queue_repeats_skipped;
         }
         LWLockRelease(sh->lock);
     });

@@ -27,6 +27,9 @@ void note_relation_columns(const char* nspname, const char* relname,
                            const std::vector<std::string>& before,
                            const std::vector<std::string>& after);
 
+// Counts a spock.queue message skipped because it was applied here already (queue_dedup.hpp).
+void note_repeated_queue_message();
+
 // Adds this process's schema-change counts to the subscription's counters.
 void count_schema_changes(Oid subid);
 

@@ -734,12 +734,22 @@ SPOCK_PG_FUNCTION(spock_repset_show_table) {
                           "replication set \"" + *missing + "\" not found");
     }
     // A set without a column list publishes every column, so it widens the union of lists
-    // (Spock ignores it, reference §14 item 11).
+    // (Spock ignores it, reference §14 item 11). A partition without a row of its own in a set
+    // takes the nearest ancestor's row there unless it was excluded from the set, as the
+    // output plugin does (core/partition_membership.hpp); column lists are by name.
     auto rows = spi_query(
-        "WITH m AS (SELECT t.set_att_list, t.set_row_filter FROM spock.replication_set_table t "
-        "           JOIN spock.replication_set s USING (set_id) "
-        "           WHERE t.set_reloid::oid = $1::oid AND s.set_nodeid = $2::oid "
-        "             AND s.set_name = ANY ($3::text[])) "
+        "WITH anc AS (SELECT $1::oid AS relid, 1::bigint AS depth UNION ALL "
+        "             SELECT a.relid, a.depth FROM pg_catalog.pg_partition_ancestors($1::oid) "
+        "             WITH ORDINALITY a(relid, depth) WHERE a.depth > 1), "
+        "m AS (SELECT DISTINCT ON (t.set_id) t.set_att_list, t.set_row_filter "
+        "      FROM spock.replication_set_table t "
+        "      JOIN spock.replication_set s USING (set_id) "
+        "      JOIN anc ON anc.relid = t.set_reloid::oid "
+        "      WHERE s.set_nodeid = $2::oid AND s.set_name = ANY ($3::text[]) "
+        "        AND (anc.depth = 1 OR NOT EXISTS ("
+        "             SELECT 1 FROM spock.replication_set_partition_exclusion x "
+        "             WHERE x.set_id = t.set_id AND x.set_reloid::oid = $1::oid)) "
+        "      ORDER BY t.set_id, anc.depth) "
         "SELECT (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) "
         "        FROM pg_attribute a "
         "        WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "

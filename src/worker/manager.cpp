@@ -9,6 +9,7 @@
 #include "spock/pg/waits.hpp"
 #include "spock/worker/shmem.hpp"
 
+#include "extension_update.hpp"
 #include "sequence_watch.hpp"
 #include "slot_watch.hpp"
 
@@ -153,9 +154,20 @@ void manager_loop() {
     }));
     SlotWatch slots;
     SequenceWatch sequences;
+    ExtensionUpdate extension;
     for (;;) {
         if (pg::interrupts_say_stop()) {
             return;
+        }
+        // A catalog left at Spock 5.0.x is updated first; one this library cannot run with
+        // gets no workers (docs/upgrading.md).
+        if (!extension.ready()) {
+            pg::pg_call([] {
+                WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                          kManagerNaptimeMs, PG_WAIT_EXTENSION);
+                ResetLatch(MyLatch);
+            });
+            continue;
         }
         auto subs = read_subscriptions();
         if (!subs) {

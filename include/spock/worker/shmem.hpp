@@ -76,6 +76,9 @@ struct ApplyStats {
     uint64 relation_changes;
     uint64 missing_column_nulls;
     uint64 missing_column_values_dropped;
+    // spock.queue messages that arrived a second time (forwarded by another node) and were
+    // skipped (docs/ddl.md).
+    uint64 queue_repeats_skipped;
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds

@@ -522,6 +522,29 @@ DROP TABLE dp_2;
 SELECT * FROM exclusions;
 DROP TABLE dp, dp_1;
 
+-- spock.tables and repset_show_table show a partition that is in a set through its parent, as
+-- the output plugin replicates it: with the parent's column list and filter, unless
+-- repset_remove_partition excluded it (then it is in no set).
+CREATE TABLE ip (id int PRIMARY KEY, a int, b int) PARTITION BY RANGE (id);
+SELECT spock.repset_add_table('repset_parts', 'ip', columns := '{id,a}', row_filter := 'a > 0');
+CREATE TABLE ip_1 PARTITION OF ip FOR VALUES FROM (0) TO (10);
+CREATE TABLE ip_2 PARTITION OF ip FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+CREATE TABLE ip_21 PARTITION OF ip_2 FOR VALUES FROM (10) TO (15);
+CREATE TABLE ip_3 PARTITION OF ip FOR VALUES FROM (20) TO (30);
+SELECT spock.repset_remove_partition('ip', 'ip_3');
+SELECT relname, set_name FROM spock.tables WHERE relname LIKE 'ip%' ORDER BY 1, 2;
+SELECT count(*) AS own_rows FROM members WHERE relation::text LIKE 'ip_%';
+SELECT * FROM pg_temp.show_table('ip_1', '{repset_parts}');
+SELECT * FROM pg_temp.show_table('ip_21', '{repset_parts}');
+SELECT * FROM pg_temp.show_table('ip_3', '{repset_parts}');
+SELECT * FROM pg_temp.show_table('ip_1', '{repset_ins}');
+-- A second set holding the sub-partition itself: the own row wins there, the parent's
+-- elsewhere; both sets show.
+SELECT spock.repset_add_table('repset_ins', 'ip_21', columns := '{id,b}');
+SELECT relname, set_name FROM spock.tables WHERE relname = 'ip_21' ORDER BY 2;
+SELECT * FROM pg_temp.show_table('ip_21', '{repset_ins,repset_parts}');
+DROP TABLE ip;
+
 ---------------------------------------------------------------------------------------------
 -- repset_add_all_tables: every permanent table (r, p) of the schemas, partitions included,
 -- except members; TABLESYNC for the non-partitions when asked.
