@@ -35,7 +35,8 @@ SPOCK_PG_FUNCTION(spock_schema_change_stats) {
         rows.push_back({s[0], s[1], std::to_string(copy.ddl_applied),
                         std::to_string(copy.relation_changes),
                         std::to_string(copy.missing_column_nulls),
-                        std::to_string(copy.missing_column_values_dropped)});
+                        std::to_string(copy.missing_column_values_dropped),
+                        std::to_string(copy.ddl_schema_mismatches)});
     }
     return pg::rows_result(fcinfo, rows);
 }

@@ -76,6 +76,9 @@ struct ApplyStats {
     uint64 relation_changes;
     uint64 missing_column_nulls;
     uint64 missing_column_values_dropped;
+    // Queued DDL whose target table here differed from the provider's before the statement
+    // (automatic DDL's fingerprint; concurrent or manual DDL).
+    uint64 ddl_schema_mismatches;
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds
