@@ -24,6 +24,10 @@ AutoDdlDecision decide_auto_ddl(const AutoDdlFacts& f) {
         f.in_extension_script || f.repair_mode) {
         return ignore();
     }
+    // Spock's SQL functions place and remove their triggers on each node by themselves.
+    if (f.spock_trigger && f.context == DdlContext::Function) {
+        return ignore();
+    }
     if (f.context == DdlContext::Function && !f.allow_from_functions) {
         return skip(
             "It ran inside a function, procedure or DO block and spock.allow_ddl_from_functions "
@@ -39,7 +43,7 @@ AutoDdlDecision decide_auto_ddl(const AutoDdlFacts& f) {
             "It is CREATE TABLE AS EXECUTE, and the prepared statement exists only in "
             "this session.");
     }
-    if (f.spock_object) {
+    if (f.spock_object || f.spock_trigger) {
         return skip(
             "It changes spock itself or an object in schema spock, which each node "
             "manages for itself.");

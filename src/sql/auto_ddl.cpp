@@ -70,6 +70,7 @@ struct TreeFacts {
     bool spock_object;
     bool cluster_level;
     bool prepared_statement;
+    bool spock_trigger;
     List* targets;  // RangeVars of existing relations the statement changes or drops
     List* created;
     List* tables;
@@ -118,6 +119,12 @@ void gather_drop(DropStmt* s, TreeFacts* f) {
             case OBJECT_FOREIGN_TABLE:
                 target(f, makeRangeVarFromNameList(castNode(List, obj)));
                 break;
+            case OBJECT_TRIGGER: {
+                // (schema.)table.trigger; spock's own is spock_deleted_keys.
+                List* names = castNode(List, obj);
+                f->spock_trigger |= strcmp(strVal(llast(names)), "spock_deleted_keys") == 0;
+                break;
+            }
             case OBJECT_SCHEMA:
             case OBJECT_EXTENSION:
                 f->spock_object |= IsA(obj, String) && is_spock(strVal(obj));
@@ -143,7 +150,12 @@ void gather_tree(Node* n, TreeFacts* f) {
             if (s->into != nullptr) {
                 created(f, s->into->rel, s->objtype == OBJECT_TABLE);
             }
-            f->prepared_statement = s->query != nullptr && IsA(s->query, ExecuteStmt);
+            // EXECUTE as the raw parser leaves it, or wrapped in a utility Query by analysis.
+            Node* q = s->query;
+            if (q != nullptr && IsA(q, Query) && castNode(Query, q)->utilityStmt != nullptr) {
+                q = castNode(Query, q)->utilityStmt;
+            }
+            f->prepared_statement = q != nullptr && IsA(q, ExecuteStmt);
             break;
         }
         case T_ViewStmt:
@@ -169,6 +181,7 @@ void gather_tree(Node* n, TreeFacts* f) {
             break;
         case T_CreateTrigStmt:
             target(f, castNode(CreateTrigStmt, n)->relation);
+            f->spock_trigger |= in_spock(castNode(CreateTrigStmt, n)->funcname);
             break;
         case T_RuleStmt:
             target(f, castNode(RuleStmt, n)->relation);
@@ -411,6 +424,7 @@ Capture* before(PlannedStmt* pstmt, const char* query, ProcessUtilityContext con
     f.spock_object = tf.spock_object;
     f.cluster_level = tf.cluster_level;
     f.prepared_statement = tf.prepared_statement;
+    f.spock_trigger = tf.spock_trigger;
     core::AutoDdlDecision d = core::decide_auto_ddl(f);
     const bool fix_sets = fix_sets_possible && tf.tables != NIL &&
                           (d.action == core::AutoDdlAction::Queue || replicated);

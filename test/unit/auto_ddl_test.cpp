@@ -65,6 +65,16 @@ TEST(AutoDdl, FunctionsOnlyWhenAllowed) {
     EXPECT_EQ(decide_auto_ddl(f).action, AutoDdlAction::Queue);
 }
 
+TEST(AutoDdl, SpockTriggers) {
+    AutoDdlFacts f = ddl();
+    f.spock_trigger = true;
+    f.context = DdlContext::Function;
+    f.allow_from_functions = true;
+    EXPECT_EQ(decide_auto_ddl(f).action, AutoDdlAction::Ignore);  // placed by repset_add_table
+    f.context = DdlContext::TopLevel;
+    EXPECT_EQ(decide_auto_ddl(f).action, AutoDdlAction::Skip);  // typed by a user
+}
+
 TEST(AutoDdl, SkipsWithReasons) {
     AutoDdlFacts f = ddl();
     f.temporary = true;

@@ -40,6 +40,8 @@ struct AutoDdlFacts {
     bool spock_object = false;          // names an object of schema spock, or spock itself
     bool cluster_level = false;         // database, system, subscription commands
     bool prepared_statement = false;    // CREATE TABLE AS EXECUTE: exists in this session only
+    bool spock_trigger = false;         // creates or drops spock's own trigger (the DELETE trigger
+                                        // that the repset functions place)
 };
 
 enum class AutoDdlAction {
