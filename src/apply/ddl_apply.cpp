@@ -56,14 +56,16 @@ bool admit_line(LineKind kind, uint64* left_out) {
 // Automatic DDL notes the provider's fingerprint of the table a statement changes
 // (core::ddl_target_comment). A different table here means the schemas had diverged before this
 // statement: DDL ran on this node meanwhile (concurrently, or by hand). The statement still
-// runs; the mismatch is logged and counted (docs/ddl.md, "Concurrent DDL").
+// runs; the mismatch is logged and counted (docs/ddl.md, "Concurrent DDL"). The table is locked
+// first as the ALTER will lock it, so that an ALTER of this node not yet committed is waited
+// for and seen.
 void check_target_fingerprint(const std::string& text) {
     std::optional<core::DdlTargetNote> note = core::parse_ddl_target_comment(text);
     if (!note) {
         return;
     }
     std::optional<std::vector<core::ColumnShape>> local =
-        pg::table_shape(note->nspname, note->relname);
+        pg::table_shape(note->nspname, note->relname, AccessExclusiveLock);
     std::string fp = local ? core::table_fingerprint(*local) : "absent";
     if (fp == note->fingerprint) {
         return;

@@ -8,6 +8,7 @@ extern "C" {
 #include <catalog/namespace.h>
 #include <catalog/pg_attribute.h>
 #include <catalog/pg_class.h>
+#include <storage/lmgr.h>
 #include <utils/builtins.h>
 #include <utils/lsyscache.h>
 #include <utils/syscache.h>
@@ -71,12 +72,19 @@ std::optional<std::vector<core::ColumnShape>> table_shape(Oid relid) {
 }
 
 std::optional<std::vector<core::ColumnShape>> table_shape(const std::string& nspname,
-                                                          const std::string& relname) {
+                                                          const std::string& relname,
+                                                          int lockmode) {
     const char* nsp = nspname.c_str();
     const char* rel = relname.c_str();
-    Oid relid = pg_call([nsp, rel] {
+    Oid relid = pg_call([nsp, rel, lockmode] {
         Oid ns = get_namespace_oid(nsp, true);
-        return OidIsValid(ns) ? get_relname_relid(rel, ns) : InvalidOid;
+        Oid r = OidIsValid(ns) ? get_relname_relid(rel, ns) : InvalidOid;
+        if (OidIsValid(r) && lockmode != NoLock) {
+            LockRelationOid(r, lockmode);
+            // It may have been dropped or renamed while we waited.
+            r = get_relname_relid(rel, ns);
+        }
+        return r;
     });
     if (!OidIsValid(relid)) {
         return std::nullopt;

@@ -36,6 +36,7 @@ extern "C" {
 #include <catalog/pg_class.h>
 #include <catalog/pg_type.h>
 #include <commands/extension.h>
+#include <commands/tablecmds.h>
 #include <executor/spi.h>
 #include <miscadmin.h>
 #include <nodes/makefuncs.h>
@@ -75,6 +76,7 @@ struct TreeFacts {
     List* created;
     List* tables;
     RangeVar* fingerprint_target;
+    LOCKMODE fingerprint_lock;  // the lock the statement takes on it
 };
 
 bool is_spock(const char* name) {
@@ -173,6 +175,7 @@ void gather_tree(Node* n, TreeFacts* f) {
             if (s->objtype == OBJECT_TABLE) {
                 f->tables = lappend(f->tables, s->relation);
                 f->fingerprint_target = s->relation;
+                f->fingerprint_lock = AlterTableGetLockLevel(s->cmds);
             }
             break;
         }
@@ -204,6 +207,7 @@ void gather_tree(Node* n, TreeFacts* f) {
             if ((s->renameType == OBJECT_TABLE || s->renameType == OBJECT_COLUMN) &&
                 s->relation != nullptr) {
                 f->fingerprint_target = s->relation;
+                f->fingerprint_lock = AccessExclusiveLock;
             }
             break;
         }
@@ -339,8 +343,12 @@ struct TargetName {
     char* relname;
 };
 
-void resolve_target(RangeVar* rv, TargetName* out) {
-    out->relid = RangeVarGetRelid(rv, NoLock, true);
+// Takes the statement's own lock first (for the owner only, as ALTER TABLE does), so that the
+// fingerprint is the table as the statement will find it, after any concurrent ALTER of this
+// node (an apply worker's, say) has committed.
+void resolve_target(RangeVar* rv, LOCKMODE lock, TargetName* out) {
+    out->relid =
+        RangeVarGetRelidExtended(rv, lock, RVR_MISSING_OK, RangeVarCallbackOwnsRelation, nullptr);
     out->found = OidIsValid(out->relid);
     if (out->found) {
         out->nspname = get_namespace_name(get_rel_namespace(out->relid));
@@ -352,7 +360,7 @@ void resolve_target(RangeVar* rv, TargetName* out) {
 // The text queued for subscribers: the fingerprint note of the table the statement changes
 // (if any), the search_path, the one statement of `query` this is.
 std::string message_text(PlannedStmt* pstmt, const char* query, const char* tag,
-                         RangeVar* fingerprint_target) {
+                         RangeVar* fingerprint_target, LOCKMODE lock) {
     std::string stmt =
         core::statement_text(query != nullptr ? query : "", pstmt->stmt_location, pstmt->stmt_len);
     std::string text = stmt;
@@ -364,7 +372,8 @@ std::string message_text(PlannedStmt* pstmt, const char* query, const char* tag,
     if (fingerprint_target != nullptr) {
         TargetName t{false, InvalidOid, nullptr, nullptr};
         TargetName* out = &t;
-        pg::pg_call([fingerprint_target, out] { resolve_target(fingerprint_target, out); });
+        pg::pg_call(
+            [fingerprint_target, lock, out] { resolve_target(fingerprint_target, lock, out); });
         std::optional<std::vector<core::ColumnShape>> shape;
         if (t.found) {
             shape = pg::table_shape(t.relid);
@@ -433,7 +442,7 @@ Capture* before(PlannedStmt* pstmt, const char* query, ProcessUtilityContext con
     }
     std::string text;
     if (d.action == core::AutoDdlAction::Queue) {
-        text = message_text(pstmt, query, tag, tf.fingerprint_target);
+        text = message_text(pstmt, query, tag, tf.fingerprint_target, tf.fingerprint_lock);
     }
     const char* t = text.c_str();
     Capture* cap = pg::pg_call([t] {

@@ -16,8 +16,10 @@ namespace spock::pg {
 // The table's columns; none when `relid` is no longer a relation.
 std::optional<std::vector<core::ColumnShape>> table_shape(Oid relid);
 
-// The same for schema.name; none when there is no such relation.
+// The same for schema.name, after locking it in `lockmode` (NoLock for none): a lock that
+// conflicts with ALTER TABLE's waits for a concurrent ALTER and then sees its result. None when
+// there is no such relation.
 std::optional<std::vector<core::ColumnShape>> table_shape(const std::string& nspname,
-                                                          const std::string& relname);
+                                                          const std::string& relname, int lockmode);
 
 }  // namespace spock::pg

@@ -54,8 +54,8 @@ my @scripts;
 for my $i (1 .. 3) {
     my $f = "$dir/ins$i.sql";
     open(my $fh, '>', $f) or die $!;
-    print $fh "\\set id random(1, 900000000)\n"
-      . "INSERT INTO ad_t (id, v) VALUES (:id + $i * 1000000000, 'n$i') "
+    print $fh "\\set id random(1, 900000000) + $i * 1000000000\n"
+      . "INSERT INTO ad_t (id, v) VALUES (:id, 'n$i') "
       . "ON CONFLICT (id) DO NOTHING;\n";
     close $fh;
     push @scripts, $f;
