@@ -444,7 +444,8 @@ CREATE FUNCTION schema_change_stats(OUT sub_id oid, OUT sub_name name, OUT ddl_a
                                     OUT relation_changes bigint,
                                     OUT missing_column_nulls bigint,
                                     OUT missing_column_values_dropped bigint,
-                                    OUT queue_repeats_skipped bigint)
+                                    OUT queue_repeats_skipped bigint,
+                                    OUT ddl_schema_mismatches bigint)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_schema_change_stats'
     LANGUAGE C STABLE;
 -- The row trigger spock places on replicated tables to record local DELETEs (ours;

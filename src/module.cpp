@@ -8,6 +8,7 @@
 #include "spock/pg/read_only.hpp"
 #include "spock/pg/seclabel.hpp"
 #include "spock/pg/settings_check.hpp"
+#include "spock/sql/auto_ddl.hpp"
 #include "spock/sql/drop_hook.hpp"
 #include "spock/sql/partition_detach.hpp"
 #include "spock/sql/truncate_capture.hpp"
@@ -53,5 +54,6 @@ void _PG_init(void) {
         spock::sql::install_truncate_capture();
         spock::sql::install_partition_detach_hook();
         spock::pg::install_read_only_hooks();
+        spock::sql::install_auto_ddl_hook();
     });
 }

@@ -1,12 +1,15 @@
 // See ddl_apply.hpp.
 #include "ddl_apply.hpp"
 
+#include "spock/core/auto_ddl.hpp"
 #include "spock/core/ddl_rules.hpp"
+#include "spock/core/names.hpp"
 #include "spock/core/log_window.hpp"
 #include "spock/pg/ddl_exec.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/spi.hpp"
+#include "spock/pg/table_shape.hpp"
 #include "spock/worker/shmem.hpp"
 
 #include "apply_internal.hpp"
@@ -25,9 +28,10 @@ struct SchemaCounts {
     uint64 missing_nulls = 0;
     uint64 missing_values_dropped = 0;
     uint64 queue_repeats_skipped = 0;
+    uint64 schema_mismatches = 0;
     bool any() const {
         return ddl_applied + relation_changes + missing_nulls + missing_values_dropped +
-                   queue_repeats_skipped >
+                   queue_repeats_skipped + schema_mismatches >
                0;
     }
 };
@@ -50,6 +54,39 @@ bool admit_line(LineKind kind, uint64* left_out) {
     return ok;
 }
 
+// Automatic DDL notes the provider's fingerprint of the table a statement changes
+// (core::ddl_target_comment). A different table here means the schemas had diverged before this
+// statement: DDL ran on this node meanwhile (concurrently, or by hand). The statement still
+// runs; the mismatch is logged and counted (docs/ddl.md, "Concurrent DDL"). The table is locked
+// first as the ALTER will lock it, so that an ALTER of this node not yet committed is waited
+// for and seen.
+void check_target_fingerprint(const std::string& text) {
+    std::optional<core::DdlTargetNote> note = core::parse_ddl_target_comment(text);
+    if (!note) {
+        return;
+    }
+    std::optional<std::vector<core::ColumnShape>> local =
+        pg::table_shape(note->nspname, note->relname, AccessExclusiveLock);
+    std::string fp = local ? core::table_fingerprint(*local) : "absent";
+    if (fp == note->fingerprint) {
+        return;
+    }
+    pending.schema_mismatches++;
+    std::string name = core::quote_qualified_identifier(note->nspname, note->relname);
+    std::string here = local ? core::table_shape_text(*local) : "(no such table)";
+    pg::pg_call([&] {
+        ereport(
+            WARNING,
+            (errmsg("table %s differs from the provider's before replicated DDL", name.c_str()),
+             errdetail("On the provider (fingerprint %s): %s. Here (fingerprint %s): %s. The "
+                       "schemas had diverged, by DDL run on this node meanwhile "
+                       "(concurrently) or by hand; the statement is run anyway.",
+                       note->fingerprint.c_str(), note->shape.c_str(), fp.c_str(), here.c_str()),
+             errhint("Compare the table on every node and make them equal; run schema "
+                     "changes of a table on one node only (docs/ddl.md).")));
+    });
+}
+
 }  // namespace
 
 void apply_queued_ddl(const std::string& role, const std::string& message_json) {
@@ -60,6 +97,7 @@ void apply_queued_ddl(const std::string& role, const std::string& message_json) 
                           "spock.queue message: " + message_json);
     }
     Oid roleid = pg::ddl_role_oid(role, "replicated DDL statement");
+    check_target_fingerprint(*text);
     pg::execute_ddl_as(roleid, *text);
     pending.ddl_applied++;
 }
@@ -110,6 +148,7 @@ void count_schema_changes(Oid subid) {
             e->missing_column_nulls += add.missing_nulls;
             e->missing_column_values_dropped += add.missing_values_dropped;
             e->queue_repeats_skipped += add.queue_repeats_skipped;
+            e->ddl_schema_mismatches += add.schema_mismatches;
         }
         LWLockRelease(sh->lock);
     });

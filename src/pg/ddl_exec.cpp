@@ -104,6 +104,8 @@ void parse_and_classify(const char* command, Parsed* out) {
     }
 }
 
+bool in_replicated_ddl = false;
+
 // Plain glue: runs the statements as the role; restores the user on every way out.
 void run_as(Oid roleid, const char* sql) {
     Oid saved_user;
@@ -111,6 +113,8 @@ void run_as(Oid roleid, const char* sql) {
     GetUserIdAndSecContext(&saved_user, &saved_sec);
     int nest = NewGUCNestLevel();
     SetUserIdAndSecContext(roleid, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+    bool saved_flag = in_replicated_ddl;
+    in_replicated_ddl = true;
     PG_TRY();
     {
         if (SPI_connect() != SPI_OK_CONNECT) {
@@ -126,7 +130,10 @@ void run_as(Oid roleid, const char* sql) {
         SPI_finish();
     }
     PG_FINALLY();
-    { SetUserIdAndSecContext(saved_user, saved_sec); }
+    {
+        in_replicated_ddl = saved_flag;
+        SetUserIdAndSecContext(saved_user, saved_sec);
+    }
     PG_END_TRY();
     // Settings the statements changed (the queued SET search_path) end with them.
     AtEOXact_GUC(false, nest);
@@ -156,6 +163,14 @@ Oid ddl_role_oid(const std::string& role, const char* what) {
                           "it.");
     }
     return oid;
+}
+
+bool running_replicated_ddl() noexcept {
+    return in_replicated_ddl;
+}
+
+core::StatementClass classify_parsed(Node* stmt) {
+    return classify(stmt);
 }
 
 void execute_ddl_as(Oid roleid, const std::string& sql) {

@@ -36,7 +36,9 @@ SPOCK_PG_FUNCTION(spock_schema_change_stats) {
                         std::to_string(copy.relation_changes),
                         std::to_string(copy.missing_column_nulls),
                         std::to_string(copy.missing_column_values_dropped),
-                        std::to_string(copy.queue_repeats_skipped)});
+                        std::to_string(copy.queue_repeats_skipped),
+
+                        std::to_string(copy.ddl_schema_mismatches)});
     }
     return pg::rows_result(fcinfo, rows);
 }

@@ -171,8 +171,11 @@ void restore_section(const std::string& local_dsn, const std::string& section,
                      const DumpFile& file) {
     DsnParts dsn = split_password(local_dsn);
     std::vector<std::string> env = password_env(dsn);
-    // Spock's peers recognise a schema restore by this setting; ours accepts it.
-    env.push_back("PGOPTIONS=-c spock.subscription_schema_restore=true");
+    // Spock's peers recognise a schema restore by this setting; ours accepts it. The restored
+    // schema is the provider's: automatic DDL must not queue it again (docs/ddl.md).
+    env.push_back(
+        "PGOPTIONS=-c spock.subscription_schema_restore=true "
+        "-c spock.enable_ddl_replication=off");
     std::vector<std::string> args = {"--section=" + section, "--exit-on-error",
                                      "--single-transaction", "--dbname=" + dsn.dsn, file.path()};
     run_tool(tool_path("pg_restore"), args, env,

@@ -23,4 +23,11 @@ Oid ddl_role_oid(const std::string& role, const char* what);
 // raised as PgError; the user and settings are then restored by the (sub)transaction abort.
 void execute_ddl_as(Oid roleid, const std::string& sql);
 
+// Whether execute_ddl_as() is running statements now (replicate_ddl's own statement, or queued
+// DDL applied here): automatic DDL never queues those again.
+bool running_replicated_ddl() noexcept;
+
+// What one parsed statement is, as classify_statements() says (plain glue, no errors).
+core::StatementClass classify_parsed(Node* stmt);
+
 }  // namespace spock::pg

@@ -79,6 +79,9 @@ struct ApplyStats {
     // spock.queue messages that arrived a second time (forwarded by another node) and were
     // skipped (docs/ddl.md).
     uint64 queue_repeats_skipped;
+    // Queued DDL whose target table here differed from the provider's before the statement
+    // (automatic DDL's fingerprint; concurrent or manual DDL).
+    uint64 ddl_schema_mismatches;
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds
