@@ -60,7 +60,7 @@ SPOCK_PG_FUNCTION(spock_repair_mode) {
     XLogRecPtr lsn = log_message(payload, true);
     pg::pg_call([enabled] {
         set_config_option("spock.replication_repair_mode", enabled ? "on" : "off", PGC_INTERNAL,
-                          PGC_S_OVERRIDE, GUC_ACTION_LOCAL, true, 0, false);
+                          PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
     });
     return LSNGetDatum(lsn);
 }

@@ -39,6 +39,8 @@ BEGIN;
 SELECT spock.repair_mode(true) IS NOT NULL AS on_lsn;
 DELETE FROM m WHERE id = 4;
 COMMIT;
+-- ... and repair mode ends with it, though it was never turned off.
+SHOW spock.replication_repair_mode;
 
 SELECT replace(spock_test.decode_message(data), :'node_id', '<node>') AS message
 FROM pg_logical_slot_get_binary_changes('msg_slot', NULL, NULL,
