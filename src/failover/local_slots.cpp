@@ -4,11 +4,17 @@
 // Plain glue: errors are PostgreSQL ERRORs, the callers wrap these calls in pg_call().
 #include "slot_sync_internal.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 extern "C" {
 #include <access/xlog.h>
 #include <access/xlog_internal.h>
 #include <access/transam.h>
+#include <miscadmin.h>
 #include <replication/slot.h>
+#include <storage/fd.h>
 #include <storage/lwlock.h>
 #include <storage/spin.h>
 #include <utils/builtins.h>
@@ -116,6 +122,42 @@ void advance_local_slot(const char* name, XLogRecPtr restart_lsn, XLogRecPtr con
     ReplicationSlotAcquire(name, true);
     set_position(MyReplicationSlot, restart_lsn, confirmed_flush, catalog_xmin);
     ReplicationSlotRelease();
+}
+
+void write_snapshot_file(XLogRecPtr lsn, const char* data, size_t len) {
+    char path[MAXPGPATH];
+    char tmppath[MAXPGPATH];
+    snprintf(path, sizeof path, "pg_logical/snapshots/%X-%X.snap", static_cast<uint32>(lsn >> 32),
+             static_cast<uint32>(lsn));
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        return;
+    }
+    snprintf(tmppath, sizeof tmppath, "%s.spock.%d.tmp", path, MyProcPid);
+    int fd = OpenTransientFile(tmppath, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+    if (fd < 0) {
+        ereport(ERROR,
+                (errcode_for_file_access(), errmsg("could not create file \"%s\": %m", tmppath)));
+    }
+    errno = 0;
+    if (write(fd, data, len) != static_cast<ssize_t>(len)) {
+        int save = errno;
+        CloseTransientFile(fd);
+        unlink(tmppath);
+        errno = save ? save : ENOSPC;
+        ereport(ERROR,
+                (errcode_for_file_access(), errmsg("could not write file \"%s\": %m", tmppath)));
+    }
+    if (pg_fsync(fd) != 0) {
+        int save = errno;
+        CloseTransientFile(fd);
+        unlink(tmppath);
+        errno = save;
+        ereport(ERROR,
+                (errcode_for_file_access(), errmsg("could not fsync file \"%s\": %m", tmppath)));
+    }
+    CloseTransientFile(fd);
+    durable_rename(tmppath, path, ERROR);
 }
 
 bool drop_local_slot(const char* name) {

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "slot_sync_internal.hpp"
+#include "spock/core/error.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/remote.hpp"
 
@@ -71,6 +72,50 @@ PrimaryView read_primary(const std::string& dsn) {
         view.slots.push_back(std::move(s));
     }
     return view;
+}
+
+std::optional<std::string> fetch_snapshot_file(const std::string& dsn, XLogRecPtr lsn) {
+    char path[MAXPGPATH];
+    snprintf(path, sizeof path, "pg_logical/snapshots/%X-%X.snap", static_cast<uint32>(lsn >> 32),
+             static_cast<uint32>(lsn));
+    pg::RemoteConnection conn(dsn, "spock failover slots", "", false);
+    // Needs superuser or pg_read_server_files on the primary, as reading any server file does.
+    auto rows = conn.query(
+        "SELECT pg_catalog.pg_read_binary_file($1, 0, s.size, true) "
+        "FROM pg_catalog.pg_stat_file($1, true) s WHERE s.size IS NOT NULL",
+        {pg::SqlValue(std::string(path))});
+    if (rows.empty() || !rows[0][0]) {
+        return std::nullopt;
+    }
+    // bytea in hex output: \x followed by two digits per byte.
+    const std::string& hex = *rows[0][0];
+    if (hex.size() < 2 || hex[0] != '\\' || hex[1] != 'x' || hex.size() % 2 != 0) {
+        throw core::Error(core::sqlstate::kProtocolViolation,
+                          "unexpected bytea text from the primary for " + std::string(path));
+    }
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::string out;
+    out.reserve((hex.size() - 2) / 2);
+    for (std::size_t i = 2; i + 1 < hex.size(); i += 2) {
+        int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) {
+            throw core::Error(core::sqlstate::kProtocolViolation,
+                              "unexpected bytea text from the primary for " + std::string(path));
+        }
+        out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return out;
 }
 
 }  // namespace spock::failover

@@ -1,6 +1,7 @@
 // The parts of the slot synchronisation worker (src/failover/).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ std::string primary_dsn();
 // Connects and reads. Throws (08xxx and others) when the primary cannot be reached or read.
 PrimaryView read_primary(const std::string& dsn);
 
+// The primary's serialized logical decoding snapshot at `lsn` (pg_logical/snapshots), raw
+// bytes; std::nullopt when the primary has none there. Throws when it cannot be read.
+std::optional<std::string> fetch_snapshot_file(const std::string& dsn, XLogRecPtr lsn);
+
 // ----- local slots (plain glue; errors are PostgreSQL ERRORs) -----
 
 // A local logical slot's name and position; `found` false when there is none of that name.
@@ -70,6 +75,9 @@ void release_copy();
 // Moves a persistent copy forward.
 void advance_local_slot(const char* name, XLogRecPtr restart_lsn, XLogRecPtr confirmed_flush,
                         TransactionId catalog_xmin);
+// Writes a serialized snapshot under pg_logical/snapshots, durably (temporary file, fsync,
+// rename), unless a file for that LSN is there already.
+void write_snapshot_file(XLogRecPtr lsn, const char* data, size_t len);
 // Drops a local slot that nobody uses; false when it is in use.
 bool drop_local_slot(const char* name);
 

@@ -90,6 +90,27 @@ void log_primary_error(const std::exception& e, const std::string& dsn) {
     });
 }
 
+// Copies the primary's serialized decoding snapshot at a copy's restart_lsn. Logical decoding
+// starts from a slot's restart_lsn by restoring the snapshot saved there; the files are not in
+// the WAL, and without one the promoted standby would have to build a snapshot from scratch and
+// could reach consistency only after the subscriber's confirmed position, skipping what lies in
+// between. False (logged) when the primary could not be asked; a primary without a file there
+// is not an error (it would build from scratch too).
+bool copy_snapshot(const std::string& dsn, core::Lsn restart) {
+    std::optional<std::string> snap;
+    try {
+        snap = fetch_snapshot_file(dsn, restart.value);
+    } catch (const std::exception& e) {
+        log_primary_error(e, dsn);
+        return false;
+    }
+    if (snap) {
+        const std::string& bytes = *snap;
+        pg::pg_call([&] { write_snapshot_file(restart.value, bytes.data(), bytes.size()); });
+    }
+    return true;
+}
+
 const PrimarySlot* find_slot(const PrimaryView& view, const std::string& name) {
     for (const PrimarySlot& s : view.slots) {
         if (s.name == name) {
@@ -150,6 +171,10 @@ void create_copy(const std::string& dsn, const PrimarySlot& remote) {
         if (core::copy_catalog_safe(start.catalog_xmin, view.physical_catalog_xmin) &&
             core::may_create_copy(now->position, now_replayed)) {
             core::SlotPosition pos = core::initial_copy(now->position, now_replayed);
+            if (!copy_snapshot(dsn, pos.restart_lsn)) {
+                pg::pg_call([] { release_copy(); });
+                return;
+            }
             pg::pg_call([&] {
                 persist_copy(pos.restart_lsn.value, pos.confirmed_flush.value,
                              pos.catalog_xmin.value);
@@ -227,6 +252,12 @@ void sync_pass(const std::string& dsn, const std::vector<core::SlotFilter>& want
         core::SlotPosition mine{core::Lsn{local.restart_lsn}, core::Lsn{local.confirmed_flush},
                                 core::Xid{local.catalog_xmin}};
         auto next = core::advance_copy(mine, remote.position, replayed());
+        if (next && next->restart_lsn != mine.restart_lsn &&
+            !copy_snapshot(dsn, next->restart_lsn)) {
+            // Without the snapshot at the new restart_lsn only confirmed_flush may move.
+            next->restart_lsn = mine.restart_lsn;
+            next->catalog_xmin = mine.catalog_xmin;
+        }
         if (next) {
             pg::pg_call([&] {
                 advance_local_slot(remote.name.c_str(), next->restart_lsn.value,
