@@ -216,7 +216,9 @@ void sync_pass(const std::string& dsn, const std::vector<core::SlotFilter>& want
         log_primary_error(e, dsn);
         return;
     }
-    if (!view.physical_slot_found) {
+    // Said once, until it changes: the pass runs every naptime.
+    static bool said_no_physical_slot = false;
+    if (!view.physical_slot_found && !said_no_physical_slot) {
         pg::pg_call([] {
             ereport(LOG, (errmsg("spock failover slots: this standby has no physical slot on "
                                  "the primary, so new slot copies cannot be made safe"),
@@ -224,6 +226,7 @@ void sync_pass(const std::string& dsn, const std::vector<core::SlotFilter>& want
                                   "primary_slot_name and hot_standby_feedback = on here.")));
         });
     }
+    said_no_physical_slot = !view.physical_slot_found;
     std::set<std::string> matched;
     for (const PrimarySlot& remote : view.slots) {
         if (!core::slot_matches(wanted, remote.name, remote.plugin)) {
@@ -319,6 +322,7 @@ void run_pass() {
         proc_exit(0);  // not a standby: nothing to do, and no restart
     }
     ereport(LOG, (errmsg("spock failover slots worker started")));
+    bool said_no_feedback = false;
     for (;;) {
         CHECK_FOR_INTERRUPTS();
         if (ShutdownRequestPending) {
@@ -334,10 +338,14 @@ void run_pass() {
             proc_exit(0);
         }
         if (!hot_standby_feedback) {
-            ereport(LOG, (errmsg("spock failover slots: hot_standby_feedback is off, no slot "
-                                 "is synchronised"),
-                          errhint("Set hot_standby_feedback = on on this standby.")));
+            if (!said_no_feedback) {
+                ereport(LOG, (errmsg("spock failover slots: hot_standby_feedback is off, no slot "
+                                     "is synchronised"),
+                              errhint("Set hot_standby_feedback = on on this standby.")));
+            }
+            said_no_feedback = true;
         } else {
+            said_no_feedback = false;
             run_pass();
         }
         if (ShutdownRequestPending || !RecoveryInProgress()) {

@@ -1,0 +1,308 @@
+# Failover slots (docs/high-availability.md): a primary P with a physical standby S and a
+# logical peer N replicating with P both ways. S keeps copies of P's spock slots; with
+# spock.pg_standby_slot_names P sends N nothing S lacks. P dies in the middle of a write load on
+# P and N, S is promoted, N's subscription is pointed at S, and the load goes on: S and N end up
+# identical, every acknowledged row present exactly once. Then: slot filters, drop_extra_slots
+# and an unreachable primary on a second standby.
+use strict;
+use warnings;
+use IO::Select;
+use IPC::Open3;
+use POSIX ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use SpockTest;
+
+my $extra = <<'CONF';
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+spock.failover_slots_naptime = 200
+CONF
+
+my $p = spock_node('fo_p', extension => 1, extra => $extra);
+my $n = spock_node('fo_n', extension => 1, extra => $extra);
+for my $node ($p, $n) {
+    $node->safe_psql('postgres', q{
+        CREATE TABLE fo_pk (id bigint PRIMARY KEY, origin text NOT NULL);
+        CREATE TABLE fo_log (id bigint NOT NULL, origin text NOT NULL);
+        SELECT spock.repset_add_table('default', 'fo_pk');
+        SELECT spock.repset_add_table('default_insert_only', 'fo_log');
+    });
+}
+spock_create_node($p, name => 'p');
+spock_create_node($n, name => 'n');
+$p->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('fo_s_slot')");
+
+# S: a streaming copy of P through the physical slot.
+$p->backup('bk');
+my $s = PostgreSQL::Test::Cluster->new('fo_s');
+$s->init_from_backup($p, 'bk', has_streaming => 1);
+$s->append_conf('postgresql.conf', "primary_slot_name = 'fo_s_slot'\n");
+$s->start;
+
+spock_subscribe($n, $p, 'sub_p_n');
+spock_subscribe($p, $n, 'sub_n_p');
+my $p_slot = $p->safe_psql('postgres',
+    "SELECT slot_name FROM pg_replication_slots WHERE plugin = 'spock_output'");
+like($p_slot, qr/^spk_/, "P has N's spock slot $p_slot");
+
+# P: acknowledged commits are on S (synchronous standby), and spock's walsenders send N nothing
+# S has not flushed.
+$p->append_conf('postgresql.conf', <<'CONF');
+synchronous_standby_names = '*'
+spock.pg_standby_slot_names = 'fo_s_slot'
+CONF
+$p->reload;
+
+# --- the copy on S ---------------------------------------------------------------------------
+ok($s->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = '$p_slot' "
+          . "AND slot_type = 'logical' AND plugin = 'spock_output' AND NOT temporary"),
+    'S has a persistent copy of P\'s spock slot');
+ok($s->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 't', 'S is still a standby');
+ok($p->poll_query_until('postgres',
+        "SELECT catalog_xmin IS NOT NULL FROM pg_replication_slots WHERE slot_name = 'fo_s_slot'"),
+    'the copy\'s catalog_xmin reaches P through hot_standby_feedback');
+
+$p->safe_psql('postgres', "INSERT INTO fo_pk VALUES (1, 'p'); INSERT INTO fo_log VALUES (1, 'p')");
+spock_wait_caught_up($p);
+my $p_confirmed = $p->safe_psql('postgres',
+    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$p_slot'");
+ok($s->poll_query_until('postgres',
+        "SELECT confirmed_flush_lsn >= '$p_confirmed' FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'"),
+    'the copy follows the primary slot');
+ok($s->safe_psql('postgres',
+        "SELECT confirmed_flush_lsn <= pg_last_wal_replay_lsn() FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'") eq 't',
+    'the copy is not ahead of what S replayed');
+
+# --- standby-gated sending -------------------------------------------------------------------
+# With S stopped (the commit on P does not wait for it: synchronous_commit = local), N gets
+# nothing newer than what S flushed; once S is back, N catches up.
+$s->stop('fast');
+my $s_flushed = $p->safe_psql('postgres',
+    "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'fo_s_slot'");
+$p->safe_psql('postgres', "SET synchronous_commit = local; "
+      . "INSERT INTO fo_pk VALUES (2, 'p'); INSERT INTO fo_log VALUES (2, 'p')");
+ok($p->poll_query_until('postgres',
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'walsender' "
+          . "AND wait_event_type = 'Extension'"),
+    'P\'s walsender holds the transaction back');
+is($n->safe_psql('postgres', 'SELECT count(*) FROM fo_pk WHERE id = 2'), '0',
+    'N does not have the row S lacks');
+ok($p->safe_psql('postgres',
+        "SELECT confirmed_flush_lsn <= '$s_flushed' FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'") eq 't',
+    'N confirmed nothing beyond what S flushed');
+$s->start;
+ok($n->poll_query_until('postgres', 'SELECT count(*) = 1 FROM fo_pk WHERE id = 2'),
+    'with S back, N catches up');
+
+# --- failover under load ---------------------------------------------------------------------
+# One forked psql client per node commits one transaction per id (a row in fo_pk and one in
+# fo_log, which has no key so a transaction applied twice shows) and logs "sent" before and
+# "ack" after the commit returned.
+my $dir = PostgreSQL::Test::Utils::tempdir;
+my @clients;
+my $test_pid = $$;
+END {
+    if (defined $test_pid && $$ == $test_pid) {
+        kill 'KILL', $_->{pid} for @clients;
+    }
+}
+
+sub start_client {
+    my ($node, $tag, $first, $count) = @_;
+    my $log = "$dir/client_$tag.log";
+    my $connstr = $node->connstr('postgres');
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        $SIG{PIPE} = 'IGNORE';
+        open(my $lf, '>>', $log) or die "$log: $!";
+        $lf->autoflush(1);
+        my ($in, $out);
+        my $psql = open3($in, $out, undef, 'psql', '-X', '-q', '-A', '-t', '-v',
+            'ON_ERROR_STOP=1', '-d', $connstr);
+        $in->autoflush(1);
+        my $sel = IO::Select->new($out);
+        my $buf = '';
+        for my $id ($first .. $first + $count - 1) {
+            print $lf "sent $id\n";
+            print $in "BEGIN; INSERT INTO fo_pk VALUES ($id, '$tag'); "
+              . "INSERT INTO fo_log VALUES ($id, '$tag'); COMMIT;\n\\echo ack $id\n"
+              or last;
+            my $deadline = time + 60;
+            my $acked = 0;
+            while (!$acked && time < $deadline) {
+                if ($buf =~ s/^ack $id\n//m) { $acked = 1; last; }
+                next unless $sel->can_read(1);
+                my $r = sysread($out, $buf, 65536, length $buf);
+                last if defined $r && $r == 0;
+            }
+            $acked = 1 if !$acked && $buf =~ s/^ack $id\n//m;
+            last unless $acked;
+            print $lf "ack $id\n";
+        }
+        print $lf "done\n";
+        POSIX::_exit(0);
+    }
+    push @clients, { pid => $pid, log => $log, tag => $tag };
+    return $log;
+}
+
+sub acked_ids {
+    my ($log) = @_;
+    open(my $fh, '<', $log) or return ([], []);
+    my (%sent, %ack);
+    while (<$fh>) {
+        $sent{$1} = 1 if /^sent (\d+)/;
+        $ack{$1} = 1 if /^ack (\d+)/;
+    }
+    return ([ sort { $a <=> $b } keys %ack ], [ grep { !$ack{$_} } keys %sent ]);
+}
+
+sub ack_count {
+    my ($log) = @_;
+    my ($ack) = acked_ids($log);
+    return scalar @$ack;
+}
+
+sub wait_acks {
+    my ($log, $want) = @_;
+    my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+    while (ack_count($log) < $want) {
+        die "client log $log: fewer than $want acks" if time > $deadline;
+        select(undef, undef, undef, 0.05);
+    }
+}
+
+my $log_p = start_client($p, 'p', 1_000_000, 100_000);
+my $log_n1 = start_client($n, 'n', 2_000_000, 300);
+wait_acks($log_p, 150);
+wait_acks($log_n1, 150);
+
+# P dies in the middle of the load.
+$p->stop('immediate');
+pass('P stopped immediately under load');
+$s->promote;
+ok($s->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'S promoted');
+ok($s->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = '$p_slot'"),
+    'the slot copy survived the promotion');
+
+# N follows S: a new interface of node p and the subscription switched to it.
+my $s_dsn = spock_dsn($s);
+$n->safe_psql('postgres', "SELECT spock.node_add_interface('p', 'p_on_s', '$s_dsn')");
+$n->safe_psql('postgres', "SELECT spock.sub_alter_interface('sub_p_n', 'p_on_s')");
+spock_wait_replicating($n, 'sub_p_n');
+spock_wait_replicating($s, 'sub_n_p');
+pass('both subscriptions replicate after the failover');
+
+my $log_s = start_client($s, 's', 3_000_000, 200);
+my $log_n2 = start_client($n, 'n2', 4_000_000, 200);
+for my $c (@clients) {
+    waitpid($c->{pid}, 0);
+}
+@clients = ();
+spock_wait_caught_up($s);
+spock_wait_caught_up($n);
+
+is(table_digest($s, 'fo_pk'), table_digest($n, 'fo_pk'), 'S and N have the same fo_pk');
+is(table_digest($s, 'fo_log', order_by => 'id, origin'),
+    table_digest($n, 'fo_log', order_by => 'id, origin'), 'S and N have the same fo_log');
+for my $log ($log_p, $log_n1, $log_s, $log_n2) {
+    my ($ack, $unknown) = acked_ids($log);
+    ok(@$ack > 0, "$log: the client committed transactions");
+    for my $node ($s, $n) {
+        my $list = join(',', @$ack) || '0';
+        is($node->safe_psql('postgres',
+                "SELECT count(*) FROM fo_log WHERE id IN ($list)"),
+            scalar(@$ack), $node->name . ": every acknowledged row of $log exactly once");
+    }
+    for my $id (@$unknown) {
+        my $on_s = $s->safe_psql('postgres', "SELECT count(*) FROM fo_log WHERE id = $id");
+        my $on_n = $n->safe_psql('postgres', "SELECT count(*) FROM fo_log WHERE id = $id");
+        ok($on_s eq $on_n && $on_s <= 1, "interrupted transaction $id is on both or neither");
+    }
+}
+is($s->safe_psql('postgres', 'SELECT count(*) FROM fo_log'),
+    $s->safe_psql('postgres', 'SELECT count(*) FROM fo_pk'), 'no transaction applied twice');
+
+# --- filters, drop_extra_slots, an unreachable primary --------------------------------------
+# S is the primary now; S2 is its standby and copies only what its filters name.
+$s->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('fo_s2_slot')");
+$s->safe_psql('postgres',
+    "SELECT pg_create_logical_replication_slot('fo_extra', 'test_decoding')");
+$s->backup('bk2');
+my $s2 = PostgreSQL::Test::Cluster->new('fo_s2');
+$s2->init_from_backup($s, 'bk2', has_streaming => 1);
+$s2->append_conf('postgresql.conf', <<'CONF');
+primary_slot_name = 'fo_s2_slot'
+synchronous_standby_names = ''
+spock.pg_standby_slot_names = ''
+spock.synchronize_slot_names = 'name_like:spk%'
+CONF
+$s2->start;
+ok($s2->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = '$p_slot'"),
+    'name_like: copies the spock slot');
+is($s2->safe_psql('postgres',
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'fo_extra'"),
+    '0', 'a slot no filter names is not copied');
+$s2->append_conf('postgresql.conf', "spock.synchronize_slot_names = 'name_like:spk%, plugin:test_decoding'\n");
+$s2->reload;
+ok($s2->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = 'fo_extra'"),
+    'plugin: copies the test_decoding slot');
+$s->safe_psql('postgres', "SELECT pg_drop_replication_slot('fo_extra')");
+ok($s2->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_replication_slots WHERE slot_name = 'fo_extra'"),
+    'drop_extra_slots drops the copy of a slot the primary dropped');
+$s->safe_psql('postgres',
+    "SELECT pg_create_logical_replication_slot('fo_kept', 'test_decoding')");
+ok($s2->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = 'fo_kept'"),
+    'a new primary slot is copied');
+# An unreachable primary: logged and retried, the worker stays up. The same reload turns
+# drop_extra_slots off; the failures in the log show the worker has read both settings.
+my $pid = $s2->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'spock failover slots'");
+ok($pid ne '', 'S2 runs the failover slots worker');
+my $offset = -s $s2->logfile;
+$s2->append_conf('postgresql.conf', <<'CONF');
+spock.primary_dsn = 'host=127.0.0.1 port=1 dbname=postgres'
+spock.drop_extra_slots = off
+CONF
+$s2->reload;
+ok($s2->wait_for_log(
+        qr/cannot read the primary's slots(?s:.*)cannot read the primary's slots/, $offset),
+    'an unreachable primary is logged and retried');
+is($s2->safe_psql('postgres',
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'spock failover slots'"),
+    $pid, 'the worker did not restart');
+ok($s2->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 't', 'S2 is still a standby');
+
+# The primary drops fo_kept while S2 cannot see it; once S2 sees the primary again (its copy of
+# the spock slot moves on) it keeps fo_kept: drop_extra_slots is off.
+$s->safe_psql('postgres', "SELECT pg_drop_replication_slot('fo_kept')");
+$s2->append_conf('postgresql.conf', "spock.primary_dsn = '$s_dsn'\n");
+$s2->reload;
+$s->safe_psql('postgres', "INSERT INTO fo_pk VALUES (10, 's'); INSERT INTO fo_log VALUES (10, 's')");
+spock_wait_caught_up($s);
+my $s_confirmed = $s->safe_psql('postgres',
+    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$p_slot'");
+ok($s2->poll_query_until('postgres',
+        "SELECT confirmed_flush_lsn >= '$s_confirmed' FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'"),
+    'S2 synchronises again once the primary can be reached');
+is($s2->safe_psql('postgres',
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'fo_kept'"),
+    '1', 'with drop_extra_slots off the copy of a dropped slot stays');
+unlike(slurp_file($s2->logfile), qr/terminated by signal/, 'nothing crashed on S2');
+
+$s2->stop;
+$s->stop;
+$n->stop;
+done_testing();
