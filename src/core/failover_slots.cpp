@@ -32,13 +32,13 @@ std::vector<SlotFilter> parse_slot_filters(const std::vector<std::string>& items
         } else {
             throw Error(sqlstate::kInvalidParameterValue,
                         "invalid entry \"" + item + "\" in spock.synchronize_slot_names",
-                        "Each entry must start with name:, name_like: or plugin:.",
+                        "Entry \"" + item + "\" starts with none of name:, name_like: or plugin:.",
                         "For example: name_like:spk_%, plugin:spock_output.");
         }
         if (value.empty()) {
             throw Error(sqlstate::kInvalidParameterValue,
                         "invalid entry \"" + item + "\" in spock.synchronize_slot_names",
-                        "The entry names no slot, pattern or plugin after its prefix.",
+                        "Entry \"" + item + "\" names no slot, pattern or plugin after its prefix.",
                         "For example: name_like:spk_%, plugin:spock_output.");
         }
         f.value = std::string(value);

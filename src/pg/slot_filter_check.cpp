@@ -47,9 +47,7 @@ bool check_synchronize_slot_names(char** newval, void** /*extra*/, GucSource /*s
         core::parse_slot_filters(items);
     } catch (const core::Error& e) {
         // Nothing in a catch block allocates (docs/architecture.md, the error boundary).
-        strlcpy(message, e.message().c_str(), sizeof message);
-        strlcat(message, ". ", sizeof message);
-        strlcat(message, e.detail().c_str(), sizeof message);
+        strlcpy(message, e.detail().c_str(), sizeof message);
         strlcpy(hint, e.hint().c_str(), sizeof hint);
         ok = false;
     } catch (...) {
