@@ -22,6 +22,8 @@ CONF
 
 my $p = spock_node('fo_p', extension => 1, extra => $extra);
 my $n = spock_node('fo_n', extension => 1, extra => $extra);
+spock_create_node($p, name => 'p');
+spock_create_node($n, name => 'n');
 for my $node ($p, $n) {
     $node->safe_psql('postgres', q{
         CREATE TABLE fo_pk (id bigint PRIMARY KEY, origin text NOT NULL);
@@ -30,14 +32,21 @@ for my $node ($p, $n) {
         SELECT spock.repset_add_table('default_insert_only', 'fo_log');
     });
 }
-spock_create_node($p, name => 'p');
-spock_create_node($n, name => 'n');
 $p->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('fo_s_slot')");
+
+# init_from_backup copies the backup without its directory modes; pg_basebackup itself keeps
+# pg_spock at 0700, which spock insists on (docs/security.md).
+sub fix_private_dir {
+    my ($node) = @_;
+    my $dir = $node->data_dir . '/pg_spock';
+    chmod(0700, $dir) or die "chmod $dir: $!" if -d $dir;
+}
 
 # S: a streaming copy of P through the physical slot.
 $p->backup('bk');
 my $s = PostgreSQL::Test::Cluster->new('fo_s');
 $s->init_from_backup($p, 'bk', has_streaming => 1);
+fix_private_dir($s);
 $s->append_conf('postgresql.conf', "primary_slot_name = 'fo_s_slot'\n");
 $s->start;
 
@@ -214,12 +223,13 @@ is(table_digest($s, 'fo_log', order_by => 'id, origin'),
     table_digest($n, 'fo_log', order_by => 'id, origin'), 'S and N have the same fo_log');
 for my $log ($log_p, $log_n1, $log_s, $log_n2) {
     my ($ack, $unknown) = acked_ids($log);
-    ok(@$ack > 0, "$log: the client committed transactions");
+    my ($who) = $log =~ /client_(\w+)\.log$/;
+    ok(@$ack > 0, "client $who committed transactions");
     for my $node ($s, $n) {
         my $list = join(',', @$ack) || '0';
         is($node->safe_psql('postgres',
                 "SELECT count(*) FROM fo_log WHERE id IN ($list)"),
-            scalar(@$ack), $node->name . ": every acknowledged row of $log exactly once");
+            scalar(@$ack), $node->name . ": every acknowledged row of client $who exactly once");
     }
     for my $id (@$unknown) {
         my $on_s = $s->safe_psql('postgres', "SELECT count(*) FROM fo_log WHERE id = $id");
@@ -238,6 +248,7 @@ $s->safe_psql('postgres',
 $s->backup('bk2');
 my $s2 = PostgreSQL::Test::Cluster->new('fo_s2');
 $s2->init_from_backup($s, 'bk2', has_streaming => 1);
+fix_private_dir($s2);
 $s2->append_conf('postgresql.conf', <<'CONF');
 primary_slot_name = 'fo_s2_slot'
 synchronous_standby_names = ''
@@ -265,6 +276,34 @@ $s->safe_psql('postgres',
 ok($s2->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM pg_replication_slots WHERE slot_name = 'fo_kept'"),
     'a new primary slot is copied');
+# A standby that lags far behind (replay held back): its copy never gets ahead of what it
+# replayed, although the primary's slot moves on; once replay resumes it catches up.
+$s2->append_conf('postgresql.conf', "recovery_min_apply_delay = '1h'\n");
+$s2->reload;
+$s2->poll_query_until('postgres', "SELECT setting = '3600000' FROM pg_settings "
+      . "WHERE name = 'recovery_min_apply_delay'")
+  or die 'recovery_min_apply_delay not reloaded';
+for my $i (1 .. 3) {
+    $s->safe_psql('postgres',
+        "INSERT INTO fo_pk VALUES (2$i, 's'); INSERT INTO fo_log VALUES (2$i, 's')");
+}
+spock_wait_caught_up($s);
+my $s_ahead = $s->safe_psql('postgres',
+    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$p_slot'");
+ok($s2->poll_query_until('postgres',
+        "SELECT pg_last_wal_receive_lsn() >= '$s_ahead' AND pg_last_wal_replay_lsn() < '$s_ahead'"),
+    'S2 received the WAL but holds its replay back');
+is($s2->safe_psql('postgres',
+        "SELECT confirmed_flush_lsn <= pg_last_wal_replay_lsn() FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'"),
+    't', 'the lagging standby\'s copy is not ahead of its replay');
+$s2->append_conf('postgresql.conf', "recovery_min_apply_delay = 0\n");
+$s2->reload;
+ok($s2->poll_query_until('postgres',
+        "SELECT confirmed_flush_lsn >= '$s_ahead' FROM pg_replication_slots "
+          . "WHERE slot_name = '$p_slot'"),
+    'with replay resumed the copy catches up');
+
 # An unreachable primary: logged and retried, the worker stays up. The same reload turns
 # drop_extra_slots off; the failures in the log show the worker has read both settings.
 my $pid = $s2->safe_psql('postgres',
