@@ -87,6 +87,31 @@ ok($s->safe_psql('postgres',
           . "WHERE slot_name = '$p_slot'") eq 't',
     'the copy is not ahead of what S replayed');
 
+# Decoding restarts from a slot's restart_lsn by restoring the snapshot serialized there, a file
+# the WAL does not carry: the copy brings it along. Writes and checkpoints (each logs the
+# running transactions) move P's slot to a point with such a file.
+my $snap_sql = "SELECT count(*) FROM pg_replication_slots s JOIN pg_ls_logicalsnapdir() f "
+  . "ON f.name = replace(s.restart_lsn::text, '/', '-') || '.snap' WHERE s.slot_name = '$p_slot'";
+my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+my $have_snap = 0;
+for (my $i = 100; time < $deadline; $i++) {
+    $p->safe_psql('postgres',
+        "INSERT INTO fo_pk VALUES ($i, 'p'); INSERT INTO fo_log VALUES ($i, 'p'); CHECKPOINT");
+    spock_wait_caught_up($p);
+    if ($p->safe_psql('postgres', $snap_sql) eq '1'
+        && $s->safe_psql('postgres',
+            "SELECT s.restart_lsn = '"
+              . $p->safe_psql('postgres',
+                "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = '$p_slot'")
+              . "' FROM pg_replication_slots s WHERE s.slot_name = '$p_slot'") eq 't')
+    {
+        $have_snap = 1;
+        last;
+    }
+}
+ok($have_snap, 'P\'s slot and its copy moved to a restart_lsn with a serialized snapshot');
+is($s->safe_psql('postgres', $snap_sql), '1', 'S has the snapshot file at its copy\'s restart_lsn');
+
 # --- standby-gated sending -------------------------------------------------------------------
 # With S stopped (the commit on P does not wait for it: synchronous_commit = local), N gets
 # nothing newer than what S flushed; once S is back, N catches up.
@@ -101,10 +126,13 @@ ok($p->poll_query_until('postgres',
     'P\'s walsender holds the transaction back');
 is($n->safe_psql('postgres', 'SELECT count(*) FROM fo_pk WHERE id = 2'), '0',
     'N does not have the row S lacks');
-ok($p->safe_psql('postgres',
-        "SELECT confirmed_flush_lsn <= '$s_flushed' FROM pg_replication_slots "
-          . "WHERE slot_name = '$p_slot'") eq 't',
-    'N confirmed nothing beyond what S flushed');
+# What N applied from P (its origin for the subscription, named like the slot) is not beyond
+# what S flushed. (The slot's confirmed_flush may pass it through keepalives, which carry no
+# data.)
+is($n->safe_psql('postgres',
+        "SELECT remote_lsn <= '$s_flushed' FROM pg_replication_origin_status "
+          . "WHERE external_id = '$p_slot'"),
+    't', 'N applied nothing beyond what S flushed');
 $s->start;
 ok($n->poll_query_until('postgres', 'SELECT count(*) = 1 FROM fo_pk WHERE id = 2'),
     'with S back, N catches up');
@@ -209,6 +237,14 @@ spock_wait_replicating($n, 'sub_p_n');
 spock_wait_replicating($s, 'sub_n_p');
 pass('both subscriptions replicate after the failover');
 
+# Decoding from the copy is consistent at once at its restart_lsn (no running transactions
+# there, or the copied snapshot), so nothing after N's position is skipped.
+my ($read_from) = slurp_file($s->logfile)
+  =~ /starting logical decoding for slot "$p_slot"\n.*reading WAL from ([0-9A-F\/]+)\./;
+ok(defined $read_from, 'N decodes from the copy on S');
+like(slurp_file($s->logfile),
+    qr/logical decoding found consistent point at \Q$read_from\E\n[^\n]*DETAIL:  (There are no running transactions|Logical decoding will begin using saved snapshot)/,
+    'decoding on S is consistent at the copy\'s restart_lsn');
 my $log_s = start_client($s, 's', 3_000_000, 200);
 my $log_n2 = start_client($n, 'n2', 4_000_000, 200);
 for my $c (@clients) {
