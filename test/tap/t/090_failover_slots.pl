@@ -133,9 +133,31 @@ is($n->safe_psql('postgres',
         "SELECT remote_lsn <= '$s_flushed' FROM pg_replication_origin_status "
           . "WHERE external_id = '$p_slot'"),
     't', 'N applied nothing beyond what S flushed');
+# The other direction: P applies N's transaction, but confirms it to N only once S has the
+# local commit; otherwise N's slot would move past a transaction the promoted S would lack.
+my $n_slot = $p->safe_psql('postgres',
+    "SELECT sub_slot_name FROM spock.subscription WHERE sub_name = 'sub_n_p'");
+$n->safe_psql('postgres', "INSERT INTO fo_pk VALUES (3, 'n'); INSERT INTO fo_log VALUES (3, 'n')");
+ok($p->poll_query_until('postgres', 'SELECT count(*) = 1 FROM fo_pk WHERE id = 3'),
+    'P applies N\'s row while S is down');
+my $applied = $p->safe_psql('postgres',
+    "SELECT remote_lsn FROM pg_replication_origin_status WHERE external_id = '$n_slot'");
+my $t_applied = $n->safe_psql('postgres', 'SELECT now()');
+ok($n->poll_query_until('postgres',
+        "SELECT reply_time > '$t_applied' FROM pg_stat_replication "
+          . "WHERE application_name = '$n_slot'"),
+    'P\'s apply worker reported its position since');
+is($n->safe_psql('postgres',
+        "SELECT confirmed_flush_lsn < '$applied' FROM pg_replication_slots "
+          . "WHERE slot_name = '$n_slot'"),
+    't', 'P has not confirmed to N what S lacks');
 $s->start;
 ok($n->poll_query_until('postgres', 'SELECT count(*) = 1 FROM fo_pk WHERE id = 2'),
     'with S back, N catches up');
+ok($n->poll_query_until('postgres',
+        "SELECT confirmed_flush_lsn >= '$applied' FROM pg_replication_slots "
+          . "WHERE slot_name = '$n_slot'"),
+    'with S back, P confirms N\'s transaction');
 
 # --- failover under load ---------------------------------------------------------------------
 # One forked psql client per node commits one transaction per id (a row in fo_pk and one in
