@@ -3,6 +3,7 @@
 // of each feature and registers the supervisor, so src/pg stays glue that depends on no feature
 // (docs/architecture.md, "Layers").
 #include "spock/apply/channel_stats.hpp"
+#include "spock/failover/slot_sync.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/read_only.hpp"
@@ -50,6 +51,7 @@ void _PG_init(void) {
         spock::apply::install_channel_stats_shmem();
         spock::worker::install_notify_callback();
         spock::worker::register_supervisor();
+        spock::failover::register_slot_sync_worker();
         spock::sql::install_drop_hook();
         spock::sql::install_truncate_capture();
         spock::sql::install_partition_detach_hook();

@@ -11,6 +11,7 @@
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/spi.hpp"
+#include "spock/pg/standby_slots.hpp"
 #include "spock/pg/waits.hpp"
 #include "spock/pg/xact.hpp"
 #include "spock/sync/table_resync.hpp"
@@ -380,7 +381,9 @@ void Applier::on_commit(const core::Commit& m) {
 }
 
 core::Lsn Applier::flush_position(core::Lsn received) {
-    return flush_.flushed(core::Lsn{GetFlushRecPtr(nullptr)}, received, in_remote_txn_);
+    // With spock.pg_standby_slot_names, a remote transaction is confirmed to its provider only
+    // once the physical standbys have its local commit (docs/high-availability.md).
+    return flush_.flushed(pg::flush_confirmed_by_standbys(), received, in_remote_txn_);
 }
 
 }  // namespace spock::apply

@@ -13,6 +13,7 @@
 #include "spock/core/wal_message.hpp"
 #include "spock/output/plugin_state.hpp"
 #include "spock/output/row_filter_eval.hpp"
+#include "spock/output/standby_gate.hpp"
 #include "spock/output/writer.hpp"
 #include "spock/pg/control_key.hpp"
 #include "spock/pg/guard.hpp"
@@ -391,15 +392,18 @@ void cb_startup(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool is_i
     pg::guarded([=] { startup(ctx, opt, is_init); });
 }
 
-// cb_begin, cb_filter_by_origin and cb_shutdown only read and set plain fields: they can
-// neither throw nor raise an error, so they need no guard (noexcept says so).
-void cb_begin(LogicalDecodingContext* ctx, ReorderBufferTXN*) noexcept {
+// cb_filter_by_origin and cb_shutdown only read and set plain fields: they can neither throw
+// nor raise an error, so they need no guard (noexcept says so).
+void cb_begin(LogicalDecodingContext* ctx, ReorderBufferTXN* txn) {
     // BEGIN goes out with the first change the subscriber receives, so transactions that touch
     // nothing it subscribes to cost it nothing.
     PluginState* st = state_of(ctx);
     st->begin_sent = false;
     st->repair_mode = false;
     st->from_subscriber = -1;
+    // With spock.pg_standby_slot_names, nothing of the transaction leaves before the physical
+    // standbys have it (docs/high-availability.md).
+    pg::guarded([=] { wait_for_standbys(ctx, txn->end_lsn); });
 }
 
 void cb_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation rel,

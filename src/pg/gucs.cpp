@@ -5,6 +5,7 @@
 
 #include "spock/pg/postgres.hpp"
 #include "spock/pg/setting_typos.hpp"
+#include "spock/pg/slot_filter_check.hpp"
 
 #include <climits>
 
@@ -239,9 +240,10 @@ void define_all() {
     define_int("spock.standby_slots_min_confirmed",
                "How many of spock.pg_standby_slot_names must confirm (-1 means all).",
                &standby_slots_min_confirmed, -1, -1, 100, PGC_SIGHUP);
-    define_string("spock.synchronize_slot_names",
-                  "Logical slots a standby keeps in step with its primary.",
-                  &synchronize_slot_names, "name_like:%%", PGC_SIGHUP, GUC_LIST_INPUT);
+    DefineCustomStringVariable("spock.synchronize_slot_names",
+                               "Logical slots a standby keeps in step with its primary.", nullptr,
+                               &synchronize_slot_names, "name_like:%%", PGC_SIGHUP, GUC_LIST_INPUT,
+                               pg::check_synchronize_slot_names, nullptr, nullptr);
     define_bool("spock.drop_extra_slots",
                 "Drops logical slots on a standby that match no synchronisation filter.",
                 &drop_extra_slots, true, PGC_SIGHUP);
