@@ -95,6 +95,8 @@ BEGIN
             RAISE EXCEPTION 'the other session still has its transaction';
         END IF;
         PERFORM pg_sleep(0.05);
+        -- pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        PERFORM pg_stat_clear_snapshot();
     END LOOP;
 END
 $$;
