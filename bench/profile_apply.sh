@@ -14,6 +14,8 @@
 #
 #   PG_CONFIG=... XACTS=40000 ROUNDS=3 bench/profile_apply.sh
 #   PG_CONFIG=... WORKLOAD=pgbench PERF=1 OUT=/tmp/w3.perf bench/profile_apply.sh
+#   SYSTEM=native PERF=stat EXTRA_CONF='wal_writer_flush_after = 0' bench/profile_apply.sh
+# EXTRA_CONF: more postgresql.conf lines for both instances.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -33,10 +35,11 @@ for port in $p $s; do
     name=prov
     [ "$port" = "$s" ] && name=sub
     if [ "$SYSTEM" = spock ]; then
-        bench_start_instance "$name" "$port" "shared_preload_libraries = 'spock'"
+        bench_start_instance "$name" "$port" "shared_preload_libraries = 'spock'
+${EXTRA_CONF:-}"
         psql_at "$port" "CREATE EXTENSION spock" >/dev/null
     else
-        bench_start_instance "$name" "$port"
+        bench_start_instance "$name" "$port" "${EXTRA_CONF:-}"
     fi
     case $WORKLOAD in
         small) psql_at "$port" "CREATE TABLE t (id bigserial PRIMARY KEY, v int)" >/dev/null ;;

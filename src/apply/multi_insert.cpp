@@ -28,6 +28,7 @@
 #include "apply_internal.hpp"
 #include "delete_conflicts.hpp"
 
+#include "spock/apply/channel_stats.hpp"
 #include "spock/core/insert_batch.hpp"
 #include "spock/worker/deleted_keys.hpp"
 
@@ -601,7 +602,12 @@ void flush_buffer(bool may_retry) {
              written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
     if (written < n) {
+        // A key that was there already or taken meanwhile: the single-row path resolves it,
+        // and the conflict counts on this table, whichever change wrote the run out.
+        std::uint64_t before = conflicts_seen(pending_conflicts());
         write_rows_one_by_one(b, written, n);
+        std::uint64_t after = conflicts_seen(pending_conflicts());
+        channel_stats_count_conflicts(b->remoteid, after >= before ? after - before : 0);
     }
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);
