@@ -122,6 +122,38 @@ void channel_stats_count_delta(Oid relid, std::uint64_t columns) {
     }
 }
 
+namespace {
+std::uint64_t counted_apart = 0;
+}
+
+std::uint64_t conflicts_counted_apart() noexcept {
+    return counted_apart;
+}
+
+void channel_stats_count_conflicts(core::RelId remote_relid, std::uint64_t conflicts) {
+    if (!gucs::channel_counters || conflicts == 0) {
+        return;
+    }
+    const detail::RelMapEntry* e = detail::find_mapped_relation(remote_relid);
+    if (e == nullptr || !e->local_valid || !OidIsValid(e->local_relid)) {
+        return;
+    }
+    bool failed = false;
+    try {
+        if (pending == nullptr) {
+            pending = new core::ChannelPending();
+        }
+        pending->add(e->local_relid, core::ChannelCounter::Conflict, conflicts);
+        counted_apart += conflicts;
+    } catch (...) {
+        failed = true;
+    }
+    if (failed) {
+        ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+                        errdetail("Could not count a conflict in spock's channel statistics.")));
+    }
+}
+
 void channel_stats_discard() noexcept {
     if (pending != nullptr) {
         pending->clear();

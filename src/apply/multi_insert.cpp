@@ -4,9 +4,11 @@
 //  * only when nothing row-level would run between rows: no row INSERT trigger that fires
 //    under the current session_replication_role, no volatile default (nextval aside), and
 //    spock.check_all_uc_indexes off;
-//  * every row is still looked up by the key index. A row whose key already exists, or whose
-//    key hash equals one in the buffer (possibly the same key, not yet visible to the lookup),
-//    flushes the buffer and goes through the single-row path, which resolves the conflict;
+//  * every row is still looked up by the key index (the first rows of a run only once it is
+//    long enough for a guarded multi-insert: a shorter run is written speculatively, which
+//    meets an existing key as well; core::defer_key_lookup). A row whose key already exists, or
+//    whose key hash equals one in the buffer (possibly the same key, not yet visible to the
+//    lookup), flushes the buffer and goes through the single-row path, which resolves the conflict;
 //    for that the key index must use its type's default btree operator family and the type
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
@@ -26,6 +28,7 @@
 #include "apply_internal.hpp"
 #include "delete_conflicts.hpp"
 
+#include "spock/apply/channel_stats.hpp"
 #include "spock/core/insert_batch.hpp"
 #include "spock/worker/deleted_keys.hpp"
 
@@ -72,7 +75,6 @@ struct InsertBuffer {
     EState* estate;
     ResultRelInfo* rri;
     BulkInsertState bistate;
-    TupleTableSlot* slots[kMaxBufferedRows];
     TupleDesc slot_desc;  // unpinned copy shared by the buffered slots
     int nslots;           // slots created so far
     int nused;            // rows buffered
@@ -89,14 +91,21 @@ struct InsertBuffer {
     AttrNumber key_atts[INDEX_MAX_KEYS];
     FmgrInfo* key_hash[INDEX_MAX_KEYS];
     Oid key_coll[INDEX_MAX_KEYS];
-    uint32 key_hashes[kKeySlots];
-    bool key_used[kKeySlots];
     // For the single-row path a conflicting run falls back to (write_rows()).
     RemoteTxn txn;
     int natts;
     bool* sent_rows;  // per buffered row, natts flags: the columns the provider sent
     List* arbiters;   // the key index when it can arbitrate a speculative check, else NIL
+    // Rows buffered without a lookup of their key (core::defer_key_lookup), by position.
+    bool deferred[core::kMinGuardedBatchRows];
+    // Left out of the zeroing at start_buffer(): a single-row transaction should not pay for
+    // clearing 24 kB it never reads. key_used is cleared; slots[] is read below nslots only,
+    // key_hashes[] only where key_used says so.
+    bool key_used[kKeySlots];
+    uint32 key_hashes[kKeySlots];
+    TupleTableSlot* slots[kMaxBufferedRows];
 };
+constexpr size_t kZeroedPart = offsetof(InsertBuffer, key_hashes);
 
 InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
@@ -209,7 +218,8 @@ void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelI
     MemoryContext cxt =
         AllocSetContextCreate(CurTransactionContext, "spock insert buffer", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(cxt);
-    auto* b = static_cast<InsertBuffer*>(palloc0(sizeof(InsertBuffer)));
+    auto* b = static_cast<InsertBuffer*>(palloc(sizeof(InsertBuffer)));
+    memset(static_cast<void*>(b), 0, kZeroedPart);
     b->cxt = cxt;
     b->rowcxt = AllocSetContextCreate(cxt, "spock insert buffer row", ALLOCSET_DEFAULT_SIZES);
     b->rel = table_open(RelationGetRelid(rel), NoLock);  // already locked
@@ -242,7 +252,6 @@ void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelI
     MemoryContextSwitchTo(cxt);
 
     TupleDesc desc = RelationGetDescr(b->rel);
-    b->bistate = GetBulkInsertState();
     b->lookup = table_slot_create(b->rel, nullptr);
     b->has_generated = desc->constr != nullptr && desc->constr->has_generated_stored;
     b->has_constraints = desc->constr != nullptr;
@@ -261,6 +270,14 @@ void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelI
     b->sent_rows = static_cast<bool*>(palloc(sizeof(bool) * b->natts * kMaxBufferedRows));
     MemoryContextSwitchTo(old);
     buffer = b;
+}
+
+// Whether a row with the slot's key exists (the lookup waits for a writer in progress).
+bool key_exists(InsertBuffer* b, TupleTableSlot* slot) {
+    bool found =
+        RelationFindReplTupleByIndex(b->rel, b->key_index, LockTupleExclusive, slot, b->lookup);
+    ExecClearTuple(b->lookup);
+    return found;
 }
 
 // Remembers a key hash; false when it was there already.
@@ -314,6 +331,7 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
     owner_off(b);
 
     bool single_row = false;
+    bool deferred = false;
     if (OidIsValid(b->key_index)) {
         slot_getallattrs(slot);  // the lookup reads tts_values directly
         uint32 h = 0;
@@ -328,10 +346,11 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
                                                                  slot->tts_values[a])));
         }
         if (!has_null) {
-            single_row = !add_key_hash(b, h) ||
-                         RelationFindReplTupleByIndex(b->rel, b->key_index, LockTupleExclusive,
-                                                      slot, b->lookup);
-            ExecClearTuple(b->lookup);
+            single_row = !add_key_hash(b, h);
+            if (!single_row) {
+                deferred = core::defer_key_lookup(b->nused, b->arbiters != NIL, b->nest_level > 1);
+                single_row = !deferred && key_exists(b, slot);
+            }
         }
     }
     // A key the record of deleted keys knows: the single-row path decides (insert_deleted).
@@ -344,6 +363,9 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
         ExecMaterializeSlot(slot);
         memcpy(b->sent_rows + static_cast<size_t>(b->nused) * b->natts, sent,
                sizeof(bool) * desc->natts);
+        if (b->nused < core::kMinGuardedBatchRows) {
+            b->deferred[b->nused] = deferred;
+        }
         b->nused++;
     } else {
         ExecClearTuple(slot);
@@ -408,9 +430,20 @@ void flush_insert_buffer() {
 
 namespace {
 
+// The bulk-insert state of the multi-insert paths, made on first use: a run written
+// speculatively (every single-row transaction) does not need its buffer ring.
+BulkInsertState bulk_state(InsertBuffer* b) {
+    if (b->bistate == nullptr) {
+        MemoryContext old = MemoryContextSwitchTo(b->cxt);
+        b->bistate = GetBulkInsertState();
+        MemoryContextSwitchTo(old);
+    }
+    return b->bistate;
+}
+
 // Writes rows [0, n) with one multi-insert; a duplicate key raises a unique violation.
 void write_rows(InsertBuffer* b, int n) {
-    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
+    table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, bulk_state(b));
     if (b->rri->ri_NumIndices == 0) {
         return;
     }
@@ -444,6 +477,7 @@ int write_rows_speculative(InsertBuffer* b, int n) {
 // with the subtransaction rolled back: none of the rows is written. Any other error rolls the
 // subtransaction back and is raised again.
 bool write_rows_guarded(InsertBuffer* b, int n) {
+    BulkInsertState bistate = bulk_state(b);
     MemoryContext oldcxt = CurrentMemoryContext;
     ResourceOwner oldowner = CurrentResourceOwner;
     BeginInternalSubTransaction(nullptr);
@@ -454,7 +488,7 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
         bool found = false;
         owner_on(b);
         PushActiveSnapshot(GetTransactionSnapshot());
-        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, b->bistate);
+        table_multi_insert(b->rel, b->slots, n, GetCurrentCommandId(true), 0, bistate);
         for (int i = 0; i < n && !found; i++) {
             List* recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate, false, true,
                                                   &found, b->arbiters);
@@ -465,7 +499,7 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
         PopActiveSnapshot();
         owner_off(b);
         // The pinned page belongs to the subtransaction's resource owner.
-        ReleaseBulkInsertStatePin(b->bistate);
+        ReleaseBulkInsertStatePin(bistate);
     }
     PG_CATCH();
     {
@@ -475,7 +509,7 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
         RollbackAndReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(oldcxt);
         CurrentResourceOwner = oldowner;
-        b->bistate->current_buf = InvalidBuffer;  // released with the subtransaction
+        bistate->current_buf = InvalidBuffer;  // released with the subtransaction
         ReThrowError(edata);
     }
     PG_END_TRY();
@@ -487,6 +521,22 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
     MemoryContextSwitchTo(oldcxt);
     CurrentResourceOwner = oldowner;
     return !collided;
+}
+
+// Looks up the keys of the first rows of a run, buffered without a lookup
+// (core::defer_key_lookup), before the run is written with a guarded multi-insert: true when one
+// exists already (the run is then written speculatively, and that row goes the single-row way).
+bool deferred_key_exists(InsertBuffer* b, int n) {
+    bool found = false;
+    PushActiveSnapshot(GetTransactionSnapshot());
+    for (int i = 0; i < n && i < core::kMinGuardedBatchRows && !found; i++) {
+        if (b->deferred[i]) {
+            slot_getallattrs(b->slots[i]);  // materialising the slot dropped its values
+            found = key_exists(b, b->slots[i]);
+        }
+    }
+    PopActiveSnapshot();
+    return found;
 }
 
 // After a concurrent writer took a key: rows [from, n) through the single-row path, which
@@ -524,6 +574,9 @@ void flush_buffer(bool may_retry) {
         core::BatchWrite how = core::choose_batch_write(n, b->arbiters != NIL, may_retry,
                                                         speculative_runs_left(b->relid));
         bool collided = false;
+        if (how == core::BatchWrite::GuardedMultiInsert && deferred_key_exists(b, n)) {
+            how = core::BatchWrite::Speculative;
+        }
         if (how == core::BatchWrite::GuardedMultiInsert) {
             collided = !write_rows_guarded(b, n);
             if (collided) {
@@ -549,13 +602,20 @@ void flush_buffer(bool may_retry) {
              written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
     if (written < n) {
+        // A key that was there already or taken meanwhile: the single-row path resolves it,
+        // and the conflict counts on this table, whichever change wrote the run out.
+        std::uint64_t before = conflicts_seen(pending_conflicts());
         write_rows_one_by_one(b, written, n);
+        std::uint64_t after = conflicts_seen(pending_conflicts());
+        channel_stats_count_conflicts(b->remoteid, after >= before ? after - before : 0);
     }
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);
     }
     ExecDropSingleTupleTableSlot(b->lookup);
-    FreeBulkInsertState(b->bistate);
+    if (b->bistate != nullptr) {
+        FreeBulkInsertState(b->bistate);
+    }
     table_finish_bulk_insert(b->rel, 0);
     ExecCloseResultRelations(b->estate);
     FreeExecutorState(b->estate);

@@ -23,4 +23,9 @@ int collision_backoff(BatchWrite how, bool collided, int speculative_runs_left) 
     return speculative_runs_left;
 }
 
+bool defer_key_lookup(int buffered_rows, bool has_arbiter, bool in_subtransaction) noexcept {
+    return has_arbiter && !in_subtransaction && buffered_rows >= 0 &&
+           buffered_rows < kMinGuardedBatchRows - 1;
+}
+
 }  // namespace spock::core

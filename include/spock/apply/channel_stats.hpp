@@ -35,8 +35,18 @@ inline std::uint64_t conflicts_seen(const core::ConflictCounts& c) noexcept {
     return sum;
 }
 
+// For the buffered INSERTs (multi_insert.cpp): `conflicts` conflicts that rows of
+// `remote_relid` met when their run was written, after the changes that brought them were
+// counted. Plain glue (raises ERROR, never a C++ exception); nothing when
+// spock.channel_counters is off.
+void channel_stats_count_conflicts(core::RelId remote_relid, std::uint64_t conflicts);
+
+// How many conflicts channel_stats_count_conflicts() has counted in this process so far.
+std::uint64_t conflicts_counted_apart() noexcept;
+
 // Runs `apply` (one remote change of `remote_relid`) and, when it returns, counts it with the
-// conflicts row apply met meanwhile. A change that throws is not counted.
+// conflicts row apply met meanwhile, less those counted on their own table already (a buffered
+// run of another table written during this change). A change that throws is not counted.
 template <typename F>
 void counted_change(core::RelId remote_relid, core::ChannelCounter counter, F&& apply) {
     if (!gucs::channel_counters) {
@@ -45,9 +55,12 @@ void counted_change(core::RelId remote_relid, core::ChannelCounter counter, F&& 
     }
     const core::ConflictCounts& seen = pending_conflicts();
     std::uint64_t before = conflicts_seen(seen);
+    std::uint64_t apart = conflicts_counted_apart();
     apply();
     std::uint64_t after = conflicts_seen(seen);
-    channel_stats_count(remote_relid, counter, after >= before ? after - before : after);
+    std::uint64_t met = after >= before ? after - before : after;
+    apart = conflicts_counted_apart() - apart;
+    channel_stats_count(remote_relid, counter, met >= apart ? met - apart : 0);
 }
 
 // For the delta-apply code: `columns` delta applies on local table `relid` (n_dca). Counted

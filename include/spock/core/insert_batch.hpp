@@ -36,4 +36,14 @@ BatchWrite choose_batch_write(int rows, bool has_arbiter, bool may_resolve,
 // The table's speculative_runs_left after a run written as `how`, which met a collision or not.
 int collision_backoff(BatchWrite how, bool collided, int speculative_runs_left) noexcept;
 
+// Whether the row about to be buffered at position `buffered_rows` of its run may skip the
+// lookup of its key for now. A run that stays shorter than kMinGuardedBatchRows is written
+// speculatively, and a speculative write meets an existing key as surely as the lookup does
+// (the row then goes the single-row way, which resolves insert_exists), so the first rows of a
+// run are not looked up; only if the run grows long enough for a guarded multi-insert are they
+// looked up, before it is written. That needs an arbiter, and the run must not live in a
+// subtransaction (replay), whose runs are written from the subtransaction callbacks, which do
+// not resolve conflicts.
+bool defer_key_lookup(int buffered_rows, bool has_arbiter, bool in_subtransaction) noexcept;
+
 }  // namespace spock::core
