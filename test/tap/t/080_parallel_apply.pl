@@ -67,10 +67,13 @@ INSERT INTO parent VALUES (:p, 1) ON CONFLICT (id) DO UPDATE SET v = parent.v + 
 INSERT INTO child VALUES (:c, :p, :client_id) ON CONFLICT (id) DO NOTHING;
 COMMIT;
 },
-    # A parent deleted with its children, then often created again at once.
+    # A parent deleted with its children, then created again at once. The upsert makes sure the
+    # row exists to be locked; FOR UPDATE then waits for every transaction that holds it as a
+    # parent (KEY SHARE) and keeps new children out until the delete commits.
     orphan => q{
 \set p random(1, 40)
 BEGIN;
+INSERT INTO parent VALUES (:p, 0) ON CONFLICT (id) DO UPDATE SET v = parent.v;
 SELECT 1 FROM parent WHERE id = :p FOR UPDATE;
 DELETE FROM child WHERE parent_id = :p;
 DELETE FROM parent WHERE id = :p;
