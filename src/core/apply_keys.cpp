@@ -11,6 +11,8 @@ enum class Value { Added, Unknown };
 
 // Adds the spec's value in tuple; Unknown when a column is missing or an unchanged toast.
 Value add_value(const KeySpec& spec, const TupleData& tuple, TxnKeys& keys) {
+    if (spec.columns.empty())
+        return Value::Unknown;  // a spec with no columns always stands for its whole space
     std::vector<const ColumnValue*> values;
     values.reserve(spec.columns.size());
     for (std::uint16_t c : spec.columns) {

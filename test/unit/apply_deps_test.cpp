@@ -245,6 +245,29 @@ TEST(ApplyKeys, InsertAddsEveryKeyAndTheParentReference) {
     EXPECT_EQ(key_set(pk), (std::set<std::pair<KeySpace, std::uint64_t>>{{500, h(500, "7")}}));
 }
 
+// A reference whose column types differ from the parent's is given no columns by the glue:
+// every change adds the parent's whole space, so it meets every parent key.
+TEST(ApplyKeys, SpecWithoutColumnsAlwaysAddsTheWholeSpace) {
+    RelationKeys rel = child_rel();
+    rel.specs[2].columns.clear();
+    TxnKeys k;
+    add_message_keys(Insert{1, row({txt("1"), txt("a@x"), txt("7"), txt("n")})}, &rel, k);
+    EXPECT_EQ(key_set(k), (std::set<std::pair<KeySpace, std::uint64_t>>{
+                              {400, h(400, "1")}, {401, h(401, "a@x")}, {500, 0}}));
+    TxnKeys d;
+    add_message_keys(Delete{1, OldTuple{OldTupleKind::Key, row({txt("1"), null(), null(), null()})}}, &rel, d);
+    EXPECT_TRUE(key_set(d).count({500, 0}));
+    // Even a NULL reference: the glue could not say which values it stands for.
+    TxnKeys n;
+    add_message_keys(Insert{1, row({txt("2"), null(), null(), txt("n")})}, &rel, n);
+    EXPECT_TRUE(key_set(n).count({500, 0}));
+    DependencyTracker t;
+    TxnKeys parent;
+    parent.add(500, h(500, "9"));
+    Admission a = t.admit(parent);
+    EXPECT_EQ(t.admit(k).wait_for, a.seq);
+}
+
 TEST(ApplyKeys, NullValuesAddNoKey) {
     RelationKeys rel = child_rel();
     TxnKeys k;

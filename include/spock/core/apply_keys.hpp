@@ -40,7 +40,10 @@ enum class KeySpecKind : std::uint8_t {
 struct KeySpec {
     KeySpecKind kind = KeySpecKind::Unique;
     KeySpace space = 0;
-    std::vector<std::uint16_t> columns;  // remote column positions
+    // Remote column positions. Empty: every change adds the whole space (the glue uses that
+    // for a foreign key whose column types differ from the parent's, as the values may be sent
+    // in another form than the parent's).
+    std::vector<std::uint16_t> columns;
 };
 
 struct RelationKeys {

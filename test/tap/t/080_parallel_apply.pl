@@ -9,8 +9,8 @@
 # local transaction, and the provider never updates those rows, so a transaction applied twice
 # shows as a second log row (an insert_exists resolved as an UPDATE).
 #
-# Apply is serial today; once spock.parallel_apply_workers exists the same run is repeated
-# with 2 and 4 apply processes (@processes below) and a kill of one of them.
+# The run is repeated with spock.parallel_apply_workers = 1 (serial: the apply worker is
+# killed), 2 and 4 (one of the parallel apply processes is killed, not the leader).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -19,7 +19,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use SpockTest;
 
-my @processes = (1);
+my @processes = (1, 2, 4);
 my $seconds = $ENV{SPOCK_PARALLEL_SECONDS} // 8;
 
 my $n1 = spock_node('pa_n1', extension => 1);
@@ -132,13 +132,30 @@ sub apply_pid {
         'SELECT worker_pid FROM spock.get_apply_worker_status() WHERE worker_pid > 0');
 }
 
+# The apply process to kill: with parallel apply one of the processes, not the leader.
+sub victim_pid {
+    my ($np) = @_;
+    return apply_pid() if $np == 1;
+    return $n2->safe_psql('postgres', q{
+        SELECT pid FROM pg_stat_activity WHERE backend_type = 'spock parallel apply'
+        ORDER BY pid LIMIT 1});
+}
+
 for my $np (@processes) {
+    # The setting takes effect at a reload: the apply worker restarts with that many processes.
+    $n2->safe_psql('postgres', "ALTER SYSTEM SET spock.parallel_apply_workers = $np");
+    $n2->safe_psql('postgres', 'SELECT pg_reload_conf()');
+    my $want = $np > 1 ? $np : 0;
+    $n2->poll_query_until('postgres', qq{
+        SELECT count(*) = $want FROM pg_stat_activity
+        WHERE backend_type = 'spock parallel apply'})
+      or die "n2 did not start $want parallel apply processes";
     my $run = spock_pgbench($n1, '-c', '6', '-j', '2', '-T', $seconds, @files);
     # Kill the apply process once some of the load has arrived.
     my $before = $n2->safe_psql('postgres', 'SELECT count(*) FROM ind');
     $n2->poll_query_until('postgres', "SELECT count(*) > $before + 200 FROM ind")
       or die 'nothing arrived on n2';
-    my $pid = apply_pid();
+    my $pid = victim_pid($np);
     ok(kill('KILL', $pid), "apply process $pid killed mid-stream ($np process(es))");
     spock_pgbench_finish("the mixed workload ($np process(es))", $run);
     spock_wait_replicating($n2, 'sub_pa');
