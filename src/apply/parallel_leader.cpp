@@ -117,16 +117,15 @@ void ParallelLeader::start() {
             bgw.bgw_notify_pid = MyProcPid;
             BackgroundWorkerHandle* handle;
             if (!RegisterDynamicBackgroundWorker(&bgw, &handle)) {
-                ereport(ERROR,
-                        (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-                         errmsg("could not start parallel apply process %d of subscription "
-                                "\"%s\"",
-                                k, sub_name),
-                         errdetail("spock.parallel_apply_workers is %d; every process is a "
-                                   "background worker.",
-                                   n),
-                         errhint("Raise max_worker_processes or lower "
-                                 "spock.parallel_apply_workers.")));
+                ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                                errmsg("could not start parallel apply process %d of subscription "
+                                       "\"%s\"",
+                                       k, sub_name),
+                                errdetail("spock.parallel_apply_workers is %d; every process is a "
+                                          "background worker.",
+                                          n),
+                                errhint("Raise max_worker_processes or lower "
+                                        "spock.parallel_apply_workers.")));
             }
             g_handles[g_nhandles++] = handle;
             mqs[k - 1] = shm_mq_attach(mq, seg_, handle);
@@ -206,15 +205,15 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
                 rel_msg_[m.relid] = std::string(payload);
                 rel_keys_[m.relid] = relation_keys(m);
                 rels_used_.insert(m.relid);  // defined in the transaction itself from here
-            } else if constexpr (std::is_same_v<T, core::Insert> || std::is_same_v<T, core::Update> ||
+            } else if constexpr (std::is_same_v<T, core::Insert> ||
+                                 std::is_same_v<T, core::Update> ||
                                  std::is_same_v<T, core::Delete>) {
                 note_relation(m.relid);
                 auto it = rel_keys_.find(m.relid);
                 auto known = rel_msg_.find(m.relid);
                 if (it == rel_keys_.end() && known != rel_msg_.end()) {
                     core::ProtocolMessage def = core::decode_message(known->second);
-                    it = rel_keys_
-                             .emplace(m.relid, relation_keys(std::get<core::Relation>(def)))
+                    it = rel_keys_.emplace(m.relid, relation_keys(std::get<core::Relation>(def)))
                              .first;
                 }
                 rk = it == rel_keys_.end() ? nullptr : &it->second;
@@ -378,9 +377,8 @@ void ParallelLeader::wait_a_little() {
         CHECK_FOR_INTERRUPTS();
     });
     if (ShutdownRequestPending) {
-        throw core::Error("57P01",
-                          "apply worker of subscription \"" + cfg_.name +
-                              "\" stops while its parallel apply processes are busy");
+        throw core::Error("57P01", "apply worker of subscription \"" + cfg_.name +
+                                       "\" stops while its parallel apply processes are busy");
     }
     if (idle_) {
         idle_();

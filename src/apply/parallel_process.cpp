@@ -93,8 +93,8 @@ void run(int k, shm_mq_handle* mqh) {
     ParallelShared* sh = g_sh;
     pg::pg_call([] {
         SetConfigOption("session_replication_role", "replica", PGC_SUSET, PGC_S_OVERRIDE);
-        SetConfigOption("synchronous_commit", gucs::synchronous_commit ? "local" : "off",
-                        PGC_SUSET, PGC_S_OVERRIDE);
+        SetConfigOption("synchronous_commit", gucs::synchronous_commit ? "local" : "off", PGC_SUSET,
+                        PGC_S_OVERRIDE);
         SetConfigOption("check_function_bodies", "off", PGC_SUSET, PGC_S_OVERRIDE);
         RegisterXactCallback(before_commit, nullptr);
     });

@@ -133,7 +133,8 @@ void read_foreign_keys(const core::Relation& rel, Relation r, RawKeys* out) {
                 break;
             }
             AttrNumber child_att = fk->conkey[k];
-            if (get_atttype(RelationGetRelid(r), child_att) != get_atttype(fk->confrelid, parent_att)) {
+            if (get_atttype(RelationGetRelid(r), child_att) !=
+                get_atttype(fk->confrelid, parent_att)) {
                 s->ncols = -1;  // may be sent in another form than the parent's key
                 break;
             }
@@ -169,8 +170,8 @@ core::RelationKeys relation_keys(const core::Relation& rel) {
     core::RelationKeys keys;
     keys.identity = core::identity_columns(rel);
     keys.old_tuple_full =
-        !keys.identity.empty() && std::all_of(keys.identity.begin(), keys.identity.end(),
-                                              [](bool b) { return b; });
+        !keys.identity.empty() &&
+        std::all_of(keys.identity.begin(), keys.identity.end(), [](bool b) { return b; });
     if (rel.nspname == "spock") {
         return keys;  // spock.queue and the like: applied by the leader
     }

@@ -205,8 +205,7 @@ void Stream::update_progress() {
         return;
     }
     XLogRecPtr at = w.lsn;
-    TimestampTz commit_ts =
-        (par_ ? par_->last_commit_time() : applier_.last_commit_time()).value;
+    TimestampTz commit_ts = (par_ ? par_->last_commit_time() : applier_.last_commit_time()).value;
     std::string ts =
         commit_ts != 0
             ? std::string(pg::pg_call([commit_ts] { return timestamptz_to_str(commit_ts); }))
@@ -359,8 +358,7 @@ void Stream::run() {
     }
     processes_ = gucs::parallel_apply_workers;
     if (processes_ > 1) {
-        par_ = std::make_unique<ParallelLeader>(cfg_, slot_, applier_,
-                                                processes_);
+        par_ = std::make_unique<ParallelLeader>(cfg_, slot_, applier_, processes_);
         par_->set_skip_lsn(cfg_.skip_lsn);
         par_->set_idle_callback([this] { send_feedback(false); });
     }
@@ -435,8 +433,7 @@ void Stream::stream() {
         int socket = PQsocket(c);
         // With local commits still to be flushed (synchronous_commit is off), look again soon
         // so that the provider hears about them without waiting a whole second.
-        long wait_ms =
-            applier_.has_unflushed() || (par_ && par_->has_unflushed()) ? 100L : 1000L;
+        long wait_ms = applier_.has_unflushed() || (par_ && par_->has_unflushed()) ? 100L : 1000L;
         int rc = pg::pg_call([socket, wait_ms] {
             int r = WaitLatchOrSocket(
                 MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

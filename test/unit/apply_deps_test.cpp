@@ -255,7 +255,8 @@ TEST(ApplyKeys, SpecWithoutColumnsAlwaysAddsTheWholeSpace) {
     EXPECT_EQ(key_set(k), (std::set<std::pair<KeySpace, std::uint64_t>>{
                               {400, h(400, "1")}, {401, h(401, "a@x")}, {500, 0}}));
     TxnKeys d;
-    add_message_keys(Delete{1, OldTuple{OldTupleKind::Key, row({txt("1"), null(), null(), null()})}}, &rel, d);
+    add_message_keys(
+        Delete{1, OldTuple{OldTupleKind::Key, row({txt("1"), null(), null(), null()})}}, &rel, d);
     EXPECT_TRUE(key_set(d).count({500, 0}));
     // Even a NULL reference: the glue could not say which values it stands for.
     TxnKeys n;

@@ -170,6 +170,12 @@ for my $np (@processes) {
     is(applied_once(), "$n $n true $n", "every row applied once, none twice ($np process(es))");
     is($n2->safe_psql('postgres', 'SELECT count(*) FROM spock.exception_log'), '0',
         'no change went to exception handling');
+    next if $np == 1;
+    # The processes' own origins moved: they, not the leader, committed transactions.
+    cmp_ok($n2->safe_psql('postgres', q{
+        SELECT count(*) FROM pg_replication_origin_status
+        WHERE external_id ~ ':w[0-9]+$' AND remote_lsn > '0/0'}), '>=', 2,
+        "parallel apply processes committed transactions ($np process(es))");
 }
 
 $_->stop for ($n1, $n2);
