@@ -52,17 +52,17 @@ my %scripts = (
     insert => q{
 \set p random(1, 10)
 BEGIN;
-INSERT INTO ev VALUES (nextval('evseq'), current_setting('pm.node_no')::int, :p, 'x');
-INSERT INTO ev VALUES (nextval('evseq'), current_setting('pm.node_no')::int, NULL, 'y');
+INSERT INTO ev VALUES (nextval('evseq'), :node, :p, 'x');
+INSERT INTO ev VALUES (nextval('evseq'), :node, NULL, 'y');
 COMMIT;
 },
     hot => q{
 \set h random(1, 10)
-UPDATE hot SET v = v + 1, by_node = current_setting('pm.node_no')::int WHERE id = :h;
+UPDATE hot SET v = v + 1, by_node = :node WHERE id = :h;
 },
     prune => q{
 DELETE FROM ev WHERE id IN (SELECT id FROM ev WHERE note = 'y'
-    AND node = current_setting('pm.node_no')::int ORDER BY id LIMIT 2);
+    AND node = :node ORDER BY id LIMIT 2);
 },
 );
 my @files;
@@ -72,13 +72,11 @@ for my $name (sort keys %scripts) {
     close $fh;
     push @files, '-f', "$dir/$name.sql";
 }
-my @runs;
-for my $i (0 .. 2) {
-    $nodes[$i]->safe_psql('postgres', "ALTER SYSTEM SET pm.node_no = '" . ($i + 1) . "'");
-    $nodes[$i]->safe_psql('postgres', 'SELECT pg_reload_conf()');
-}
 # The prune script deletes only rows of its own node: no DELETE meets another node's INSERT.
-push @runs, spock_pgbench($_, '-c', '2', '-j', '1', '-T', $seconds, @files) for @nodes;
+my @runs = map {
+    spock_pgbench($nodes[$_], '-c', '2', '-j', '1', '-T', $seconds, '-D', 'node=' . ($_ + 1),
+        @files)
+} 0 .. 2;
 spock_pgbench_finish('the mesh workload', @runs);
 spock_wait_caught_up($_) for @nodes;
 spock_wait_caught_up($_) for @nodes;
