@@ -155,6 +155,19 @@ for my $np (@processes) {
     my $before = $n2->safe_psql('postgres', 'SELECT count(*) FROM ind');
     $n2->poll_query_until('postgres', "SELECT count(*) > $before + 200 FROM ind")
       or die 'nothing arrived on n2';
+    if ($np > 1) {
+        # A process that exits (SIGTERM: no crash) ends the set: the apply worker stops the
+        # others, waits for them and restarts them all from the last commit.
+        my $gone = victim_pid($np);
+        $n2->safe_psql('postgres', "SELECT pg_terminate_backend($gone)");
+        ok($n2->poll_query_until('postgres', qq{
+            SELECT count(*) = $np AND bool_and(pid <> $gone) FROM pg_stat_activity
+            WHERE backend_type = 'spock parallel apply'}),
+            "the set restarted after process $gone exited ($np process(es))");
+        my $at = $n2->safe_psql('postgres', 'SELECT count(*) FROM ind');
+        $n2->poll_query_until('postgres', "SELECT count(*) > $at + 200 FROM ind")
+          or die 'nothing arrived on n2 after the restart';
+    }
     my $pid = victim_pid($np);
     ok(kill('KILL', $pid), "apply process $pid killed mid-stream ($np process(es))");
     spock_pgbench_finish("the mixed workload ($np process(es))", $run);
