@@ -297,17 +297,27 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     }
     core::Admission a = tracker_.admit(keys_);
     int k = static_cast<int>(d.process) + 1;
+    wait_taken();
     send(k, a);
     pool_.assign(d.process, a.seq, commit.end_lsn);
     in_flight_.push_back({a.seq, k});
     buffering_ = false;
-    // The process takes the transaction's lock before it says it has it; nothing later is
-    // handed out before that, so whoever waits for this transaction finds the lock taken.
-    ParallelProcess* p = &sh_->procs[k - 1];
-    while (pg_atomic_read_u64(&p->taken) < a.seq) {
+    last_sent_ = {a.seq, k};
+}
+
+// The process takes the transaction's lock before it says it has it; nothing later is handed
+// out before that, so whoever waits for a transaction finds its lock taken. Checked before the
+// next send, so the leader reads the next transaction meanwhile.
+void ParallelLeader::wait_taken() {
+    if (last_sent_.k == 0) {
+        return;
+    }
+    ParallelProcess* p = &sh_->procs[last_sent_.k - 1];
+    while (pg_atomic_read_u64(&p->taken) < last_sent_.seq) {
         wait_a_little();
         poll();
     }
+    last_sent_ = {0, 0};
 }
 
 void ParallelLeader::send(int k, const core::Admission& a) {

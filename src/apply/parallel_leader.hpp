@@ -73,6 +73,7 @@ class ParallelLeader {
     void apply_here(const std::string& bytes);
     void finish_in_leader(core::ApplySeq seq, const core::Commit& commit);
     void wait_a_little();
+    void wait_taken();
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -90,6 +91,7 @@ class ParallelLeader {
         int k;
     };
     std::deque<InFlight> in_flight_;
+    InFlight last_sent_{0, 0};  // k 0: its lock is known taken
 
     // The latest RELATION message and keys per remote relation.
     std::unordered_map<core::RelId, std::string> rel_msg_;
