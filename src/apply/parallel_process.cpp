@@ -29,6 +29,7 @@ extern "C" {
 #include <miscadmin.h>
 #include <pgstat.h>
 #include <postmaster/bgworker.h>
+#include <replication/origin.h>
 #include <storage/dsm.h>
 #include <storage/ipc.h>
 #include <storage/lmgr.h>
@@ -42,8 +43,10 @@ namespace spock::apply {
 namespace {
 
 ParallelShared* g_sh = nullptr;
-std::uint64_t g_seq = 0;  // the transaction being applied (0: none)
-bool g_turn = false;      // every transaction before g_seq is known committed
+std::uint64_t g_seq = 0;                 // the transaction being applied (0: none)
+bool g_turn = false;                     // every transaction before g_seq is known committed
+XLogRecPtr g_final = InvalidXLogRecPtr;  // its commit LSN and end on the provider
+XLogRecPtr g_end = InvalidXLogRecPtr;
 
 // Waits until transaction `seq` committed (plain PostgreSQL code: may raise an ERROR).
 void wait_committed(std::uint64_t seq) {
@@ -68,11 +71,16 @@ void wait_committed(std::uint64_t seq) {
     }
 }
 
-// Before any local commit that writes (the transaction itself, or a replay of it): every
-// earlier remote transaction must have committed, so commits keep the provider's order.
+// Before a local commit that moves this process's origin to the transaction's position (the
+// transaction itself, a replay of it, anything committed while the origin is set up for it):
+// every earlier remote transaction must have committed, so origins and commits keep the
+// provider's order. Other commits (creating an origin before the transaction starts) move it
+// to no new position and do not wait, so they cannot join a lock cycle.
 void before_commit(XactEvent event, void*) {
     if (event != XACT_EVENT_PRE_COMMIT || g_seq == 0 || g_turn ||
-        !TransactionIdIsValid(GetTopTransactionIdIfAny())) {
+        !TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
+        replorigin_session_origin == InvalidRepOriginId ||
+        (replorigin_session_origin_lsn != g_final && replorigin_session_origin_lsn != g_end)) {
         return;
     }
     wait_committed(g_seq - 1);
@@ -132,6 +140,8 @@ void run(int k, shm_mq_handle* mqh) {
         pg::pg_call([wait_for] { wait_committed(wait_for); });
         g_seq = seq;
         g_turn = false;
+        g_final = InvalidXLogRecPtr;
+        g_end = InvalidXLogRecPtr;
         const char* p = static_cast<const char*>(data) + sizeof h;
         const char* end = static_cast<const char*>(data) + len;
         core::Lsn remote_end;
@@ -142,9 +152,12 @@ void run(int k, shm_mq_handle* mqh) {
             std::string_view payload(p + 4, n);
             p += 4 + n;
             core::ProtocolMessage msg = core::decode_message(payload);
-            if (const auto* c = std::get_if<core::Commit>(&msg)) {
+            if (const auto* b = std::get_if<core::Begin>(&msg)) {
+                g_final = b->final_lsn.value;
+            } else if (const auto* c = std::get_if<core::Commit>(&msg)) {
                 remote_end = c->end_lsn;
                 commit_time = c->commit_time;
+                g_end = c->end_lsn.value;
             }
             applier.handle(payload, msg);
         }
