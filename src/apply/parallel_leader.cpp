@@ -184,7 +184,12 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
         return;
     }
     if (!buffering_) {
-        return;  // startup and other messages outside a transaction
+        // Outside a transaction (a sync event, the startup message): after everything before
+        // it, in the leader, as serial apply does.
+        drain();
+        applier_.handle(payload, msg);
+        disabled_ = disabled_ || applier_.subscription_disabled();
+        return;
     }
     if (direct_) {
         if (const auto* r = std::get_if<core::Relation>(&msg)) {

@@ -4,7 +4,8 @@
 # parent), updates of hot rows every node updates (conflicts, last update wins), and deletes of
 # their own old rows. Once every subscription caught up, the three nodes hold the same rows,
 # the same as a serial apply ends with (every insert of every node present once, no deleted row
-# back), and the processes' own origins "<origin>:w<K>" show that the processes applied.
+# back), a sync event from each node is reached only after everything before it, and the
+# processes' own origins "<origin>:w<K>" show that the processes applied.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -78,6 +79,22 @@ my @runs = map {
         @files)
 } 0 .. 2;
 spock_pgbench_finish('the mesh workload', @runs);
+# A sync event (a message outside any transaction) is reached only once everything before it
+# is applied: right after the wait, the other nodes hold all of the sender's own rows.
+for my $i (0 .. 2) {
+    my $n = $i + 1;
+    my $lsn = $nodes[$i]->safe_psql('postgres', 'SELECT spock.sync_event()');
+    my $own = $nodes[$i]->safe_psql('postgres',
+        "SELECT count(*) || ' ' || coalesce(sum(id), 0) FROM ev WHERE node = $n");
+    for my $j (grep { $_ != $i } 0 .. 2) {
+        is($nodes[$j]->safe_psql('postgres',
+                "CALL spock.wait_for_sync_event(NULL, 'n$n', '$lsn', 60)"), 't',
+            'n' . ($j + 1) . " reaches n$n\'s sync event");
+        is($nodes[$j]->safe_psql('postgres',
+                "SELECT count(*) || ' ' || coalesce(sum(id), 0) FROM ev WHERE node = $n"),
+            $own, 'n' . ($j + 1) . " has every row of n$n from before its sync event");
+    }
+}
 spock_wait_caught_up($_) for @nodes;
 spock_wait_caught_up($_) for @nodes;
 
