@@ -170,6 +170,9 @@ void ParallelLeader::note_relation(core::RelId relid) {
 }
 
 void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessage& msg) {
+    if (disabled_) {
+        return;  // the stream stops after this message
+    }
     if (const auto* b = std::get_if<core::Begin>(&msg)) {
         buffering_ = true;
         direct_ = false;
@@ -233,6 +236,9 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
     append(payload);
     if (begin_.size() + rels_.size() + body_.size() > kMaxBufferedTxn) {
         go_direct();
+        if (disabled_) {
+            return;
+        }
         if (const auto* c = std::get_if<core::Commit>(&msg)) {
             finish_in_leader(tracker_.admit(keys_).seq, *c);
         }
@@ -259,6 +265,9 @@ void ParallelLeader::apply_here(const std::string& bytes) {
 // it has and the rest as it arrives.
 void ParallelLeader::go_direct() {
     drain();
+    if (disabled_) {
+        return;
+    }
     direct_ = true;
     keys_.set_barrier();
     apply_here(begin_);
@@ -285,15 +294,21 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     std::size_t bytes = begin_.size() + rels_.size() + body_.size();
     bool here = keys_.barrier() || serial_ || core::skip_transaction(skip_lsn_, final_lsn_);
     core::RouteDecision d = pool_.route(bytes);
-    while (!here && d.route == core::Route::WaitForIdle) {
+    while (!here && d.route == core::Route::WaitForIdle && !disabled_) {
         wait_a_little();
         poll();
         d = pool_.route(bytes);
+    }
+    if (disabled_) {
+        return;
     }
     if (here || d.route == core::Route::Leader) {
         keys_.set_barrier();
         core::Admission a = tracker_.admit(keys_);
         drain();
+        if (disabled_) {
+            return;
+        }
         apply_here(begin_);
         apply_here(rels_);
         apply_here(body_);
@@ -303,6 +318,9 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     core::Admission a = tracker_.admit(keys_);
     int k = static_cast<int>(d.process) + 1;
     wait_taken();
+    if (disabled_) {
+        return;
+    }
     send(k, a);
     pool_.assign(d.process, a.seq, commit.end_lsn);
     in_flight_.push_back({a.seq, k});
@@ -318,7 +336,7 @@ void ParallelLeader::wait_taken() {
         return;
     }
     ParallelProcess* p = &sh_->procs[last_sent_.k - 1];
-    while (pg_atomic_read_u64(&p->taken) < last_sent_.seq) {
+    while (pg_atomic_read_u64(&p->taken) < last_sent_.seq && !disabled_) {
         wait_a_little();
         poll();
     }
@@ -344,13 +362,6 @@ void ParallelLeader::send(int k, const core::Admission& a) {
 }
 
 void ParallelLeader::poll() {
-    for (int k = 1; k <= nprocs_; ++k) {
-        pid_t pid;
-        BackgroundWorkerHandle* h = g_handles[k - 1];
-        if (pg::pg_call([h, &pid] { return GetBackgroundWorkerPid(h, &pid); }) == BGWH_STOPPED) {
-            throw process_gone(cfg_, k, "exited");
-        }
-    }
     while (!in_flight_.empty()) {
         InFlight f = in_flight_.front();
         ParallelProcess* p = &sh_->procs[f.k - 1];
@@ -369,16 +380,28 @@ void ParallelLeader::poll() {
         slot_->last_applied = p->remote_end;
         slot_->last_commit_ts = p->commit_time;
         LWLockRelease(worker::shared()->lock);
-        if (pg_atomic_read_u32(&p->disabled) != 0) {
-            disabled_ = true;
-        }
         in_flight_.pop_front();
+    }
+    for (int k = 1; k <= nprocs_; ++k) {
+        if (pg_atomic_read_u32(&sh_->procs[k - 1].disabled) != 0) {
+            disabled_ = true;  // sub_disable: the worker stops, nothing after it commits
+        }
+    }
+    if (disabled_) {
+        return;
+    }
+    for (int k = 1; k <= nprocs_; ++k) {
+        pid_t pid;
+        BackgroundWorkerHandle* h = g_handles[k - 1];
+        if (pg::pg_call([h, &pid] { return GetBackgroundWorkerPid(h, &pid); }) == BGWH_STOPPED) {
+            throw process_gone(cfg_, k, "exited");
+        }
     }
 }
 
 void ParallelLeader::drain() {
     poll();
-    while (!pool_.all_idle()) {
+    while (!pool_.all_idle() && !disabled_) {
         wait_a_little();
         poll();
     }

@@ -167,21 +167,23 @@ void run(int k, shm_mq_handle* mqh) {
                 wait_committed(seq - 1);
             }
         });
+        if (applier.subscription_disabled()) {
+            // sub_disable left this transaction unapplied and the origin before it. Nothing
+            // later may commit: "committed up to" stays short, so every later transaction's
+            // wait fails once this process is gone, and the leader stops them all.
+            pg_atomic_write_u32(&me->disabled, 1);
+            pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+            return;
+        }
         me->local_end = XactLastCommitEnd;
         me->remote_end = remote_end.value;
         me->commit_time = commit_time.value;
-        if (applier.subscription_disabled()) {
-            pg_atomic_write_u32(&me->disabled, 1);
-        }
         pg_write_barrier();
         pg_atomic_write_u64(&sh->committed, seq);
         g_seq = 0;
         pg::pg_call([seq] { lock_own(seq, false); });
         pg_atomic_write_u64(&me->done, seq);
         pg::pg_call([leader] { SetLatch(&leader->procLatch); });
-        if (applier.subscription_disabled()) {
-            return;
-        }
     }
 }
 
