@@ -10,6 +10,7 @@
 #
 #   XACTS=20000 ROUNDS=2 bench/small_txn_drain.sh
 #   SYSTEMS=spock bench/small_txn_drain.sh      # spock alone
+#   BENCH_EXTRA_CONF='spock.parallel_apply_workers = 2' ...   # more postgresql.conf lines
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -34,7 +35,8 @@ for sys in $SYSTEMS; do
     for side in p s; do
         if [ $side = p ]; then pt=${prov[$sys]}; else pt=${sub[$sys]}; fi
         bench_start_instance "${sys}_$side" "$pt" "shared_preload_libraries = '$preload'
-output_plugin_libraries = 'pgoutput, test_decoding, spock_output, pglogical_output'"
+output_plugin_libraries = 'pgoutput, test_decoding, spock_output, pglogical_output'
+${BENCH_EXTRA_CONF:-}"
         psql_at "$pt" "CREATE TABLE t (id bigserial PRIMARY KEY, v int)" >/dev/null
     done
     p=${prov[$sys]} s=${sub[$sys]}
@@ -114,7 +116,11 @@ for round in $(seq 1 "$ROUNDS"); do
             sleep 0.02
         done
         ms=$(($(now_ms) - start))
-        cpu=$(cpu_ms_of "$(apply_worker_pid "${sub[$sys]}")")  # the worker started with apply_on
+        cpu=0  # the worker started with apply_on, and its parallel apply processes if any
+        for pid in $(apply_worker_pid "${sub[$sys]}") $(psql_at "${sub[$sys]}" \
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'spock parallel apply'"); do
+            cpu=$((cpu + $(cpu_ms_of "$pid")))
+        done
         total_ms[$sys]=$((total_ms[$sys] + ms))
         total_cpu[$sys]=$((total_cpu[$sys] + cpu))
         printf 'round %d %-10s %d transactions drained in %6d ms: %6d transactions/s, apply CPU %5d ms\n' \

@@ -189,6 +189,20 @@ sb_apply_pid() {
                   OR backend_type LIKE 'pglogical apply %' ORDER BY pid LIMIT 1" 2>/dev/null || true
 }
 
+# CPU time (user + system, ms) used so far by the subscriber's apply processes: the apply
+# worker and, with spock.parallel_apply_workers > 1, its parallel apply processes.
+sb_apply_cpu_ms() {
+    local pids pid total=0 hz
+    hz=$(getconf CLK_TCK)
+    pids=$(sb_sql $S "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE backend_type IN
+                      ('spock apply', 'spock parallel apply', 'logical replication worker')
+                         OR backend_type LIKE 'pglogical apply %'" 2>/dev/null || true)
+    for pid in $pids; do
+        total=$((total + $(awk -v hz="$hz" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+
 # Pause: the subscription disabled and its apply worker gone. Resume: enabled again, and
 # returns once its apply worker runs (drains are timed from there: native logical replication's
 # launcher may wait up to wal_retrieve_retry_interval before it starts a worker again).

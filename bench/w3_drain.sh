@@ -23,6 +23,8 @@ w3() {
     sb_resume
     t0=$(now_ms)
     ms=$(sb_mark_wait "$t0")
+    # The apply processes started at the resume: their CPU time is the drain's.
+    sb_record W3 "apply CPU (drain)" ms lower "$(sb_apply_cpu_ms)"
     sb_record W3 "provider TPS (load)" tx/s higher "$tps"
     sb_record W3 "drain rate" tx/s higher "$(sb_rate "$n" "$ms")"
     sb_record W3 "max sustainable TPS" tx/s higher "$(sb_rate "$n" $((load + ms)))"

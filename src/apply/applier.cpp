@@ -34,10 +34,12 @@ extern "C" {
 
 namespace spock::apply {
 
-Applier::Applier(const SubConfig& cfg, worker::WorkerSlot* slot)
+Applier::Applier(const SubConfig& cfg, worker::WorkerSlot* slot, std::uint32_t process)
     : cfg_(cfg),
       slot_(slot),
-      record_(spill_directory(), "sub_" + std::to_string(cfg.id)),
+      record_(spill_directory(),
+              "sub_" + std::to_string(cfg.id) + (process ? "w" + std::to_string(process) : "")),
+      process_(process),
       skip_lsn_(cfg.skip_lsn) {}
 
 // Every error raised while applying names the remote transaction, so a DBA can find it.
@@ -85,7 +87,10 @@ void Applier::handle(std::string_view payload, const core::ProtocolMessage& msg)
         dispatch(msg);
     } catch (const core::Error& e) {
         error_context_stack = callback.previous;
-        if (!in_remote_txn_ || committed_ || !core::is_replayable_error(e.sqlstate())) {
+        // A deadlock in a parallel apply process is a wait on another process's transaction:
+        // replaying could meet it again, so the leader restarts the set instead.
+        if (!in_remote_txn_ || committed_ || !core::is_replayable_error(e.sqlstate()) ||
+            (process_ != 0 && e.sqlstate() == "40P01")) {
             throw;
         }
         if (record_lost_) {
@@ -287,6 +292,9 @@ void Applier::on_begin(const core::Begin& m) {
 
 void Applier::use_origin(core::NodeId origin_node) {
     std::string name = core::origin_name(cfg_.slot_name, cfg_.provider, origin_node);
+    if (process_ != 0) {
+        name = core::worker_origin_name(name, process_);
+    }
     if (name == session_origin_name_) {
         return;
     }

@@ -34,7 +34,9 @@ namespace spock::apply {
 
 class Applier {
   public:
-    Applier(const SubConfig& cfg, worker::WorkerSlot* slot);
+    // `process` 0: the apply worker itself; K > 0: parallel apply process K, which applies
+    // under origins "<origin>:w<K>" and spills to files of its own.
+    Applier(const SubConfig& cfg, worker::WorkerSlot* slot, std::uint32_t process = 0);
 
     // A new skip LSN takes effect from the next remote transaction, without a restart.
     void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
@@ -151,6 +153,7 @@ class Applier {
     bool record_lost_ = false;     // recording failed: this transaction cannot be replayed
     std::string record_lost_why_;  // "[SQLSTATE] message: detail" of that failure
     std::string session_origin_name_;
+    std::uint32_t process_ = 0;
     MemoryContext change_cxt_ = nullptr;
     core::Lsn skip_lsn_;
     std::function<void()> idle_;

@@ -105,7 +105,7 @@ void Stream::process(const char* buf, int len) {
             throw core::Error(core::sqlstate::kProtocolViolation, "short XLogData message");
         }
         // spock.readonly = all: hold back the next remote transaction, not part of one.
-        if (gucs::readonly == gucs::kReadOnlyAll && !applier_.in_remote_txn()) {
+        if (gucs::readonly == gucs::kReadOnlyAll && !in_txn()) {
             if (!wait_while_read_only([this] { send_feedback(true); })) {
                 stop_ = true;
                 return;
@@ -120,8 +120,12 @@ void Stream::process(const char* buf, int len) {
         if (auto* c = std::get_if<core::Commit>(&msg)) {
             remote_insert_ = c->remote_insert_lsn.value;
         }
-        applier_.handle(payload, msg);
-        if (applier_.subscription_disabled()) {
+        if (par_) {
+            par_->handle(payload, msg);
+        } else {
+            applier_.handle(payload, msg);
+        }
+        if (disabled()) {
             stop_ = true;
             return;
         }
@@ -141,8 +145,7 @@ void Stream::process(const char* buf, int len) {
         received_ = std::max(received_, end);
         send_feedback(reply);
         // A keepalive while nothing is in flight: everything the provider had is applied.
-        if (!applier_.in_remote_txn() &&
-            applier_.flush_position(core::Lsn{received_}).value == received_) {
+        if (!in_txn() && flush_position(core::Lsn{received_}).value == received_) {
             caught_up_at_ = received_;
         }
     }
@@ -150,7 +153,7 @@ void Stream::process(const char* buf, int len) {
 
 void Stream::send_feedback(bool force, bool request_reply) {
     XLogRecPtr write = received_;
-    XLogRecPtr flush = applier_.flush_position(core::Lsn{received_}).value;
+    XLogRecPtr flush = flush_position(core::Lsn{received_}).value;
     if (flush == InvalidXLogRecPtr || flush < sent_flush_) {
         flush = sent_flush_;  // never report less than before
     }
@@ -183,7 +186,7 @@ void Stream::send_feedback(bool force, bool request_reply) {
 // spock.progress, at most once a second and outside remote transactions (reference §6.10).
 // The replication origin is the crash-safe record; this row is for people and tools.
 void Stream::update_progress() {
-    XLogRecPtr lsn = applier_.last_commit_end().value;
+    XLogRecPtr lsn = (par_ ? par_->last_commit_end() : applier_.last_commit_end()).value;
     TimestampTz now = GetCurrentTimestamp();
     if (!TimestampDifferenceExceeds(last_progress_, now, 1000)) {
         return;
@@ -202,7 +205,7 @@ void Stream::update_progress() {
         return;
     }
     XLogRecPtr at = w.lsn;
-    TimestampTz commit_ts = applier_.last_commit_time().value;
+    TimestampTz commit_ts = (par_ ? par_->last_commit_time() : applier_.last_commit_time()).value;
     std::string ts =
         commit_ts != 0
             ? std::string(pg::pg_call([commit_ts] { return timestamptz_to_str(commit_ts); }))
@@ -228,6 +231,9 @@ void Stream::wait_while_paused() {
     LWLockRelease(sh->lock);
     if (!requested) {
         return;
+    }
+    if (par_) {
+        par_->drain();  // paused between transactions: none in flight
     }
     TimestampTz deadline =
         TimestampTzPlusMilliseconds(GetCurrentTimestamp(), gucs::pause_timeout * 1000L);
@@ -270,8 +276,7 @@ void Stream::wait_while_paused() {
 // most once a second unless `now` (the worker was notified).
 void Stream::check_resync(bool now) {
     TimestampTz ts = GetCurrentTimestamp();
-    if (applier_.in_remote_txn() ||
-        (!now && !TimestampDifferenceExceeds(last_sync_check_, ts, 1000))) {
+    if (in_txn() || (!now && !TimestampDifferenceExceeds(last_sync_check_, ts, 1000))) {
         return;
     }
     last_sync_check_ = ts;
@@ -296,6 +301,9 @@ void Stream::check_resync(bool now) {
             to_copy.push_back(key);
         }
     }
+    if (par_ && !to_copy.empty()) {
+        par_->drain();  // the copy runs in the leader, between transactions
+    }
     for (const Applier::TableKey& key : to_copy) {
         send_feedback(true);  // the provider hears from us before a long copy
         core::Lsn at = applier_.resync_table(key);
@@ -304,6 +312,10 @@ void Stream::check_resync(bool now) {
         }
     }
     bool waiting = false;
+    if (par_) {
+        // Changes a copy already holds are skipped by the leader's Applier only.
+        par_->set_serial(!synced.empty());
+    }
     for (auto it = synced.begin(); it != synced.end();) {
         if (received_ < it->second.value) {
             waiting = true;
@@ -333,6 +345,9 @@ bool Stream::config_changed() {
         return true;
     }
     applier_.set_skip_lsn(fresh->skip_lsn);
+    if (par_) {
+        par_->set_skip_lsn(fresh->skip_lsn);
+    }
     return false;
 }
 
@@ -341,11 +356,44 @@ void Stream::run() {
     if (ShutdownRequestPending) {
         return;
     }
+    processes_ = gucs::parallel_apply_workers;
+    if (processes_ > 1) {
+        par_ = std::make_unique<ParallelLeader>(cfg_, slot_, applier_, processes_);
+        par_->set_skip_lsn(cfg_.skip_lsn);
+        par_->set_idle_callback([this] { send_feedback(false); });
+    }
+    // Whatever way the stream ends, the processes are gone before the worker is, so that
+    // nothing commits after the next worker has read where to resume.
+    try {
+        if (par_) {
+            par_->start();
+        }
+        stream();
+    } catch (...) {
+        if (par_) {
+            par_->stop();
+        }
+        throw;
+    }
+    if (par_) {
+        par_->stop();
+    }
+}
+
+void Stream::stream() {
     check_resync(true);
     PGconn* c = conn_->raw();
     last_recv_time_ = GetCurrentTimestamp();
     for (;;) {
         if (pg::interrupts_say_stop()) {
+            return;
+        }
+        if (gucs::parallel_apply_workers != processes_ && !in_txn()) {
+            pg::pg_call([this] {
+                ereport(LOG, (errmsg("spock.parallel_apply_workers changed; restarting the apply "
+                                     "worker of subscription \"%s\"",
+                                     cfg_.name.c_str())));
+            });
             return;
         }
         char* buf = nullptr;
@@ -369,7 +417,10 @@ void Stream::run() {
         }
         // No data: a good moment for feedback and bookkeeping.
         send_feedback(false);
-        if (!applier_.in_remote_txn()) {
+        if (par_) {
+            par_->poll();
+        }
+        if (!in_txn()) {
             // Table statistics of applied changes: the flush after a commit is skipped when
             // the last one was less than a second ago, so an idle worker flushes here.
             pg::pg_call([] { pgstat_report_stat(false); });
@@ -382,7 +433,7 @@ void Stream::run() {
         int socket = PQsocket(c);
         // With local commits still to be flushed (synchronous_commit is off), look again soon
         // so that the provider hears about them without waiting a whole second.
-        long wait_ms = applier_.has_unflushed() ? 100L : 1000L;
+        long wait_ms = applier_.has_unflushed() || (par_ && par_->has_unflushed()) ? 100L : 1000L;
         int rc = pg::pg_call([socket, wait_ms] {
             int r = WaitLatchOrSocket(
                 MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -393,7 +444,7 @@ void Stream::run() {
         // A wake-up in the middle of a remote transaction (a new skip LSN, say) is kept until
         // the transaction is done, not lost.
         wake_pending_ = wake_pending_ || (rc & WL_LATCH_SET) != 0;
-        if (wake_pending_ && !applier_.in_remote_txn()) {
+        if (wake_pending_ && !in_txn()) {
             wake_pending_ = false;
             if (config_changed()) {
                 pg::pg_call([this] {

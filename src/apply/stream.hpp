@@ -9,6 +9,7 @@
 #include "spock/worker/shmem.hpp"
 
 #include "applier.hpp"
+#include "parallel_leader.hpp"
 #include "sub_config.hpp"
 
 namespace spock::apply {
@@ -25,6 +26,15 @@ class Stream {
     void run();
 
   private:
+    void stream();
+    // Parallel apply (parallel_leader.hpp) or the Applier itself.
+    bool in_txn() const { return par_ ? par_->in_remote_txn() : applier_.in_remote_txn(); }
+    bool disabled() const {
+        return par_ ? par_->subscription_disabled() : applier_.subscription_disabled();
+    }
+    core::Lsn flush_position(core::Lsn received) {
+        return par_ ? par_->flush_position(received) : applier_.flush_position(received);
+    }
     void start(core::Lsn from);
     void process(const char* buf, int len);
     void send_feedback(bool force, bool request_reply = false);
@@ -36,6 +46,8 @@ class Stream {
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
     Applier applier_;
+    std::unique_ptr<ParallelLeader> par_;  // spock.parallel_apply_workers > 1
+    int processes_ = 1;                    // spock.parallel_apply_workers at the start
     std::unique_ptr<pg::RemoteConnection> conn_;
     XLogRecPtr received_ = InvalidXLogRecPtr;
     XLogRecPtr sent_write_ = InvalidXLogRecPtr;

@@ -342,7 +342,8 @@ Oid origin_node_for(const char* origin_name) {
         return InvalidOid;
     }
     // "<slot>" stands for the subscription's provider; "<slot>:n<id>" for node <id>, whose
-    // changes the provider forwarded (include/spock/catalog/origins.hpp).
+    // changes the provider forwarded (include/spock/catalog/origins.hpp); a ":w<K>" suffix
+    // (parallel apply process K) names the same node.
     Relation rel = table_open(relid, AccessShareLock);
     AttrNumber c_slot = column(rel, "sub_slot_name");
     AttrNumber c_origin = column(rel, "sub_origin");
@@ -352,7 +353,7 @@ Oid origin_node_for(const char* origin_name) {
     while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
         bool isnull;
         const char* slot = NameStr(*DatumGetName(get(tuple, rel, c_slot, &isnull)));
-        if (strcmp(slot, origin_name) == 0) {
+        if (core::without_worker_suffix(origin_name) == slot) {
             node = DatumGetObjectId(get(tuple, rel, c_origin, &isnull));
             break;
         }

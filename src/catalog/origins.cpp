@@ -82,7 +82,10 @@ Oid subscription_origin_by_slot(const char* slot) {
     return node;
 }
 
-Oid lookup_node(const char* origin_name) {
+Oid lookup_node(const char* full_name) {
+    // "<name>:w<K>" is parallel apply process K's copy of <name>: the same node.
+    std::string_view base = core::without_worker_suffix(full_name);
+    char* origin_name = pnstrdup(base.data(), base.size());
     bool pushed = false;
     if (!ActiveSnapshotSet()) {
         PushActiveSnapshot(GetTransactionSnapshot());
@@ -109,6 +112,7 @@ Oid lookup_node(const char* origin_name) {
     if (pushed) {
         PopActiveSnapshot();
     }
+    pfree(origin_name);
     return node;
 }
 

@@ -33,7 +33,33 @@ std::string origin_name(std::string_view slot, NodeId provider, NodeId origin_no
     return name;
 }
 
-std::optional<NodeId> forwarded_origin_node(std::string_view slot, std::string_view name) {
+std::string worker_origin_name(std::string_view origin, std::uint32_t worker) {
+    std::string name(origin);
+    if (worker != 0) {
+        name += kWorkerOriginSeparator;
+        name += std::to_string(worker);
+    }
+    return name;
+}
+
+std::uint32_t origin_worker(std::string_view name) {
+    size_t at = name.rfind(kWorkerOriginSeparator);
+    if (at == std::string_view::npos || at == 0) {
+        return 0;
+    }
+    auto k = parse_node(name.substr(at + kWorkerOriginSeparator.size()));
+    return k ? *k : 0;
+}
+
+std::string_view without_worker_suffix(std::string_view name) {
+    if (origin_worker(name) == 0) {
+        return name;
+    }
+    return name.substr(0, name.rfind(kWorkerOriginSeparator));
+}
+
+std::optional<NodeId> forwarded_origin_node(std::string_view slot, std::string_view full_name) {
+    std::string_view name = without_worker_suffix(full_name);
     if (name.size() <= slot.size() + kForwardedOriginSeparator.size() ||
         name.substr(0, slot.size()) != slot ||
         name.substr(slot.size(), kForwardedOriginSeparator.size()) != kForwardedOriginSeparator) {
@@ -43,10 +69,12 @@ std::optional<NodeId> forwarded_origin_node(std::string_view slot, std::string_v
 }
 
 bool is_subscription_origin(std::string_view slot, std::string_view name) {
-    return name == slot || forwarded_origin_node(slot, name).has_value();
+    return without_worker_suffix(name) == slot || forwarded_origin_node(slot, name).has_value();
 }
 
-std::optional<std::pair<std::string_view, NodeId>> split_forwarded_origin(std::string_view name) {
+std::optional<std::pair<std::string_view, NodeId>> split_forwarded_origin(
+    std::string_view full_name) {
+    std::string_view name = without_worker_suffix(full_name);
     size_t at = name.rfind(kForwardedOriginSeparator);
     if (at == std::string_view::npos || at == 0) {
         return std::nullopt;

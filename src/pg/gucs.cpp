@@ -30,6 +30,7 @@ int exception_logging = kExceptionLogAll;
 int deleted_keys_max = 65536;
 int deleted_keys_retention = 3600;
 int exception_replay_queue_size = 4 * 1024 * 1024;
+int parallel_apply_workers = 1;
 char* extra_connection_options = nullptr;
 int failover_slots_feedback_naptime = 10000;
 int failover_slots_naptime = 1000;
@@ -183,6 +184,9 @@ void define_all() {
                "Delay in milliseconds before restarting an apply worker that failed while "
                "streaming.",
                &restart_delay_on_exception, 0, 0, INT_MAX, PGC_POSTMASTER);
+    define_int("spock.parallel_apply_workers",
+               "Apply processes per subscription; 1 applies serially in the apply worker.",
+               &parallel_apply_workers, 1, 1, kMaxParallelApplyWorkers, PGC_SIGHUP);
     define_int("spock.feedback_frequency",
                "Sends feedback to the provider at least every this many messages.",
                &feedback_frequency, 200, 1, INT_MAX, PGC_SIGHUP);

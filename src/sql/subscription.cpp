@@ -396,12 +396,13 @@ SPOCK_PG_FUNCTION(spock_sub_drop) {
             }
         }
         // The subscription's own origin and those of the nodes whose changes it forwarded
-        // ("<slot>:n<id>", see include/spock/core/origin_names.hpp).
+        // ("<slot>:n<id>"), and those of parallel apply processes ("...:w<K>"); see
+        // include/spock/core/origin_names.hpp.
         drop_origin(sub->slot_name);
         for (const SqlRow& r : spi_query("SELECT roname FROM pg_catalog.pg_replication_origin "
                                          "WHERE starts_with(roname, $1)",
                                          {sub->slot_name})) {
-            if (core::forwarded_origin_node(sub->slot_name, *r[0])) {
+            if (*r[0] != sub->slot_name && core::is_subscription_origin(sub->slot_name, *r[0])) {
                 drop_origin(*r[0]);
             }
         }

@@ -30,6 +30,9 @@ extern bool enable_ddl_replication;
 extern int exception_behaviour;
 extern int exception_logging;
 extern int exception_replay_queue_size;
+// Apply processes per subscription (docs/architecture.md, "Parallel apply"); 1 = serial.
+extern int parallel_apply_workers;
+inline constexpr int kMaxParallelApplyWorkers = 16;
 extern int deleted_keys_max;        // entries; 0: no record
 extern int deleted_keys_retention;  // seconds
 extern char* extra_connection_options;

@@ -317,6 +317,31 @@ CALL apply('2002-01-01 00:00:00+00', 4242);
 SELECT id, n FROM counters WHERE id IN (3, 4) ORDER BY id;
 SELECT spock_test.take_conflict_counts();
 
+-- Parallel apply processes each have an origin of their own, "<origin>:w<K>" (PostgreSQL 15
+-- lets one process at a time use an origin); rows written under one come from the same node as
+-- under <origin>: the provider for "<slot>:w2", node 4242 for "<slot>:n4242:w3".
+SELECT pg_replication_origin_create(:'slot' || ':w2') > 0 AS worker_origin_ok;
+SELECT pg_replication_origin_create(:'slot' || ':n4242:w3') > 0 AS forwarded_worker_origin_ok;
+BEGIN;
+SELECT pg_replication_origin_session_setup(:'slot' || ':w2');
+UPDATE counters SET n = 60 WHERE id = 3;
+COMMIT;
+SELECT pg_replication_origin_session_reset();
+BEGIN;
+SELECT pg_replication_origin_session_setup(:'slot' || ':n4242:w3');
+UPDATE counters SET n = 70 WHERE id = 4;
+COMMIT;
+SELECT pg_replication_origin_session_reset();
+SELECT c.id, x.roident = CASE c.id WHEN 3 THEN :aprov_id ELSE 4242 END AS node_of_origin
+FROM counters c, spock.xact_commit_timestamp_origin(c.xmin) x
+WHERE c.id IN (3, 4) ORDER BY c.id;
+-- An older change from the provider: applied to row 3 (the provider's own row), a conflict it
+-- loses on row 4 (node 4242's row).
+CALL prov($$UPDATE counters SET n = n + 1 WHERE id IN (3, 4)$$);
+CALL apply('2001-01-01 00:00:00+00');
+SELECT id, n FROM counters WHERE id IN (3, 4) ORDER BY id;
+SELECT spock_test.take_conflict_counts();
+
 -- An UPDATE that finds no row (update_missing) is applied as an INSERT of its new row: counters
 -- is in no replication set here, so its local DELETEs are not in the record of deleted keys
 -- and nothing says the delete came later. A DELETE that finds no row (delete_missing) is
@@ -587,6 +612,8 @@ FROM spock.truncate_horizon WHERE relid = 'missing_here'::regclass;
 SELECT spock.sub_drop('apply_sub1') > 0 AS sub_dropped;
 -- sub_drop dropped the forwarded-node origin too.
 SELECT count(*) AS forwarded_origins_left FROM pg_replication_origin WHERE roname = :'slot' || ':n4242';
+SELECT count(*) AS worker_origins_left FROM pg_replication_origin
+WHERE roname IN (:'slot' || ':w2', :'slot' || ':n4242:w3');
 \c regression
 SELECT count(*) AS slots_dropped
 FROM (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = 'apply_prov') s;

@@ -70,6 +70,11 @@ SHOW spock.exception_replay_queue_size;
 SHOW spock.deleted_keys_max;
 SHOW spock.deleted_keys_retention;
 SET spock.deleted_keys_retention = '1h';
+-- Ours: parallel apply (docs/configuration.md); read at each apply worker start.
+SHOW spock.parallel_apply_workers;
+SET spock.parallel_apply_workers = 2;
+ALTER SYSTEM SET spock.parallel_apply_workers = 17;
+ALTER SYSTEM SET spock.parallel_apply_workers = 0;
 SET spock.pause_timeout = '30s';
 SHOW spock.pause_timeout;
 RESET spock.pause_timeout;

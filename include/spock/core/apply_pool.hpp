@@ -1,0 +1,72 @@
+// The leader's bookkeeping of its apply processes, for parallel apply (docs/architecture.md,
+// "Parallel apply"): where the next complete transaction goes, whether commits keep the
+// provider's order, and which position may be confirmed to the provider.
+//
+// Each process holds at most one transaction at a time. A transaction larger than the leader
+// may buffer is applied by the leader itself once every process is idle. Processes commit in
+// transaction order (they wait for their turn); a commit report out of that order means the
+// set is broken, and the leader restarts it from confirmed(), the end of the newest transaction
+// committed: every transaction up to it committed, none after it.
+//
+// Pure C++, no allocation after construction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "spock/core/apply_deps.hpp"
+#include "spock/core/lsn.hpp"
+
+namespace spock::core {
+
+enum class Route : std::uint8_t {
+    Process,      // hand it to process `process`
+    WaitForIdle,  // every process is busy: wait for a commit, then ask again
+    Leader,       // too large to hand out: wait until all are idle, then apply it here
+};
+
+struct RouteDecision {
+    Route route = Route::WaitForIdle;
+    std::uint32_t process = 0;  // 0-based, for Route::Process
+};
+
+class ApplyPool {
+  public:
+    ApplyPool(std::uint32_t processes, std::size_t max_txn_bytes);
+
+    RouteDecision route(std::size_t txn_bytes) const noexcept;
+
+    // The transaction was handed to `process` (which was idle). Transactions are handed out in
+    // order: seq must be larger than any before.
+    void assign(std::uint32_t process, ApplySeq seq, Lsn end_lsn) noexcept;
+
+    // `process` committed `seq`. False (and nothing recorded) when it is not the oldest
+    // transaction in flight or not that process's: the leader must restart the set.
+    bool committed(std::uint32_t process, ApplySeq seq) noexcept;
+
+    // The leader applied and committed a transaction itself (all processes idle).
+    void committed_by_leader(Lsn end_lsn) noexcept;
+
+    Lsn confirmed() const noexcept { return confirmed_; }
+    bool all_idle() const noexcept { return in_flight_ == 0; }
+    std::size_t in_flight() const noexcept { return in_flight_; }
+
+    // A process exited or the order broke: forget every transaction in flight. The stream
+    // restarts after confirmed().
+    void reset() noexcept;
+
+  private:
+    struct Slot {
+        ApplySeq seq = 0;  // 0: idle
+        Lsn end_lsn;
+    };
+    std::vector<Slot> slots_;
+    std::size_t max_txn_bytes_;
+    std::size_t in_flight_ = 0;
+    ApplySeq last_assigned_ = 0;
+    Lsn confirmed_;
+};
+
+}  // namespace spock::core

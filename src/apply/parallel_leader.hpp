@@ -1,0 +1,119 @@
+// The leader side of parallel apply (docs/architecture.md, "Parallel apply"): with
+// spock.parallel_apply_workers = N > 1 the apply worker reads the stream, buffers each remote
+// transaction whole, works out which earlier transaction it must wait for
+// (core::DependencyTracker) and hands it to an idle apply process (parallel_process.cpp) over
+// an shm_mq. The processes apply through the usual Applier and commit in the provider's order.
+// Barriers (TRUNCATE, messages, tables without a key), transactions larger than the buffer
+// and those to skip are applied by the leader itself once every process is idle.
+//
+// Any process that exits or fails ends the set: the leader stops every process, waits for
+// them to be gone and fails, and the next apply worker resumes from the replication origins
+// (exact, because commits happen in order).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "spock/core/apply_deps.hpp"
+#include "spock/core/apply_keys.hpp"
+#include "spock/core/apply_pool.hpp"
+#include "spock/core/apply_progress.hpp"
+#include "spock/core/protocol.hpp"
+#include "spock/worker/shmem.hpp"
+
+#include "applier.hpp"
+#include "parallel_shared.hpp"
+#include "sub_config.hpp"
+
+struct dsm_segment;
+struct shm_mq_handle;
+
+namespace spock::apply {
+
+class ParallelLeader {
+  public:
+    ParallelLeader(const SubConfig& cfg, worker::WorkerSlot* slot, Applier& applier, int nprocs);
+
+    // Creates the segment and starts the processes.
+    void start();
+    // Stops every process and waits until each has exited. Never throws; safe to repeat.
+    void stop() noexcept;
+
+    // One message of the stream (the same as Applier::handle).
+    void handle(std::string_view payload, const core::ProtocolMessage& msg);
+    // Takes the reports of finished transactions; throws when a process is gone.
+    void poll();
+    // Waits until every process is idle.
+    void drain();
+
+    bool in_remote_txn() const { return buffering_; }
+    bool subscription_disabled() const { return disabled_; }
+    core::Lsn flush_position(core::Lsn received);
+    bool has_unflushed() const { return !flush_.empty(); }
+    core::Lsn last_commit_end() const { return last_end_; }
+    core::TimestampUs last_commit_time() const { return last_time_; }
+    void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
+    // Tables being resynchronised: apply in the leader, which knows what to skip.
+    void set_serial(bool serial) { serial_ = serial; }
+    // Called while the leader waits for its processes, so the provider keeps hearing from us.
+    void set_idle_callback(std::function<void()> cb) { idle_ = std::move(cb); }
+
+  private:
+    void note_relation(core::RelId relid);
+    void append(std::string_view payload);
+    void dispatch(const core::Commit& commit);
+    void send(int k, const core::Admission& a);
+    void go_direct();
+    void apply_here(const std::string& bytes);
+    void finish_in_leader(core::ApplySeq seq, const core::Commit& commit);
+    void wait_a_little();
+    void wait_taken();
+
+    const SubConfig& cfg_;
+    worker::WorkerSlot* slot_;
+    Applier& applier_;
+    int nprocs_;
+    dsm_segment* seg_ = nullptr;
+    ParallelShared* sh_ = nullptr;
+    std::vector<shm_mq_handle*> mq_;  // index k - 1
+
+    core::DependencyTracker tracker_;
+    core::ApplyPool pool_;
+    core::FlushTracker flush_;
+    struct InFlight {
+        core::ApplySeq seq;
+        int k;
+    };
+    std::deque<InFlight> in_flight_;
+    InFlight last_sent_{0, 0};  // k 0: its lock is known taken
+
+    // The latest RELATION message and keys per remote relation.
+    std::unordered_map<core::RelId, std::string> rel_msg_;
+    std::unordered_map<core::RelId, core::RelationKeys> rel_keys_;
+
+    // The transaction being read: BEGIN, the RELATION messages its changes need (as they were
+    // when first used), its messages; each as u32 length + bytes.
+    bool buffering_ = false;
+    bool direct_ = false;  // too large: applied by the leader as it arrives
+    core::Lsn final_lsn_;
+    std::string begin_;
+    std::string rels_;
+    std::string body_;
+    std::unordered_set<core::RelId> rels_used_;
+    core::TxnKeys keys_;
+
+    bool serial_ = false;
+    bool disabled_ = false;
+    core::Lsn skip_lsn_;
+    core::Lsn last_end_;
+    core::TimestampUs last_time_;
+    std::function<void()> idle_;
+};
+
+}  // namespace spock::apply

@@ -1,0 +1,221 @@
+// A parallel apply process (docs/architecture.md, "Parallel apply"; the leader's side is
+// parallel_leader.cpp). It receives whole remote transactions from its leader over an shm_mq,
+// waits for the transaction it depends on, applies through the usual Applier under origins
+// "<origin>:w<K>", waits for its turn (every earlier transaction committed) just before its
+// local commit, commits and reports.
+//
+// Both waits take the heavyweight lock of the transaction waited for, which its process holds
+// until it committed: PostgreSQL's deadlock detector sees them, so a cycle with a row lock (a
+// key the leader could not know) ends in a deadlock error, and the leader restarts the set.
+#include <cstring>
+#include <optional>
+
+#include "spock/apply/channel_stats.hpp"
+#include "spock/apply/delta_apply.hpp"
+#include "spock/core/protocol.hpp"
+#include "spock/core/replay_buffer.hpp"
+#include "spock/pg/guard.hpp"
+#include "spock/pg/gucs.hpp"
+#include "spock/pg/read_only.hpp"
+#include "spock/worker/shmem.hpp"
+
+#include "applier.hpp"
+#include "parallel_shared.hpp"
+#include "sub_config.hpp"
+
+extern "C" {
+#include <access/xact.h>
+#include <access/xlog.h>
+#include <miscadmin.h>
+#include <pgstat.h>
+#include <postmaster/bgworker.h>
+#include <replication/origin.h>
+#include <storage/dsm.h>
+#include <storage/ipc.h>
+#include <storage/lmgr.h>
+#include <storage/shm_mq.h>
+#include <tcop/tcopprot.h>
+#include <utils/guc.h>
+#include <utils/resowner.h>
+}
+
+namespace spock::apply {
+namespace {
+
+ParallelShared* g_sh = nullptr;
+std::uint64_t g_seq = 0;                 // the transaction being applied (0: none)
+bool g_turn = false;                     // every transaction before g_seq is known committed
+XLogRecPtr g_final = InvalidXLogRecPtr;  // its commit LSN and end on the provider
+XLogRecPtr g_end = InvalidXLogRecPtr;
+
+// Waits until transaction `seq` committed (plain PostgreSQL code: may raise an ERROR).
+void wait_committed(std::uint64_t seq) {
+    if (seq == 0 || pg_atomic_read_u64(&g_sh->committed) >= seq) {
+        return;
+    }
+    LOCKTAG tag;
+    parallel_lock_tag(&tag, g_sh, seq);
+    // Outside a transaction there is no resource owner: a session-level wait.
+    bool session = CurrentResourceOwner == nullptr;
+    (void)LockAcquire(&tag, ShareLock, session, false);
+    LockRelease(&tag, ShareLock, session);
+    if (pg_atomic_read_u64(&g_sh->committed) < seq) {
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("parallel apply: transaction %llu ended without committing",
+                        static_cast<unsigned long long>(seq)),
+                 errdetail("Its apply process failed or exited; transaction %llu waited for it.",
+                           static_cast<unsigned long long>(g_seq)),
+                 errhint("The apply worker restarts the subscription's apply processes from the "
+                         "last transaction committed in order.")));
+    }
+}
+
+// Before a local commit that moves this process's origin to the transaction's position (the
+// transaction itself, a replay of it, anything committed while the origin is set up for it):
+// every earlier remote transaction must have committed, so origins and commits keep the
+// provider's order. Other commits (creating an origin before the transaction starts) move it
+// to no new position and do not wait, so they cannot join a lock cycle.
+void before_commit(XactEvent event, void*) {
+    if (event != XACT_EVENT_PRE_COMMIT || g_seq == 0 || g_turn ||
+        !TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
+        replorigin_session_origin == InvalidRepOriginId ||
+        (replorigin_session_origin_lsn != g_final && replorigin_session_origin_lsn != g_end)) {
+        return;
+    }
+    wait_committed(g_seq - 1);
+    g_turn = true;
+}
+
+void lock_own(std::uint64_t seq, bool take) {
+    LOCKTAG tag;
+    parallel_lock_tag(&tag, g_sh, seq);
+    if (take) {
+        (void)LockAcquire(&tag, ExclusiveLock, true, false);
+    } else {
+        LockRelease(&tag, ExclusiveLock, true);
+    }
+}
+
+void run(int k, shm_mq_handle* mqh) {
+    ParallelShared* sh = g_sh;
+    pg::pg_call([] {
+        SetConfigOption("session_replication_role", "replica", PGC_SUSET, PGC_S_OVERRIDE);
+        SetConfigOption("synchronous_commit", gucs::synchronous_commit ? "local" : "off", PGC_SUSET,
+                        PGC_S_OVERRIDE);
+        SetConfigOption("check_function_bodies", "off", PGC_SUSET, PGC_S_OVERRIDE);
+        RegisterXactCallback(before_commit, nullptr);
+    });
+    std::optional<SubConfig> cfg = load_config(sh->subid);
+    if (!cfg) {
+        return;
+    }
+    std::string stem = "sub_" + std::to_string(sh->subid) + "w" + std::to_string(k);
+    core::ReplayBuffer::remove_stale(spill_directory(), stem);
+    std::string app = cfg->slot_name + ":w" + std::to_string(k);
+    pg::pg_call([&app] { pgstat_report_appname(app.c_str()); });
+    worker::WorkerSlot* slot = &worker::shared()->slots[sh->slot_index];
+    Applier applier(*cfg, slot, static_cast<std::uint32_t>(k));
+    ParallelProcess* me = &sh->procs[k - 1];
+    for (;;) {
+        Size len = 0;
+        void* data = nullptr;
+        shm_mq_result r =
+            pg::pg_call([mqh, &len, &data] { return shm_mq_receive(mqh, &len, &data, false); });
+        if (r != SHM_MQ_SUCCESS) {
+            return;  // the leader is gone
+        }
+        if (len < sizeof(ParallelTxnHeader)) {
+            throw core::Error(core::sqlstate::kProtocolViolation,
+                              "parallel apply: short transaction from the leader");
+        }
+        ParallelTxnHeader h;
+        std::memcpy(&h, data, sizeof h);
+        std::uint64_t seq = h.seq;
+        std::uint64_t wait_for = h.wait_for;
+        pg::pg_call([seq] { lock_own(seq, true); });
+        pg_atomic_write_u64(&me->taken, seq);
+        PGPROC* leader = sh->leader;
+        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+        pg::pg_call([wait_for] { wait_committed(wait_for); });
+        g_seq = seq;
+        g_turn = false;
+        g_final = InvalidXLogRecPtr;
+        g_end = InvalidXLogRecPtr;
+        const char* p = static_cast<const char*>(data) + sizeof h;
+        const char* end = static_cast<const char*>(data) + len;
+        core::Lsn remote_end;
+        core::TimestampUs commit_time;
+        while (p + 4 <= end) {
+            std::uint32_t n;
+            std::memcpy(&n, p, 4);
+            std::string_view payload(p + 4, n);
+            p += 4 + n;
+            core::ProtocolMessage msg = core::decode_message(payload);
+            if (const auto* b = std::get_if<core::Begin>(&msg)) {
+                g_final = b->final_lsn.value;
+            } else if (const auto* c = std::get_if<core::Commit>(&msg)) {
+                remote_end = c->end_lsn;
+                commit_time = c->commit_time;
+                g_end = c->end_lsn.value;
+            }
+            applier.handle(payload, msg);
+        }
+        // Nothing was committed locally (all skipped, say): still in order.
+        pg::pg_call([seq] {
+            if (!g_turn) {
+                wait_committed(seq - 1);
+            }
+        });
+        if (applier.subscription_disabled()) {
+            // sub_disable left this transaction unapplied and the origin before it. Nothing
+            // later may commit: "committed up to" stays short, so every later transaction's
+            // wait fails once this process is gone, and the leader stops them all.
+            pg_atomic_write_u32(&me->disabled, 1);
+            pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+            return;
+        }
+        me->local_end = XactLastCommitEnd;
+        me->remote_end = remote_end.value;
+        me->commit_time = commit_time.value;
+        pg_write_barrier();
+        pg_atomic_write_u64(&sh->committed, seq);
+        g_seq = 0;
+        pg::pg_call([seq] { lock_own(seq, false); });
+        pg_atomic_write_u64(&me->done, seq);
+        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+    }
+}
+
+}  // namespace
+}  // namespace spock::apply
+
+extern "C" SPOCK_EXPORT void spock_parallel_apply_main(Datum main_arg);
+
+void spock_parallel_apply_main(Datum main_arg) {
+    using namespace spock::apply;
+    int k = 0;
+    std::memcpy(&k, MyBgworkerEntry->bgw_extra, sizeof k);
+    // SIGTERM from the leader ends the process at once, even inside a lock wait.
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    dsm_segment* seg = dsm_attach(DatumGetUInt32(main_arg));
+    if (seg == nullptr) {
+        proc_exit(0);  // the leader is already gone
+    }
+    dsm_pin_mapping(seg);
+    g_sh = static_cast<ParallelShared*>(dsm_segment_address(seg));
+    if (k < 1 || k > g_sh->nprocs) {
+        elog(ERROR, "parallel apply process number %d out of range", k);
+    }
+    shm_mq* mq = static_cast<shm_mq*>(parallel_queue(g_sh, k));
+    shm_mq_set_receiver(mq, MyProc);
+    shm_mq_handle* mqh = shm_mq_attach(mq, seg, nullptr);
+    spock::pg::set_process_writer(spock::core::Writer::Replication);
+    BackgroundWorkerInitializeConnectionByOid(g_sh->dboid, InvalidOid, 0);
+    set_delta_apply_observer([](Oid relid, int ncolumns, bool) {
+        channel_stats_count_delta(relid, static_cast<std::uint64_t>(ncolumns));
+    });
+    spock::pg::guarded([k, mqh] { run(k, mqh); });
+    proc_exit(0);
+}
