@@ -7,7 +7,7 @@
 # 2. Apply workers racing on C (docs/conflicts.md, "Races between apply workers"): C's two
 #    subscriptions are held while A inserts rows in large transactions and B deletes each of
 #    them in its own transaction once it has them; then they are let go (at the same moment;
-#    then B's first, A's shortly after, so that A's worker overtakes B's), so that C's worker for
+#    then B's first, A's right after, so that A's worker overtakes B's), so that C's worker for
 #    B applies the DELETEs while C's worker for A is writing the INSERTs (buffered runs in
 #    race_b; row by row in race_s, which an ALWAYS trigger keeps off the buffered path).
 #    Whatever the interleaving, C ends with no row, as A and B do.
@@ -146,12 +146,9 @@ for my $round (1 .. 2) {
         $nc->safe_psql('postgres',
             "SELECT spock.sub_enable('sub_n1_n3', true), spock.sub_enable('sub_n2_n3', true)");
     } else {
-        # B's worker first, A's once B's has recorded some deletes of rows C does not have yet:
-        # A's worker, much faster with its large transactions, overtakes B's mid-way.
+        # B's worker first, A's right after: A's worker, much faster with its large
+        # transactions, overtakes B's.
         $nc->safe_psql('postgres', "SELECT spock.sub_enable('sub_n2_n3', true)");
-        $nc->poll_query_until('postgres',
-            "SELECT sum(confl_delete_missing) >= $before_missing + 100 FROM spock.sub_conflict_stats")
-          or die 'C\'s worker for B recorded no deletes';
         $nc->safe_psql('postgres', "SELECT spock.sub_enable('sub_n1_n3', true)");
     }
     spock_wait_replicating($nc, $_) for 'sub_n1_n3', 'sub_n2_n3';
