@@ -1,6 +1,7 @@
 // Update versus delete in the apply worker. See delete_conflicts.hpp and docs/conflicts.md.
 #include "delete_conflicts.hpp"
 
+#include "spock/core/delete_race.hpp"
 #include "spock/worker/deleted_keys.hpp"
 
 extern "C" {
@@ -14,9 +15,11 @@ namespace {
 
 // Looks the row's key up in the record. have = false when nothing (committed, retained) is
 // recorded; otherwise *order says whether the delete came after the change of `txn`.
+// after_write: the row is written (the caller read deleted_keys_may_have_ordered()); a delete
+// still in progress is waited for.
 bool recorded_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row,
-                     core::DeleteOrder* order) {
-    if (!worker::deleted_keys_may_have(RelationGetRelid(x->rel))) {
+                     core::DeleteOrder* order, bool after_write = false) {
+    if (!after_write && !worker::deleted_keys_may_have(RelationGetRelid(x->rel))) {
         return false;
     }
     core::DeletedKeyId id;
@@ -24,7 +27,8 @@ bool recorded_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row,
     bool have_key = worker::deleted_key_of(x->rel, row, &id);
     as_applier(x);
     worker::DeletedKeyInfo d;
-    if (!have_key || !worker::lookup_deleted_key(id, &d)) {
+    if (!have_key || !(after_write ? worker::lookup_deleted_key_waiting(id, &d)
+                                   : worker::lookup_deleted_key(id, &d))) {
         return false;
     }
     core::ChangeStamp del{core::TimestampUs{d.commit_time}, d.node};
@@ -74,7 +78,7 @@ void take_texts(ApplyExec* x, DeleteConflict* c) {
 
 }  // namespace
 
-void record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row) {
+bool record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row) {
     core::DeletedKeyId id;
     as_owner(x);
     bool have_key = worker::deleted_key_of(x->rel, row, &id);
@@ -83,6 +87,7 @@ void record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* ro
         worker::record_deleted_key(id, txn.origin_node, txn.commit_time.value,
                                    GetCurrentTimestamp());
     }
+    return have_key;
 }
 
 bool insert_meets_later_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* remote,
@@ -119,6 +124,42 @@ bool insert_may_meet_delete(Relation rel, TupleTableSlot* row) {
     core::DeletedKeyId id;
     worker::DeletedKeyInfo d;
     return worker::deleted_key_of(rel, row, &id) && worker::lookup_deleted_key(id, &d);
+}
+
+bool written_insert_meets_later_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row,
+                                       DeleteConflict* dc) {
+    if (!worker::deleted_keys_may_have_ordered(RelationGetRelid(x->rel))) {
+        return false;
+    }
+    core::DeleteOrder order;
+    if (!recorded_delete(x, txn, row, &order, true)) {
+        return false;
+    }
+    core::WrittenInsertDecision d =
+        core::decide_insert_written(conflict_policy(), dc->pending, order);
+    if (!d.report) {
+        return false;
+    }
+    note_conflict(ConflictType::InsertDeleted);
+    dc->pending = true;
+    dc->rep = ConflictReport{ConflictType::InsertDeleted,
+                             resolution_of(d.action),
+                             x->rel,
+                             InvalidOid,
+                             nullptr,
+                             row,
+                             nullptr};
+    take_texts(x, dc);
+    if (d.action == core::MissingRowAction::Error) {
+        raise_missing_row_error(txn, dc);
+    }
+    return d.take_back;
+}
+
+bool written_row_may_meet_delete(Relation rel, TupleTableSlot* row) {
+    core::DeletedKeyId id;
+    worker::DeletedKeyInfo d;
+    return worker::deleted_key_of(rel, row, &id) && worker::lookup_deleted_key_waiting(id, &d);
 }
 
 bool update_missing_decision(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* search,

@@ -18,8 +18,9 @@ int64 tiebreaker_of_node(Oid node);
 
 // Records a remote DELETE of the row in `row` (local layout; the local row, or the search row
 // of a delete_missing) made by the current transaction for `txn`. Key columns run as the
-// table owner (send functions may be user code).
-void record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row);
+// table owner (send functions may be user code). False when the row has no key to record (no
+// key index, a NULL key column, or the record is off).
+bool record_remote_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row);
 
 // A conflict with the record, decided and counted, with its texts taken; report it with
 // finish_delete_conflict() after end_exec().
@@ -39,6 +40,33 @@ bool insert_meets_later_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlo
 // Cheap pre-check for the buffered insert path: whether the record may hold a committed
 // delete of the row's key (the row then takes the single-row path, which decides).
 bool insert_may_meet_delete(Relation rel, TupleTableSlot* row);
+
+// The check after the row of a remote INSERT was written (docs/conflicts.md, "Races between
+// apply workers"): another apply worker may have recorded a delete of the key after the check
+// before the write, and missed the row in its lookup. A delete in progress is waited for. True
+// when a delete committed after the insert is recorded and the policy drops the insert: the
+// caller deletes the row again. The conflict (insert_deleted) is counted and taken into `dc`
+// unless the check before the write reported it already (dc->pending). Raises ERROR under
+// spock.conflict_resolution = error. `row` holds the row as written.
+bool written_insert_meets_later_delete(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row,
+                                       DeleteConflict* dc);
+
+// The same check for a row of a buffered run, after the run was written (the caller read
+// deleted_keys_may_have_ordered() after the write): whether a committed delete of the row's key
+// is recorded (waiting for one in progress). The run then goes through the single-row path,
+// which decides. Key columns are read as the caller's user: run it as the table owner.
+bool written_row_may_meet_delete(Relation rel, TupleTableSlot* row);
+
+// ----- delete_race.cpp: a buffered run after it is written ------------------------------------
+
+// Whether a row of the run [0, n) meets a recorded delete (the guarded run is then rolled back
+// and written through the single-row path). Run as the table owner.
+bool run_meets_recorded_delete(Relation rel, TupleTableSlot** slots, int n);
+
+// The rows of the written run [0, n) that meet a recorded delete are deleted again; *redo
+// (palloc'd, nullptr when none) marks them for the single-row path. Returns how many. Run as
+// the table owner.
+int take_back_run_rows(Relation rel, TupleTableSlot** slots, int n, bool** redo);
 
 // A remote UPDATE found no row: decides update_deleted / update_missing. `search` holds the old
 // key, `newrow` the new row (local layout); full_row: no unchanged-TOAST column. Returns true

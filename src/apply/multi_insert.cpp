@@ -474,15 +474,17 @@ int write_rows_speculative(InsertBuffer* b, int n) {
 
 // Rows [0, n) with one multi-insert in a subtransaction; the key index (the arbiter) reports a
 // key that a concurrent writer took instead of raising. Returns false after such a collision,
-// with the subtransaction rolled back: none of the rows is written. Any other error rolls the
-// subtransaction back and is raised again.
-bool write_rows_guarded(InsertBuffer* b, int n) {
+// with the subtransaction rolled back: none of the rows is written. So it does when a row's key
+// meets a delete another apply worker recorded meanwhile (*met_delete; docs/conflicts.md, "Races
+// between apply workers"). Any other error rolls the subtransaction back and is raised again.
+bool write_rows_guarded(InsertBuffer* b, int n, bool* met_delete) {
     BulkInsertState bistate = bulk_state(b);
     MemoryContext oldcxt = CurrentMemoryContext;
     ResourceOwner oldowner = CurrentResourceOwner;
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(b->estate->es_query_cxt);
     volatile bool collided = false;
+    volatile bool met = false;
     PG_TRY();
     {
         bool found = false;
@@ -496,6 +498,7 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
             ResetPerTupleExprContext(b->estate);
         }
         collided = found;
+        met = !found && run_meets_recorded_delete(b->rel, b->slots, n);
         PopActiveSnapshot();
         owner_off(b);
         // The pinned page belongs to the subtransaction's resource owner.
@@ -513,14 +516,15 @@ bool write_rows_guarded(InsertBuffer* b, int n) {
         ReThrowError(edata);
     }
     PG_END_TRY();
-    if (collided) {
+    if (collided || met) {
         RollbackAndReleaseCurrentSubTransaction();
     } else {
         ReleaseCurrentSubTransaction();
     }
     MemoryContextSwitchTo(oldcxt);
     CurrentResourceOwner = oldowner;
-    return !collided;
+    *met_delete = met;
+    return !collided && !met;
 }
 
 // Looks up the keys of the first rows of a run, buffered without a lookup
@@ -541,17 +545,53 @@ bool deferred_key_exists(InsertBuffer* b, int n) {
 
 // After a concurrent writer took a key: rows [from, n) through the single-row path, which
 // waits for that writer and resolves insert_exists.
-void write_rows_one_by_one(InsertBuffer* b, int from, int n) {
-    for (int i = from; i < n; i++) {
-        RemoteInsert ri;
-        begin_remote_insert(b->remoteid, &ri);
-        int natts = RelationGetDescr(ri.rel)->natts;
-        TupleTableSlot* row = b->slots[i];
-        slot_getallattrs(row);
-        memcpy(ri.remote->tts_values, row->tts_values, sizeof(Datum) * natts);
-        memcpy(ri.remote->tts_isnull, row->tts_isnull, sizeof(bool) * natts);
-        finish_remote_insert(b->txn, &ri, b->sent_rows + static_cast<size_t>(i) * b->natts);
+void write_row_single(InsertBuffer* b, int i) {
+    RemoteInsert ri;
+    begin_remote_insert(b->remoteid, &ri);
+    int natts = RelationGetDescr(ri.rel)->natts;
+    TupleTableSlot* row = b->slots[i];
+    slot_getallattrs(row);
+    memcpy(ri.remote->tts_values, row->tts_values, sizeof(Datum) * natts);
+    memcpy(ri.remote->tts_isnull, row->tts_isnull, sizeof(bool) * natts);
+    finish_remote_insert(b->txn, &ri, b->sent_rows + static_cast<size_t>(i) * b->natts);
+}
+
+// Rows [0, written) taken back after the write (redo), then rows [written, n), through the
+// single-row path.
+void write_rows_one_by_one(InsertBuffer* b, const bool* redo, int written, int n) {
+    for (int i = 0; redo != nullptr && i < written; i++) {
+        if (redo[i]) {
+            write_row_single(b, i);
+        }
     }
+    for (int i = written; i < n; i++) {
+        write_row_single(b, i);
+    }
+}
+
+// After a run was written other than guarded: its rows that meet a delete another apply worker
+// recorded since they were buffered are taken back (*redo marks them) for the single-row path.
+// From the transaction callbacks, which resolve no conflict, the transaction fails instead and
+// is replayed (by then the delete is committed and the row is never buffered).
+int recheck_written_run(InsertBuffer* b, int written, bool may_retry, bool** redo) {
+    *redo = nullptr;
+    if (!OidIsValid(b->key_index) || written == 0) {
+        return 0;
+    }
+    owner_on(b);
+    if (!may_retry && run_meets_recorded_delete(b->rel, b->slots, written)) {
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("a buffered remote INSERT into relation \"%s\" meets a delete of its "
+                        "key applied concurrently",
+                        RelationGetRelationName(b->rel)),
+                 errdetail("Another apply worker recorded the delete after the row was "
+                           "buffered; the row cannot be resolved at commit."),
+                 errhint("The remote transaction is applied again (Apply-Replay).")));
+    }
+    int taken = take_back_run_rows(b->rel, b->slots, written, redo);
+    owner_off(b);
+    return taken;
 }
 
 // may_retry: false from the (sub)transaction callbacks, which must not resolve conflicts; a
@@ -563,7 +603,9 @@ void flush_buffer(bool may_retry) {
     }
     buffer = nullptr;  // whatever happens below, this buffer is done
     int n = b->nused;
-    int written = n;  // rows [written, n) go through the single-row path
+    int written = n;     // rows [written, n) go through the single-row path
+    int taken_back = 0;  // and so do the rows marked in redo
+    bool* redo = nullptr;
     if (n > 0) {
         ErrorContextCallback cb;
         cb.callback = flush_error_callback;
@@ -574,13 +616,16 @@ void flush_buffer(bool may_retry) {
         core::BatchWrite how = core::choose_batch_write(n, b->arbiters != NIL, may_retry,
                                                         speculative_runs_left(b->relid));
         bool collided = false;
+        bool met_delete = false;
         if (how == core::BatchWrite::GuardedMultiInsert && deferred_key_exists(b, n)) {
             how = core::BatchWrite::Speculative;
         }
         if (how == core::BatchWrite::GuardedMultiInsert) {
-            collided = !write_rows_guarded(b, n);
+            collided = !write_rows_guarded(b, n, &met_delete) && !met_delete;
             if (collided) {
                 how = core::BatchWrite::Speculative;  // the run again, row by row
+            } else if (met_delete) {
+                written = 0;  // rolled back: the whole run through the single-row path
             }
         }
         backoff.left = core::collision_backoff(how, collided, speculative_runs_left(b->relid));
@@ -594,6 +639,9 @@ void flush_buffer(bool may_retry) {
             PopActiveSnapshot();
             owner_off(b);
         }
+        if (how != core::BatchWrite::GuardedMultiInsert) {
+            taken_back = recheck_written_run(b, written, may_retry, &redo);
+        }
         MemoryContextSwitchTo(old);
         error_context_stack = cb.previous;
         elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s%s", n,
@@ -601,11 +649,11 @@ void flush_buffer(bool may_retry) {
              collided ? "; a key collided in the multi-insert, the run was written again" : "",
              written < n ? "; a concurrent insert sent some through the single-row path" : "");
     }
-    if (written < n) {
+    if (written < n || taken_back > 0) {
         // A key that was there already or taken meanwhile: the single-row path resolves it,
         // and the conflict counts on this table, whichever change wrote the run out.
         std::uint64_t before = conflicts_seen(pending_conflicts());
-        write_rows_one_by_one(b, written, n);
+        write_rows_one_by_one(b, redo, written, n);
         std::uint64_t after = conflicts_seen(pending_conflicts());
         channel_stats_count_conflicts(b->remoteid, after >= before ? after - before : 0);
     }

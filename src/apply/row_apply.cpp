@@ -352,6 +352,23 @@ void apply_insert_row(const RemoteTxn& txn, core::RelId relid, const core::Tuple
     finish_remote_insert(txn, &ri, sent);
 }
 
+// The check after the write (docs/conflicts.md, "Races between apply workers"): a delete of
+// the key that another apply worker recorded since the check before the write, and committed
+// after this insert, takes the row just written back, in the same transaction. The delete goes
+// through the executor as the table owner, as a remote DELETE would (its triggers fire).
+void recheck_written_row(ApplyExec* x, const RemoteTxn& txn, TupleTableSlot* row,
+                         DeleteConflict* dc) {
+    if (!written_insert_meets_later_delete(x, txn, row, dc)) {
+        return;
+    }
+    // The row was written under the current command id; deleting it needs the next one.
+    CommandCounterIncrement();
+    x->estate->es_output_cid = GetCurrentCommandId(true);
+    as_owner(x);
+    ExecSimpleRelationDelete(x->rri, x->estate, &x->epq, row);
+    as_applier(x);
+}
+
 // Builds the arbiter list for a speculative insert: the indexes the lookup probes (the key
 // index; with spock.check_all_uc_indexes also every usable unique index). False when one of
 // them cannot arbitrate (a deferrable key), then the row is inserted the plain way.
@@ -441,15 +458,19 @@ void insert_remote_row(const RemoteTxn& txn, RelMapEntry* e, ApplyExec* x, Tuple
                 return;
             }
         }
+        SpecInsertResult written = SpecInsertResult::Inserted;
         if (!speculate) {
             as_owner(x);
             ExecSimpleRelationInsert(x->rri, x->estate, remote);
             as_applier(x);
-            end_exec(x);
-            finish_delete_conflict(txn, &dc);
-            return;
+        } else {
+            written = insert_with_arbiters(x, remote, arbiters, &prepared);
         }
-        if (insert_with_arbiters(x, remote, arbiters, &prepared) != SpecInsertResult::Conflict) {
+        if (written != SpecInsertResult::Conflict) {
+            // A BEFORE trigger may have dropped the row: then it has no tid.
+            if (ItemPointerIsValid(&remote->tts_tid)) {
+                recheck_written_row(x, txn, remote, &dc);
+            }
             end_exec(x);
             finish_delete_conflict(txn, &dc);
             return;
@@ -777,7 +798,15 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
 
     TupleTableSlot* local;
     Oid index;
-    if (find_local_row(&x, e, search, cmp, &local, &index)) {
+    bool found = find_local_row(&x, e, search, cmp, &local, &index);
+    if (!found) {
+        // Another apply worker may be inserting the row right now, after its check of the
+        // record: record the delete first, then look once more; the lookup waits for an insert
+        // in progress and finds its row (docs/conflicts.md, "Races between apply workers").
+        found = record_remote_delete(&x, txn, search) &&
+                find_local_row(&x, e, search, cmp, &local, &index);
+    }
+    if (found) {
         // delete_origin_differs / delete_exists: the row was last changed elsewhere, before or
         // after the delete; spock.conflict_resolution decides (docs/conflicts.md). A delete
         // that is applied goes into the record of deleted keys.
@@ -817,8 +846,8 @@ void apply_delete(const RemoteTxn& txn, const core::Delete& msg) {
     } else {
         // delete_missing: the row is already gone; nothing to do but say so, and remember the
         // delete (it may arrive before the INSERT it deletes, from a third node).
+        // The delete is recorded above (a row without a key records nothing).
         note_conflict(ConflictType::DeleteMissing);
-        record_remote_delete(&x, txn, search);
         ConflictReport rep{
             ConflictType::DeleteMissing, Resolution::Skip, rel, index, nullptr, search, nullptr};
         ConflictTexts texts;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "spock/core/delete_race.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/private_dir.hpp"
 
@@ -18,6 +19,7 @@ extern "C" {
 #include <miscadmin.h>
 #include <port/atomics.h>
 #include <storage/ipc.h>
+#include <storage/lmgr.h>
 #include <storage/lwlock.h>
 #include <storage/procarray.h>
 #include <storage/shmem.h>
@@ -182,6 +184,16 @@ bool deleted_keys_may_have(Oid relid) {
     // count anyway (lookup_deleted_key ignores deletes in progress).
     pg_read_barrier();
     return shared->table->may_have(MyDatabaseId, relid);
+}
+
+bool deleted_keys_may_have_ordered(Oid relid) {
+    if (shared == nullptr || shared->table == nullptr) {
+        return false;
+    }
+    LWLockAcquire(shared->lock, LW_SHARED);
+    bool may = shared->table->may_have(MyDatabaseId, relid);
+    LWLockRelease(shared->lock);
+    return may;
 }
 
 DeletedKeyShape* deleted_key_shape(Relation rel, MemoryContext cxt) {
@@ -368,6 +380,41 @@ bool lookup_deleted_key(const core::DeletedKeyId& id, DeletedKeyInfo* out) {
     out->commit_time = k.commit_time.value;
     out->node = k.node;
     return true;
+}
+
+bool lookup_deleted_key_waiting(const core::DeletedKeyId& id, DeletedKeyInfo* out) {
+    if (shared == nullptr || shared->table == nullptr) {
+        return false;
+    }
+    for (;;) {
+        core::DeletedKey k;
+        LWLockAcquire(shared->lock, LW_SHARED);
+        bool found = shared->table->find(id, GetCurrentTimestamp(), retention_us(), &k);
+        LWLockRelease(shared->lock);
+        core::RecordedDelete state = core::RecordedDelete::None;
+        if (found && TransactionIdIsNormal(k.xid)) {
+            if (TransactionIdIsCurrentTransactionId(k.xid)) {
+                state = core::RecordedDelete::Own;
+            } else if (TransactionIdIsInProgress(k.xid)) {
+                state = core::RecordedDelete::InProgress;
+            } else {
+                state = core::RecordedDelete::Committed;  // or aborted: resolve_entry tells
+            }
+        }
+        switch (core::recheck_step(state)) {
+            case core::RecheckStep::Keep:
+                return false;
+            case core::RecheckStep::WaitForDeleter:
+                // Waits as a row lock would (the deadlock detector sees it), then looks again.
+                XactLockTableWait(k.xid, nullptr, nullptr, XLTW_None);
+                CHECK_FOR_INTERRUPTS();
+                continue;
+            case core::RecheckStep::Forget:
+            case core::RecheckStep::Decide:
+                break;
+        }
+        return lookup_deleted_key(id, out);  // settles a commit, forgets an abort
+    }
 }
 
 }  // namespace spock::worker

@@ -28,6 +28,11 @@ void install_deleted_keys_hooks();
 // building the key. Lock-free; may say true for a table without entries.
 bool deleted_keys_may_have(Oid relid);
 
+// The same read under the record's lock, for the check after a row was written (docs/conflicts.md,
+// "Races between apply workers"): the lock orders it after the row's index entry, so that a
+// delete recorded before it cannot be missed. Costs a shared lock.
+bool deleted_keys_may_have_ordered(Oid relid);
+
 // The identity of the row in `slot` (in the layout of `rel`) for the record: the values of the
 // columns of the replica identity index (else the primary key) in the canonical byte form of
 // their types' send functions (output functions for types without one). False when the table
@@ -63,5 +68,9 @@ struct DeletedKeyInfo {
 // committed (a delete in progress, one of the current transaction, and an aborted one do not
 // count).
 bool lookup_deleted_key(const core::DeletedKeyId& id, DeletedKeyInfo* out);
+
+// As lookup_deleted_key, for the check after a row was written: a delete recorded by another
+// transaction still in progress is waited for (it may yet commit), then looked at again.
+bool lookup_deleted_key_waiting(const core::DeletedKeyId& id, DeletedKeyInfo* out);
 
 }  // namespace spock::worker

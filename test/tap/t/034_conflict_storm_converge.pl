@@ -4,7 +4,14 @@
 #    hears from both. First with C's subscription to A held, so that every DELETE from B reaches
 #    C before the INSERT from A it deleted (the INSERT must then lose: insert_deleted), then
 #    again with nothing held. All three nodes end identical.
-# 2. A storm: inserts, updates and deletes of 20 hot keys on all three nodes at once for
+# 2. Apply workers racing on C (docs/conflicts.md, "Races between apply workers"): C's two
+#    subscriptions are held while A inserts rows in large transactions and B deletes each of
+#    them in its own transaction once it has them; then they are let go (at the same moment;
+#    then B's first, A's right after, so that A's worker overtakes B's), so that C's worker for
+#    B applies the DELETEs while C's worker for A is writing the INSERTs (buffered runs in
+#    race_b; row by row in race_s, which an ALWAYS trigger keeps off the buffered path).
+#    Whatever the interleaving, C ends with no row, as A and B do.
+# 3. A storm: inserts, updates and deletes of 20 hot keys on all three nodes at once for
 #    SPOCK_STORM_SECONDS (30 by default). Once every subscription has caught up, the three
 #    tables are identical (count and md5 of the ordered rows), and no apply worker restarted.
 use strict;
@@ -22,6 +29,14 @@ for my $i (0 .. 2) {
     $nodes[$i]->safe_psql('postgres', q{
         CREATE TABLE q (id bigint PRIMARY KEY, payload text);
         CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL DEFAULT 0, n text);
+        CREATE TABLE race_b (id bigint PRIMARY KEY, payload text);
+        CREATE TABLE race_s (id bigint PRIMARY KEY, payload text);
+        CREATE FUNCTION race_noop() RETURNS trigger LANGUAGE plpgsql AS
+            'BEGIN RETURN NEW; END';
+        CREATE TRIGGER race_s_row BEFORE INSERT ON race_s FOR EACH ROW EXECUTE FUNCTION race_noop();
+        ALTER TABLE race_s ENABLE ALWAYS TRIGGER race_s_row;
+        SELECT spock.repset_add_table('default', 'race_b');
+        SELECT spock.repset_add_table('default', 'race_s');
         SELECT spock.repset_add_table('default', 'q');
         SELECT spock.repset_add_table('default', 'hot');
     });
@@ -93,6 +108,63 @@ for my $held (1, 0) {
     ok($skipped > 0, "$what: C skipped inserts that B had deleted") if $held;
 }
 
+# Apply workers racing on C.
+my $race_rows = $ENV{SPOCK_RACE_ROWS} // 3000;
+for my $round (1 .. 2) {
+    my $base = $round * 1_000_000;
+    for my $sub ('sub_n1_n3', 'sub_n2_n3') {
+        $nc->safe_psql('postgres', "SELECT spock.sub_disable('$sub', true)");
+    }
+    $nc->poll_query_until('postgres', 'SELECT count(*) = 0 FROM spock.get_apply_worker_status()')
+      or die 'C\'s apply workers did not stop';
+    my $before = stat_sum($nc, 'confl_insert_deleted');
+    my $before_missing = stat_sum($nc, 'confl_delete_missing');
+    # Transactions of 1000 rows each: buffered runs of the largest size on C.
+    for my $t (0 .. int(($race_rows - 1) / 1000)) {
+        my ($lo, $hi) = ($base + $t * 1000 + 1, $base + ($t + 1) * 1000);
+        $hi = $base + $race_rows if $hi > $base + $race_rows;
+        $na->safe_psql('postgres',
+                "INSERT INTO race_b SELECT g, 'A' FROM generate_series($lo, $hi) g;"
+              . "INSERT INTO race_s SELECT g, 'A' FROM generate_series($lo, $hi) g;");
+    }
+    $nb->poll_query_until('postgres',
+        "SELECT (SELECT count(*) FROM race_b) = $race_rows AND (SELECT count(*) FROM race_s) = $race_rows")
+      or die 'B did not receive A\'s rows';
+    # One transaction per deleted row, in the order A inserted them.
+    $nb->safe_psql('postgres', qq{
+        DO \$\$
+        BEGIN
+            FOR i IN ${\ ($base + 1)} .. ${\ ($base + $race_rows)} LOOP
+                DELETE FROM race_b WHERE id = i;
+                DELETE FROM race_s WHERE id = i;
+                COMMIT;
+            END LOOP;
+        END \$\$;
+    });
+    if ($round == 1) {
+        # Both at once: C's workers for A and for B start together.
+        $nc->safe_psql('postgres',
+            "SELECT spock.sub_enable('sub_n1_n3', true), spock.sub_enable('sub_n2_n3', true)");
+    } else {
+        # B's worker first, A's right after: A's worker, much faster with its large
+        # transactions, overtakes B's.
+        $nc->safe_psql('postgres', "SELECT spock.sub_enable('sub_n2_n3', true)");
+        $nc->safe_psql('postgres', "SELECT spock.sub_enable('sub_n1_n3', true)");
+    }
+    spock_wait_replicating($nc, $_) for 'sub_n1_n3', 'sub_n2_n3';
+    caught_up_all();
+    for my $table ('race_b', 'race_s') {
+        my @d = map { table_digest($_, $table) } @nodes;
+        is($d[1], $d[0], "race round $round: B and A have the same rows in $table");
+        is($d[2], $d[0], "race round $round: C and A have the same rows in $table");
+        is($nc->safe_psql('postgres', "SELECT count(*) FROM $table"), '0',
+            "race round $round: C has no row left in $table");
+    }
+    diag "race round $round: C counted "
+      . (stat_sum($nc, 'confl_insert_deleted') - $before) . ' insert_deleted, '
+      . (stat_sum($nc, 'confl_delete_missing') - $before_missing) . ' delete_missing';
+}
+
 # The storm.
 my %scripts = (
     upsert => "\\set k random(1, 20)\n"
@@ -130,7 +202,7 @@ for my $node (@nodes) {
             "SELECT string_agg(status, ',') FROM spock.sub_show_status()"),
         'replicating,replicating', "$name: both subscriptions replicating");
     is($node->safe_psql('postgres', 'SELECT max(worker_starts) FROM spock.apply_stats()'),
-        $node == $nc ? '2' : '1', "$name: no apply worker restarted by the storm");
+        $node == $nc ? '4' : '1', "$name: no apply worker restarted by the storm");
 }
 $_->stop for @nodes;
 done_testing();
