@@ -9,6 +9,7 @@
 
 #include "apply_internal.hpp"
 #include "ddl_apply.hpp"
+#include "queue_messages.hpp"
 
 extern "C" {
 #include <access/table.h>
@@ -29,14 +30,11 @@ constexpr const char* kColumnNames[kColumns] = {"queued_at", "role", "message_ty
 // uses; the texts are palloc'd in the caller's memory context.
 void read_identity(const core::Insert* msg, char** out) {
     MemoryContext caller = CurrentMemoryContext;
-    Relation rel;
-    detail::RelMapEntry* e = detail::open_mapped_relation(msg->relid, AccessShareLock, false, &rel);
+    DecodedQueueRow row = decode_queue_row(msg);
+    Relation rel = row.rel;
     TupleDesc desc = RelationGetDescr(rel);
-    Datum* values = static_cast<Datum*>(palloc0(sizeof(Datum) * desc->natts));
-    bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-    bool* sent = static_cast<bool*>(palloc0(sizeof(bool) * desc->natts));
-    memset(nulls, true, sizeof(bool) * desc->natts);
-    detail::convert_tuple(e, desc, msg->new_tuple, false, values, nulls, sent);
+    Datum* values = row.values;
+    bool* nulls = row.nulls;
     for (int i = 0; i < kColumns; i++) {
         out[i] = nullptr;
         AttrNumber att = get_attnum(RelationGetRelid(rel), kColumnNames[i]);

@@ -32,14 +32,10 @@ struct QueueRow {
 // uses and reads message_type and message.
 void read_queue_row(const core::Insert* msg, QueueRow* out) {
     MemoryContext caller = CurrentMemoryContext;
-    Relation rel;
-    detail::RelMapEntry* e = detail::open_mapped_relation(msg->relid, AccessShareLock, false, &rel);
-    TupleDesc desc = RelationGetDescr(rel);
-    Datum* values = static_cast<Datum*>(palloc0(sizeof(Datum) * desc->natts));
-    bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-    bool* sent = static_cast<bool*>(palloc0(sizeof(bool) * desc->natts));
-    memset(nulls, true, sizeof(bool) * desc->natts);
-    detail::convert_tuple(e, desc, msg->new_tuple, false, values, nulls, sent);
+    DecodedQueueRow row = decode_queue_row(msg);
+    Relation rel = row.rel;
+    Datum* values = row.values;
+    bool* nulls = row.nulls;
     AttrNumber type_att = get_attnum(RelationGetRelid(rel), "message_type");
     AttrNumber message_att = get_attnum(RelationGetRelid(rel), "message");
     AttrNumber role_att = get_attnum(RelationGetRelid(rel), "role");
@@ -128,6 +124,19 @@ void sequence_sync(const std::string& message) {
 bool logged_unsupported = false;
 
 }  // namespace
+
+DecodedQueueRow decode_queue_row(const core::Insert* msg) {
+    DecodedQueueRow row;
+    detail::RelMapEntry* e =
+        detail::open_mapped_relation(msg->relid, AccessShareLock, false, &row.rel);
+    TupleDesc desc = RelationGetDescr(row.rel);
+    row.values = static_cast<Datum*>(palloc0(sizeof(Datum) * desc->natts));
+    row.nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
+    bool* sent = static_cast<bool*>(palloc0(sizeof(bool) * desc->natts));
+    memset(row.nulls, true, sizeof(bool) * desc->natts);
+    detail::convert_tuple(e, desc, msg->new_tuple, false, row.values, row.nulls, sent);
+    return row;
+}
 
 bool is_queue_relation(const std::string& nspname, const std::string& relname) {
     return nspname == "spock" && relname == "queue";

@@ -16,6 +16,10 @@
 #include "spock/core/protocol.hpp"
 #include "spock/pg/postgres.hpp"
 
+extern "C" {
+#include <utils/relcache.h>
+}
+
 namespace spock::apply {
 
 // True for the provider's spock.queue.
@@ -30,5 +34,16 @@ bool act_on_queue_insert(Oid subid, const core::Insert& msg);
 // For the exception log: when `msg` is a queued DDL row ('Q' or 'D'), its statement text and
 // role. Needs a transaction.
 bool queued_ddl_of(const core::Insert& msg, std::string* statement, std::string* role);
+
+// A remote spock.queue row decoded with the relation mapping the row code uses: the local
+// relation, open with AccessShareLock (close it with table_close(rel, NoLock)), and the values
+// and nulls in its attribute order, palloc'd in the current memory context. Plain glue that
+// may raise a PostgreSQL error: call it under pg_call.
+struct DecodedQueueRow {
+    Relation rel;
+    Datum* values;
+    bool* nulls;
+};
+DecodedQueueRow decode_queue_row(const core::Insert* msg);
 
 }  // namespace spock::apply

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "spock/core/hex.hpp"
 #include "spock/core/sha256.hpp"
 
 namespace spock::core {
@@ -191,19 +192,6 @@ std::string encode(std::string_view v) {
     return out;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 std::optional<std::string> decode(std::string_view v) {
     std::string out;
     for (size_t i = 0; i < v.size(); i++) {
@@ -217,8 +205,8 @@ std::optional<std::string> decode(std::string_view v) {
         if (i + 2 >= v.size()) {
             return std::nullopt;
         }
-        int hi = hex_value(v[i + 1]);
-        int lo = hex_value(v[i + 2]);
+        int hi = hex_digit_value(v[i + 1]);
+        int lo = hex_digit_value(v[i + 2]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "spock/core/error.hpp"
+#include "spock/core/hex.hpp"
 
 namespace spock::core {
 
@@ -15,28 +16,15 @@ constexpr std::string_view kInvalidTextRepresentation = "22P02";
 // pg_lsn_in allows at most 8 hex digits per half (MAXPG_LSNCOMPONENT).
 constexpr std::size_t kMaxHalfDigits = 8;
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // Parses the hex digits at the start of text; returns how many were consumed (0 = none).
 std::size_t parse_half(std::string_view text, std::uint32_t& out) noexcept {
     std::size_t n = 0;
     std::uint32_t v = 0;
-    while (n < text.size() && hex_value(text[n]) >= 0) {
+    while (n < text.size() && hex_digit_value(text[n]) >= 0) {
         if (n == kMaxHalfDigits) {
             return 0;
         }
-        v = (v << 4) | static_cast<std::uint32_t>(hex_value(text[n]));
+        v = (v << 4) | static_cast<std::uint32_t>(hex_digit_value(text[n]));
         ++n;
     }
     out = v;

@@ -7,6 +7,7 @@
 
 #include "spock/core/error.hpp"
 #include "spock/core/hash.hpp"
+#include "spock/core/hex.hpp"
 
 namespace spock::core {
 
@@ -302,18 +303,7 @@ bool has_uri_prefix(std::string_view dsn) noexcept {
 // before it looks at them. An invalid escape (which makes libpq refuse the URI) is kept as it
 // is.
 std::string percent_decode(std::string_view s) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
+    const auto hex = hex_digit_value;
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {

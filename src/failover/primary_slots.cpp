@@ -3,6 +3,7 @@
 
 #include "slot_sync_internal.hpp"
 #include "spock/core/error.hpp"
+#include "spock/core/hex.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/remote.hpp"
 
@@ -87,35 +88,12 @@ std::optional<std::string> fetch_snapshot_file(const std::string& dsn, XLogRecPt
     if (rows.empty() || !rows[0][0]) {
         return std::nullopt;
     }
-    // bytea in hex output: \x followed by two digits per byte.
-    const std::string& hex = *rows[0][0];
-    if (hex.size() < 2 || hex[0] != '\\' || hex[1] != 'x' || hex.size() % 2 != 0) {
+    std::optional<std::string> bytes = core::decode_bytea_hex(*rows[0][0]);
+    if (!bytes) {
         throw core::Error(core::sqlstate::kProtocolViolation,
                           "unexpected bytea text from the primary for " + std::string(path));
     }
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
-    std::string out;
-    out.reserve((hex.size() - 2) / 2);
-    for (std::size_t i = 2; i + 1 < hex.size(); i += 2) {
-        int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) {
-            throw core::Error(core::sqlstate::kProtocolViolation,
-                              "unexpected bytea text from the primary for " + std::string(path));
-        }
-        out.push_back(static_cast<char>(hi * 16 + lo));
-    }
-    return out;
+    return bytes;
 }
 
 }  // namespace spock::failover
