@@ -26,8 +26,27 @@ for my $node ($n1, $n2) {
 }
 spock_subscribe($n2, $n1, 'sub_n1_n2');
 spock_subscribe($n1, $n2, 'sub_n2_n1');
-$n1->safe_psql('postgres', 'INSERT INTO t SELECT g, 0 FROM generate_series(1, 400) g');
+$n1->safe_psql('postgres',
+    'INSERT INTO t SELECT g, 0 FROM generate_series(1, 400) g UNION ALL '
+      . 'SELECT g, 0 FROM generate_series(2001, 2010) g');
 spock_wait_caught_up($n1);
+
+# First the case the race below makes only likely, made certain: n2 holds n1's changes while
+# n1 deletes rows 2001-2010 and n2 then updates them (later). n1 receives updates of rows it
+# deleted earlier: update_missing, applied as inserts; n2 receives deletes older than its
+# updates and keeps its rows. Both end with the ten rows.
+$n2->safe_psql('postgres', "SELECT spock.sub_disable('sub_n1_n2', true)");
+$n2->poll_query_until('postgres', 'SELECT count(*) = 0 FROM spock.get_apply_worker_status()')
+  or die 'sub_n1_n2 did not stop';
+$n1->safe_psql('postgres', 'DELETE FROM t WHERE id > 2000');
+$n2->safe_psql('postgres', 'UPDATE t SET v = v + 1 WHERE id > 2000');
+$n2->safe_psql('postgres', "SELECT spock.sub_enable('sub_n1_n2', true)");
+spock_wait_replicating($n2, 'sub_n1_n2');
+spock_wait_caught_up($n1);
+spock_wait_caught_up($n2);
+is($n1->safe_psql('postgres', 'SELECT count(*), sum(v) FROM t WHERE id > 2000'), '10|10',
+    'n1 has the rows n2 updated after n1 deleted them');
+is(table_digest($n1, 't'), table_digest($n2, 't'), 'both nodes have the same rows after it');
 
 sub pids {
     my ($node) = @_;
