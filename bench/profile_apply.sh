@@ -11,6 +11,8 @@
 #   WORKLOAD=small   XACTS single-row INSERT transactions (pgbench, 4 clients)      (default)
 #   WORKLOAD=pgbench XACTS pgbench TPC-B-like transactions (8 clients, scale 1), as bench W3
 #   WORKLOAD=update  XACTS transactions of UPDATES_PER single-row UPDATEs by key, as bench W5
+#   WORKLOAD=toast   XACTS transactions of ROWS_PER rows with a 4 kB text column stored out of
+#                    line (STORAGE EXTERNAL), as the insert phase of bench W6
 #
 #   PG_CONFIG=... XACTS=40000 ROUNDS=3 bench/profile_apply.sh
 #   PG_CONFIG=... WORKLOAD=pgbench PERF=1 OUT=/tmp/w3.perf bench/profile_apply.sh
@@ -23,6 +25,7 @@ WORKLOAD=${WORKLOAD:-small}
 XACTS=${XACTS:-20000}
 ROUNDS=${ROUNDS:-1}
 UPDATES_PER=${UPDATES_PER:-100}
+ROWS_PER=${ROWS_PER:-1000}
 PERF=${PERF:-0}
 OUT=${OUT:-/tmp/spock-apply.perf}
 BASE_PORT=${BENCH_PORT_BASE:-5491}
@@ -51,7 +54,11 @@ ${EXTRA_CONF:-}"
             psql_at "$port" "CREATE TABLE t (id int PRIMARY KEY, v bigint NOT NULL DEFAULT 0)" >/dev/null
             psql_at "$port" "INSERT INTO t (id) SELECT g FROM generate_series(1, 100000) g" >/dev/null
             ;;
-        *) die "unknown WORKLOAD $WORKLOAD (small, pgbench, update)" ;;
+        toast)
+            psql_at "$port" "CREATE TABLE t (id bigserial PRIMARY KEY, n int NOT NULL, body text NOT NULL);
+                ALTER TABLE t ALTER COLUMN body SET STORAGE EXTERNAL" >/dev/null
+            ;;
+        *) die "unknown WORKLOAD $WORKLOAD (small, pgbench, update, toast)" ;;
     esac
 done
 case $WORKLOAD in
@@ -79,6 +86,10 @@ fi
 
 case $WORKLOAD in
     small) echo "INSERT INTO t (v) VALUES (1);" >"$work/load.sql" ;;
+    toast)
+        echo "INSERT INTO t (n, body) SELECT g, repeat(md5(g::text || random()::text), 128)
+              FROM generate_series(1, $ROWS_PER) g;" | tr -d '\n' >"$work/load.sql"
+        ;;
     update)
         {
             echo "BEGIN;"

@@ -17,6 +17,7 @@
 #include "spock/core/sync_resume.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/process_memory.hpp"
 #include "spock/pg/spi.hpp"
 #include "spock/pg/xact.hpp"
 #include "spock/sync/initial_sync.hpp"
@@ -143,6 +144,7 @@ extern "C" SPOCK_EXPORT void spock_apply_main(Datum main_arg);
 void spock_apply_main(Datum main_arg) {
     spock::worker::WorkerSlot* slot =
         spock::worker::attach_worker(main_arg, spock::worker::WorkerType::Apply);
+    spock::pg::keep_freed_memory();
     // Delta applies count in the channel statistics (n_dca), per column computed that way.
     spock::apply::set_delta_apply_observer([](Oid relid, int ncolumns, bool) {
         spock::apply::channel_stats_count_delta(relid, static_cast<std::uint64_t>(ncolumns));

@@ -16,6 +16,7 @@
 #include "spock/core/replay_buffer.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/gucs.hpp"
+#include "spock/pg/process_memory.hpp"
 #include "spock/pg/read_only.hpp"
 #include "spock/worker/shmem.hpp"
 
@@ -199,6 +200,7 @@ void spock_parallel_apply_main(Datum main_arg) {
     // SIGTERM from the leader ends the process at once, even inside a lock wait.
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
+    spock::pg::keep_freed_memory();
     dsm_segment* seg = dsm_attach(DatumGetUInt32(main_arg));
     if (seg == nullptr) {
         proc_exit(0);  // the leader is already gone
