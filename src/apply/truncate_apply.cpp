@@ -359,6 +359,16 @@ bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char
                 remember_no_horizon(known);
                 return false;
             }
+            // A table with a horizon (pgbench -i truncates its tables, for one): the change is
+            // usually newer. Copied out: the comparison may read the catalog, whose
+            // invalidations may drop the entry.
+            if (cached != nullptr) {
+                HorizonEntry h = *cached;
+                if (!before_horizon(h.at, h.origin_node, true, txn.commit_time.value,
+                                    txn.origin_node)) {
+                    return false;
+                }
+            }
         }
     }
     Relation rel;
