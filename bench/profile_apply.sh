@@ -6,7 +6,12 @@
 # confirmed everything. CPU time hardly moves with the load of other work, unlike wall-clock
 # time. With PERF=1 the worker is recorded with `perf record -F 2000 --call-graph dwarf` into
 # OUT (default /tmp/spock-apply.perf) while it drains; with PERF=stat its system calls and context
-# switches are counted (perf stat) into OUT. Only the row counts can fail it.
+# switches are counted (perf stat) into OUT. With PERF=callgrind the subscriber runs under
+# valgrind's callgrind (slow: use a few thousand transactions) and the instructions the apply
+# worker executes from its wait for the script's lock to its exit are counted, a measure that
+# does not move with the machine's load (perf's hardware counters are not available in every
+# virtual machine); the worker's profile is saved to OUT (callgrind_annotate OUT). Only the row
+# counts can fail it.
 #
 #   WORKLOAD=small   XACTS single-row INSERT transactions (pgbench, 4 clients)      (default)
 #   WORKLOAD=pgbench XACTS pgbench TPC-B-like transactions (8 clients, scale 1), as bench W3
@@ -17,6 +22,7 @@
 #   PG_CONFIG=... XACTS=40000 ROUNDS=3 bench/profile_apply.sh
 #   PG_CONFIG=... WORKLOAD=pgbench PERF=1 OUT=/tmp/w3.perf bench/profile_apply.sh
 #   SYSTEM=native PERF=stat EXTRA_CONF='wal_writer_flush_after = 0' bench/profile_apply.sh
+#   PERF=callgrind XACTS=4000 [SYSTEM=native] [WORKLOAD=pgbench] bench/profile_apply.sh
 # EXTRA_CONF: more postgresql.conf lines for both instances.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -43,6 +49,21 @@ ${EXTRA_CONF:-}"
         psql_at "$port" "CREATE EXTENSION spock" >/dev/null
     else
         bench_start_instance "$name" "$port" "${EXTRA_CONF:-}"
+    fi
+    if [ "$PERF" = callgrind ] && [ "$name" = sub ]; then
+        # The subscriber again, under callgrind. Costs are zeroed when a process starts to wait
+        # for a heavyweight lock (ProcSleep): for the apply worker, the wait for the script's lock
+        # just before each round's drain, so its profile at exit holds the last round's drain.
+        mkdir -p "$work/cg"
+        chown postgres: "$work/cg"
+        cat >"$work/postgres-cg" <<WRAP
+#!/bin/sh
+exec valgrind -q --tool=callgrind --zero-before=ProcSleep --callgrind-out-file=$work/cg/cg.%p $bindir/postgres "\$@"
+WRAP
+        chmod 755 "$work/postgres-cg"
+        as_pg "$bindir/pg_ctl" -D "$work/sub" -w stop >/dev/null
+        as_pg "$bindir/pg_ctl" -D "$work/sub" -p "$work/postgres-cg" -l "$work/sub.log" -w -t 600 \
+            start >/dev/null
     fi
     case $WORKLOAD in
         small) psql_at "$port" "CREATE TABLE t (id bigserial PRIMARY KEY, v int)" >/dev/null ;;
@@ -130,6 +151,8 @@ for round in $(seq 1 "$ROUNDS"); do
         perf record -F 2000 --call-graph dwarf,16384 -p "$pid" -o "$OUT" >/dev/null 2>&1 &
         perf_pid=$!
         sleep 1
+    elif [ "$PERF" = callgrind ]; then
+        :
     elif [ "$PERF" = stat ]; then
         # System calls and context switches of the worker (kill: latch wake-ups of others).
         perf stat -x, -o "$OUT" -e "syscalls:sys_enter_kill,syscalls:sys_enter_recvfrom,\
@@ -167,5 +190,15 @@ done
 printf 'mean: apply CPU %d ms per 100,000 transactions, %d tx/s (rows equal on both sides)\n' \
     "$((total_cpu * 100000 / (XACTS * ROUNDS)))" "$((XACTS * ROUNDS * 1000 / (total_ms > 0 ? total_ms : 1)))"
 [ "$PERF" = 1 ] && echo "perf data: $OUT (perf report -i $OUT --no-children)"
+if [ "$PERF" = callgrind ]; then
+    pid=$(apply_worker_pid $s)
+    as_pg "$bindir/pg_ctl" -D "$work/sub" -m fast -w -t 600 stop >/dev/null
+    [ -f "$work/cg/cg.$pid" ] || die "no callgrind profile of the apply worker ($work/cg/cg.$pid)"
+    cp "$work/cg/cg.$pid" "$OUT"
+    ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$OUT" | head -1)
+    [ -n "$ir" ] || ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$OUT" | head -1)
+    printf 'apply worker instructions (last round, lock wait to exit): %d = %d per transaction; profile: %s (callgrind_annotate --inclusive=yes %s)\n' \
+        "$ir" "$((ir / XACTS))" "$OUT" "$OUT"
+fi
 [ "$PERF" = stat ] && grep -v '^#' "$OUT" | awk -F, 'NF > 2 { printf "  %12s %s\n", $1, $3 }'
 exit 0

@@ -291,6 +291,11 @@ void Applier::on_begin(const core::Begin& m) {
 }
 
 void Applier::use_origin(core::NodeId origin_node) {
+    // The name depends on the node alone (slot, provider and process are the worker's): the
+    // same node as last time costs no string.
+    if (!session_origin_name_.empty() && origin_node == session_origin_node_) {
+        return;
+    }
     std::string name = core::origin_name(cfg_.slot_name, cfg_.provider, origin_node);
     if (process_ != 0) {
         name = core::worker_origin_name(name, process_);
@@ -307,6 +312,7 @@ void Applier::use_origin(core::NodeId origin_node) {
         replorigin_session_origin = id;
     });
     session_origin_name_ = name;
+    session_origin_node_ = origin_node;
 }
 
 void Applier::ensure_local_txn() {

@@ -153,6 +153,7 @@ class Applier {
     bool record_lost_ = false;     // recording failed: this transaction cannot be replayed
     std::string record_lost_why_;  // "[SQLSTATE] message: detail" of that failure
     std::string session_origin_name_;
+    core::NodeId session_origin_node_ = 0;  // the node session_origin_name_ was made for
     std::uint32_t process_ = 0;
     MemoryContext change_cxt_ = nullptr;
     core::Lsn skip_lsn_;

@@ -252,7 +252,6 @@ void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelI
     MemoryContextSwitchTo(cxt);
 
     TupleDesc desc = RelationGetDescr(b->rel);
-    b->lookup = table_slot_create(b->rel, nullptr);
     b->has_generated = desc->constr != nullptr && desc->constr->has_generated_stored;
     b->has_constraints = desc->constr != nullptr;
     b->is_partition = b->rel->rd_rel->relispartition;
@@ -272,8 +271,14 @@ void start_buffer(const RemoteTxn& txn, RelMapEntry* e, Relation rel, core::RelI
     buffer = b;
 }
 
-// Whether a row with the slot's key exists (the lookup waits for a writer in progress).
+// Whether a row with the slot's key exists (the lookup waits for a writer in progress). The
+// lookup's slot is made on first use: the short runs of small transactions never look a key up.
 bool key_exists(InsertBuffer* b, TupleTableSlot* slot) {
+    if (b->lookup == nullptr) {
+        MemoryContext old = MemoryContextSwitchTo(b->cxt);
+        b->lookup = table_slot_create(b->rel, nullptr);
+        MemoryContextSwitchTo(old);
+    }
     bool found =
         RelationFindReplTupleByIndex(b->rel, b->key_index, LockTupleExclusive, slot, b->lookup);
     ExecClearTuple(b->lookup);
@@ -660,7 +665,9 @@ void flush_buffer(bool may_retry) {
     for (int i = 0; i < b->nslots; i++) {
         ExecDropSingleTupleTableSlot(b->slots[i]);
     }
-    ExecDropSingleTupleTableSlot(b->lookup);
+    if (b->lookup != nullptr) {
+        ExecDropSingleTupleTableSlot(b->lookup);
+    }
     if (b->bistate != nullptr) {
         FreeBulkInsertState(b->bistate);
     }

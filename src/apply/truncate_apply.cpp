@@ -27,6 +27,7 @@ extern "C" {
 #include <executor/executor.h>
 #include <executor/spi.h>
 #include <miscadmin.h>
+#include <storage/lmgr.h>
 #include <storage/lock.h>
 #include <storage/proc.h>
 #include <utils/builtins.h>
@@ -345,12 +346,28 @@ bool skip_before_truncate(const RemoteTxn& txn, core::RelId remoteid, const char
     if (known != nullptr && known->local_valid && horizons != nullptr) {
         LOCKTAG tag;
         SET_LOCKTAG_RELATION(tag, MyDatabaseId, known->local_relid);
-        if (LockHeldByMe(&tag, RowExclusiveLock)) {
+        if (!LockHeldByMe(&tag, RowExclusiveLock)) {
+            // The first change to the table in this transaction: its lock, which the change
+            // takes anyway, without opening the table here as well (the lock processes pending
+            // invalidations, which may reset the mapping: then the slow path below).
+            LockRelationOid(known->local_relid, RowExclusiveLock);
+        }
+        if (known->local_valid) {
             auto* cached = static_cast<HorizonEntry*>(
                 hash_search(horizons, &known->local_relid, HASH_FIND, nullptr));
             if (cached != nullptr && !cached->have) {
                 remember_no_horizon(known);
                 return false;
+            }
+            // A table with a horizon (pgbench -i truncates its tables, for one): the change is
+            // usually newer. Copied out: the comparison may read the catalog, whose
+            // invalidations may drop the entry.
+            if (cached != nullptr) {
+                HorizonEntry h = *cached;
+                if (!before_horizon(h.at, h.origin_node, true, txn.commit_time.value,
+                                    txn.origin_node)) {
+                    return false;
+                }
             }
         }
     }
