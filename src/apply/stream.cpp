@@ -50,6 +50,10 @@ void Stream::start(core::Lsn from) {
     in.subscriber_node_id = cfg_.local;
     in.spock_version = core::kVersion;
     in.spock_version_num = core::kVersionNum;
+    // Streamed transactions are applied by the worker itself, so not with parallel apply
+    // (docs/replication.md).
+    streaming_asked_ = gucs::stream_in_progress;
+    in.stream_in_progress = streaming_asked_ && processes_ <= 1;
     std::vector<core::StartupOption> options = core::client_startup_options(in);
     std::string cmd = core::start_replication_command(cfg_.slot_name, from, options);
     PGconn* c = conn_->raw();
@@ -119,8 +123,12 @@ void Stream::process(const char* buf, int len) {
         core::ProtocolMessage msg = core::decode_message(payload);
         if (auto* c = std::get_if<core::Commit>(&msg)) {
             remote_insert_ = c->remote_insert_lsn.value;
+        } else if (auto* sc = std::get_if<core::StreamCommit>(&msg)) {
+            remote_insert_ = sc->remote_insert_lsn.value;
         }
-        if (par_) {
+        if (process_streamed(payload, msg)) {
+            // taken by the spool, or a streamed transaction applied
+        } else if (par_) {
             par_->handle(payload, msg);
         } else {
             applier_.handle(payload, msg);
@@ -132,7 +140,8 @@ void Stream::process(const char* buf, int len) {
         if (++since_feedback_ >= gucs::feedback_frequency) {
             send_feedback(true);
         }
-        if (std::holds_alternative<core::Commit>(msg)) {
+        if (std::holds_alternative<core::Commit>(msg) ||
+            std::holds_alternative<core::StreamCommit>(msg)) {
             check_resync(applier_.take_copy_request());
             wait_while_paused();
         }
@@ -145,10 +154,30 @@ void Stream::process(const char* buf, int len) {
         received_ = std::max(received_, end);
         send_feedback(reply);
         // A keepalive while nothing is in flight: everything the provider had is applied.
-        if (!in_txn() && flush_position(core::Lsn{received_}).value == received_) {
+        if (!in_txn() && streams_.open_transactions() == 0 &&
+            flush_position(core::Lsn{received_}).value == received_) {
             caught_up_at_ = received_;
         }
     }
+}
+
+bool Stream::process_streamed(std::string_view payload, const core::ProtocolMessage& msg) {
+    if (par_) {
+        if (core::StreamedTxns::is_stream_message(msg)) {
+            // Not asked for with parallel apply (see start()).
+            throw core::Error(core::sqlstate::kProtocolViolation,
+                              "the provider streamed an in-progress transaction that was not "
+                              "asked for",
+                              "spock.parallel_apply_workers is above 1.",
+                              "The apply worker restarts and receives the transactions again.");
+        }
+        return false;
+    }
+    return streams_.handle(
+        payload, msg,
+        [this](std::string_view p, const core::ProtocolMessage& m) { applier_.handle(p, m); },
+        // A long apply reads nothing from the connection: the provider still hears from us.
+        [this] { send_feedback(false); });
 }
 
 void Stream::send_feedback(bool force, bool request_reply) {
@@ -352,11 +381,12 @@ bool Stream::config_changed() {
 }
 
 void Stream::run() {
+    streams_.open_directory(spill_directory());
+    processes_ = gucs::parallel_apply_workers;
     start(catalog::resume_position(cfg_.slot_name));
     if (ShutdownRequestPending) {
         return;
     }
-    processes_ = gucs::parallel_apply_workers;
     if (processes_ > 1) {
         par_ = std::make_unique<ParallelLeader>(cfg_, slot_, applier_, processes_);
         par_->set_skip_lsn(cfg_.skip_lsn);
@@ -391,6 +421,14 @@ void Stream::stream() {
         if (gucs::parallel_apply_workers != processes_ && !in_txn()) {
             pg::pg_call([this] {
                 ereport(LOG, (errmsg("spock.parallel_apply_workers changed; restarting the apply "
+                                     "worker of subscription \"%s\"",
+                                     cfg_.name.c_str())));
+            });
+            return;
+        }
+        if (gucs::stream_in_progress != streaming_asked_ && !in_txn()) {
+            pg::pg_call([this] {
+                ereport(LOG, (errmsg("spock.stream_in_progress changed; restarting the apply "
                                      "worker of subscription \"%s\"",
                                      cfg_.name.c_str())));
             });

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "spock/core/streamed_txns.hpp"
 #include "spock/pg/remote.hpp"
 #include "spock/worker/shmem.hpp"
 
@@ -17,7 +18,10 @@ namespace spock::apply {
 class Stream {
   public:
     Stream(const SubConfig& cfg, worker::WorkerSlot* slot)
-        : cfg_(cfg), slot_(slot), applier_(cfg, slot) {
+        : cfg_(cfg),
+          slot_(slot),
+          applier_(cfg, slot),
+          streams_("stream_sub_" + std::to_string(cfg.id)) {
         applier_.set_idle_callback([this] { send_feedback(true); });
     }
 
@@ -37,6 +41,8 @@ class Stream {
     }
     void start(core::Lsn from);
     void process(const char* buf, int len);
+    // A message of a streamed transaction (streamed_txns.hpp): true when it was taken.
+    bool process_streamed(std::string_view payload, const core::ProtocolMessage& msg);
     void send_feedback(bool force, bool request_reply = false);
     void update_progress();
     bool config_changed();
@@ -46,8 +52,10 @@ class Stream {
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
     Applier applier_;
+    core::StreamedTxns streams_;           // spock.stream_in_progress
     std::unique_ptr<ParallelLeader> par_;  // spock.parallel_apply_workers > 1
     int processes_ = 1;                    // spock.parallel_apply_workers at the start
+    bool streaming_asked_ = false;         // spock.stream_in_progress at the start
     std::unique_ptr<pg::RemoteConnection> conn_;
     XLogRecPtr received_ = InvalidXLogRecPtr;
     XLogRecPtr sent_write_ = InvalidXLogRecPtr;

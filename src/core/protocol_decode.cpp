@@ -333,6 +333,46 @@ Commit read_commit(ByteReader& r) {
     return msg;
 }
 
+StreamStart read_stream_start(ByteReader& r) {
+    StreamStart msg;
+    msg.first_segment = (r.u8("flags") & kStreamFirstSegment) != 0;  // other bits ignored
+    msg.xid = r.u32("xid");
+    return msg;
+}
+
+StreamXid read_stream_xid(ByteReader& r) {
+    skip_flags(r);
+    StreamXid msg;
+    msg.xid = r.u32("xid");
+    return msg;
+}
+
+StreamStop read_stream_stop(ByteReader& r) {
+    skip_flags(r);
+    return StreamStop{};
+}
+
+StreamCommit read_stream_commit(ByteReader& r) {
+    skip_flags(r);
+    StreamCommit msg;
+    msg.xid = r.u32("xid");
+    msg.commit_lsn = read_lsn(r, "commit_lsn");
+    msg.end_lsn = read_lsn(r, "end_lsn");
+    msg.commit_time = read_timestamp(r, "commit_time");
+    msg.origin_lsn = read_lsn(r, "origin_lsn");
+    msg.origin_id = r.u16("origin_id");
+    msg.remote_insert_lsn = read_lsn(r, "remote_insert_lsn");
+    return msg;
+}
+
+StreamAbort read_stream_abort(ByteReader& r) {
+    skip_flags(r);
+    StreamAbort msg;
+    msg.xid = r.u32("xid");
+    msg.subxid = r.u32("subxid");
+    return msg;
+}
+
 ProtocolMessage read_body(ByteReader& r, char type) {
     switch (type) {
         case msgtype::kStartup:
@@ -357,6 +397,16 @@ ProtocolMessage read_body(ByteReader& r, char type) {
             return read_logical_message(r);
         case msgtype::kCommit:
             return read_commit(r);
+        case msgtype::kStreamStart:
+            return read_stream_start(r);
+        case msgtype::kStreamXid:
+            return read_stream_xid(r);
+        case msgtype::kStreamStop:
+            return read_stream_stop(r);
+        case msgtype::kStreamCommit:
+            return read_stream_commit(r);
+        case msgtype::kStreamAbort:
+            return read_stream_abort(r);
         default:
             r.fail_at(0, fmt::format("unknown message type {}",
                                      describe_byte(static_cast<std::uint8_t>(type))));

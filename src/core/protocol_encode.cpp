@@ -132,6 +132,16 @@ std::string_view message_type_name(char type) noexcept {
             return "MESSAGE";
         case msgtype::kCommit:
             return "COMMIT";
+        case msgtype::kStreamStart:
+            return "STREAM START";
+        case msgtype::kStreamXid:
+            return "STREAM XID";
+        case msgtype::kStreamStop:
+            return "STREAM STOP";
+        case msgtype::kStreamCommit:
+            return "STREAM COMMIT";
+        case msgtype::kStreamAbort:
+            return "STREAM ABORT";
         default:
             return "unknown";
     }
@@ -150,6 +160,11 @@ char message_type(const ProtocolMessage& msg) noexcept {
         char operator()(const Truncate&) const noexcept { return msgtype::kTruncate; }
         char operator()(const LogicalMessage&) const noexcept { return msgtype::kMessage; }
         char operator()(const Commit&) const noexcept { return msgtype::kCommit; }
+        char operator()(const StreamStart&) const noexcept { return msgtype::kStreamStart; }
+        char operator()(const StreamXid&) const noexcept { return msgtype::kStreamXid; }
+        char operator()(const StreamStop&) const noexcept { return msgtype::kStreamStop; }
+        char operator()(const StreamCommit&) const noexcept { return msgtype::kStreamCommit; }
+        char operator()(const StreamAbort&) const noexcept { return msgtype::kStreamAbort; }
     };
     return std::visit(TypeOf{}, msg);
 }
@@ -357,6 +372,42 @@ void encode(std::string& out, const Commit& msg) {
     put_lsn(out, msg.end_lsn);
     put_timestamp(out, msg.commit_time);
     put_lsn(out, msg.remote_insert_lsn);
+}
+
+void encode(std::string& out, const StreamStart& msg) {
+    put_type(out, msgtype::kStreamStart);
+    put_u8(out, msg.first_segment ? kStreamFirstSegment : 0);
+    put_u32(out, msg.xid);
+}
+
+void encode(std::string& out, const StreamXid& msg) {
+    put_type(out, msgtype::kStreamXid);
+    put_u8(out, kFlags);
+    put_u32(out, msg.xid);
+}
+
+void encode(std::string& out, const StreamStop&) {
+    put_type(out, msgtype::kStreamStop);
+    put_u8(out, kFlags);
+}
+
+void encode(std::string& out, const StreamCommit& msg) {
+    put_type(out, msgtype::kStreamCommit);
+    put_u8(out, kFlags);
+    put_u32(out, msg.xid);
+    put_lsn(out, msg.commit_lsn);
+    put_lsn(out, msg.end_lsn);
+    put_timestamp(out, msg.commit_time);
+    put_lsn(out, msg.origin_lsn);
+    put_u16(out, msg.origin_id);
+    put_lsn(out, msg.remote_insert_lsn);
+}
+
+void encode(std::string& out, const StreamAbort& msg) {
+    put_type(out, msgtype::kStreamAbort);
+    put_u8(out, kFlags);
+    put_u32(out, msg.xid);
+    put_u32(out, msg.subxid);
 }
 
 void encode(std::string& out, const ProtocolMessage& msg) {

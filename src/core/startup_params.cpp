@@ -249,6 +249,10 @@ std::vector<StartupOption> client_startup_options(const ClientStartupInputs& in)
         // back changes that came from the subscriber itself when it forwards all origins.
         add("spock.subscriber_node_id", std::to_string(in.subscriber_node_id));
     }
+    if (in.stream_in_progress) {
+        // Ours too: a Spock provider ignores it and keeps sending whole transactions.
+        add("spock.stream_in_progress", "1");
+    }
     return opts;
 }
 
@@ -338,6 +342,8 @@ StartupParams parse_startup_options(std::span<const StartupOption> options) {
             p.replicate_only_table = parse_qualified_name(opt);
         } else if (n == "spock.subscriber_node_id") {
             p.subscriber_node_id = parse_u32_option(opt);
+        } else if (n == "spock.stream_in_progress") {
+            p.stream_in_progress = parse_bool_option(opt);
         } else if (n == "no_txinfo") {
             p.no_txinfo = parse_bool_option(opt);
         } else if (n == "pg_version") {

@@ -14,6 +14,7 @@
 #include "spock/output/plugin_state.hpp"
 #include "spock/output/row_filter_eval.hpp"
 #include "spock/output/standby_gate.hpp"
+#include "spock/output/streaming.hpp"
 #include "spock/output/writer.hpp"
 #include "spock/pg/control_key.hpp"
 #include "spock/pg/guard.hpp"
@@ -93,6 +94,7 @@ void apply_params(PluginState* st, const core::StartupParams& params) {
     st->allow_internal = formats.internal;
     st->allow_binary = formats.binary;
     st->forward_all = params.forward_all_origins;
+    st->stream_requested = params.stream_in_progress;
     if (params.subscriber_node_id) {
         st->subscriber_node = *params.subscriber_node_id;
     }
@@ -150,13 +152,19 @@ void startup(LogicalDecodingContext* ctx, OutputPluginOptions* opt, bool is_init
     opt->receive_rewrites = false;
     PluginState* st = create_state(ctx);
     if (is_init) {
-        return;  // slot creation: nothing is decoded, no options are given
+        ctx->streaming = false;  // no subscriber asked
+        return;                  // slot creation: nothing is decoded, no options are given
     }
     register_invalidation_callback();
     {
         std::vector<core::StartupOption> options = options_of(ctx);
         core::StartupParams params = core::parse_startup_options(options);
         apply_params(st, params);
+    }
+    // Large in-progress transactions are streamed only to a subscriber that asked
+    // (streaming.hpp); everyone else gets whole transactions, as from Spock.
+    if (!st->stream_requested) {
+        ctx->streaming = false;
     }
     load_local_node(st);
 }
@@ -205,19 +213,40 @@ bool queue_row_wanted(PluginState* st, Relation rel, HeapTuple tuple) {
 }
 
 // A change that came from the subscriber itself, through other nodes that forward all origins:
-// sending it back would make it go round a ring for ever.
-bool from_subscriber(PluginState* st, ReorderBufferTXN* txn) {
-    if (!OidIsValid(st->subscriber_node) || txn == nullptr ||
-        txn->origin_id == InvalidRepOriginId) {
+// sending it back would make it go round a ring for ever. A streamed transaction's origin is
+// known only at its commit, so inside a stream the change's own origin is asked (change may be
+// null for a message, which then counts as local).
+bool from_subscriber(PluginState* st, ReorderBufferTXN* txn, ReorderBufferChange* change) {
+    if (!OidIsValid(st->subscriber_node)) {
+        return false;
+    }
+    RepOriginId origin = InvalidRepOriginId;
+    if (st->in_stream) {
+        origin = change != nullptr ? change->origin_id : InvalidRepOriginId;
+        if (origin != InvalidRepOriginId && origin != st->stream_origin) {
+            st->stream_origin = origin;
+            st->from_subscriber = -1;
+        }
+    } else if (txn != nullptr) {
+        origin = txn->origin_id;
+    }
+    if (origin == InvalidRepOriginId) {
         return false;
     }
     if (st->from_subscriber < 0) {
-        st->from_subscriber = origin_node_id(st, txn->origin_id) == st->subscriber_node ? 1 : 0;
+        st->from_subscriber = origin_node_id(st, origin) == st->subscriber_node ? 1 : 0;
     }
     return st->from_subscriber == 1;
 }
 
-void ensure_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN* txn) {
+// Before the first change sent: BEGIN, or inside a stream block STREAM START and the STREAM XID
+// of the (sub)transaction `of` the change belongs to.
+void ensure_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN* txn,
+                  ReorderBufferTXN* of) {
+    if (st->in_stream) {
+        ensure_stream_block(ctx, st, of != nullptr ? of->xid : txn->xid);
+        return;
+    }
     if (!st->begin_sent) {
         write_begin(ctx, st, txn);
     }
@@ -226,7 +255,7 @@ void ensure_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN
 void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation rel,
                    ReorderBufferChange* change) {
     PluginState* st = state_of(ctx);
-    if (st->repair_mode || from_subscriber(st, txn)) {
+    if (st->repair_mode || from_subscriber(st, txn, change)) {
         return;
     }
     RelEntry* e = get_rel_entry(st, rel);
@@ -255,8 +284,8 @@ void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation 
         !row_filters_pass(rel, e->pub.row_filters, filtered, old_row)) {
         return;
     }
-    ensure_begin(ctx, st, txn);
-    if (!e->meta_sent) {
+    ensure_begin(ctx, st, txn, change->txn);
+    if (relation_needs_sending(st, e)) {
         write_relation(ctx, st, rel, e);
     }
     write_change(ctx, st, rel, e, change);
@@ -265,7 +294,7 @@ void handle_change(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, Relation 
 void handle_truncate(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, int nrelations,
                      Relation relations[], ReorderBufferChange* change) {
     PluginState* st = state_of(ctx);
-    if (st->repair_mode || from_subscriber(st, txn)) {
+    if (st->repair_mode || from_subscriber(st, txn, change)) {
         return;
     }
     Oid* relids = static_cast<Oid*>(palloc(sizeof(Oid) * nrelations));
@@ -277,8 +306,8 @@ void handle_truncate(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, int nre
         if (e->is_set_catalog || e->is_queue || !e->pub.member || !e->pub.replicate_truncate) {
             continue;
         }
-        ensure_begin(ctx, st, txn);
-        if (!e->meta_sent) {
+        ensure_begin(ctx, st, txn, change->txn);
+        if (relation_needs_sending(st, e)) {
             write_relation(ctx, st, relations[i], e);
         }
         relids[n++] = RelationGetRelid(relations[i]);
@@ -361,10 +390,12 @@ void handle_message(LogicalDecodingContext* ctx, ReorderBufferTXN* txn, XLogRecP
             return;
         case core::WalMessageType::SyncEvent:
             if (transactional) {
-                if (st->repair_mode || from_subscriber(st, txn)) {
+                if (st->repair_mode || from_subscriber(st, txn, nullptr)) {
                     return;
                 }
-                ensure_begin(ctx, st, txn);
+                // Inside a stream: sent as the top-level transaction's (the callback does not
+                // say which subtransaction wrote the message).
+                ensure_begin(ctx, st, txn, txn);
             } else if (!st->startup_sent) {
                 write_startup(ctx, st, false);
             }
@@ -461,4 +492,5 @@ void _PG_output_plugin_init(OutputPluginCallbacks* cb) {
     cb->commit_cb = cb_commit;
     cb->filter_by_origin_cb = cb_filter_by_origin;
     cb->shutdown_cb = cb_shutdown;
+    install_stream_callbacks(cb);
 }

@@ -42,6 +42,8 @@ void invalidate_relation(Datum, Oid relid) {
         while ((e = static_cast<RelEntry*>(hash_seq_search(&seq))) != nullptr) {
             e->valid = false;
             e->meta_sent = false;
+            list_free(e->streamed_xids);  // frees only
+            e->streamed_xids = NIL;
         }
         st->sets_valid = false;
         return;
@@ -50,6 +52,8 @@ void invalidate_relation(Datum, Oid relid) {
     if (e != nullptr) {
         e->valid = false;
         e->meta_sent = false;
+        list_free(e->streamed_xids);
+        e->streamed_xids = NIL;
         if (e->is_set_catalog) {
             st->sets_valid = false;
         }
@@ -190,6 +194,8 @@ RelEntry* get_rel_entry(PluginState* st, Relation rel) {
         while ((e = static_cast<RelEntry*>(hash_seq_search(&seq))) != nullptr) {
             e->valid = false;
             e->meta_sent = false;
+            list_free(e->streamed_xids);
+            e->streamed_xids = NIL;
         }
     }
     Oid relid = RelationGetRelid(rel);

@@ -1,4 +1,5 @@
 #include "spock/output/writer.hpp"
+#include "spock/output/streaming.hpp"
 
 #include "spock/core/byte_order.hpp"
 #include "spock/core/protocol.hpp"
@@ -228,7 +229,7 @@ void write_relation(LogicalDecodingContext* ctx, PluginState* st, Relation rel, 
     }
     bms_free(key);
     flush_message(ctx, st, false);
-    e->meta_sent = true;
+    note_relation_sent(st, e);
 }
 
 void write_change(LogicalDecodingContext* ctx, PluginState* st, Relation rel, RelEntry* e,

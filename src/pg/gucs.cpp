@@ -31,6 +31,7 @@ int deleted_keys_max = 65536;
 int deleted_keys_retention = 3600;
 int exception_replay_queue_size = 4 * 1024 * 1024;
 int parallel_apply_workers = 1;
+bool stream_in_progress = true;
 char* extra_connection_options = nullptr;
 int failover_slots_feedback_naptime = 10000;
 int failover_slots_naptime = 1000;
@@ -196,6 +197,10 @@ void define_all() {
     define_int("spock.add_node_timeout",
                "Longest time each wait of spock.add_node() and spock.remove_node() may take.",
                &add_node_timeout, 180, 1, 86400, PGC_USERSET, GUC_UNIT_S);
+    define_bool("spock.stream_in_progress",
+                "Asks providers to stream transactions larger than their "
+                "logical_decoding_work_mem while they are in progress.",
+                &stream_in_progress, true, PGC_SIGHUP);
     define_bool("spock.batch_inserts", "Applies runs of inserts with multi-insert.", &batch_inserts,
                 true, PGC_POSTMASTER);
     define_bool("spock.use_spi", "Applies changes through SPI instead of the executor.", &use_spi,

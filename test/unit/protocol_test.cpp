@@ -168,6 +168,33 @@ const std::string kStartupBytes = Wire()
                                       .raw({0x00});
 const Startup kStartup{{{"max_proto_version", "4"}, {"no_txinfo", ""}}};
 
+const std::string kStreamStartBytes = Wire().raw({'E', 0x01, 0x00, 0x00, 0x03, 0xE9});
+const StreamStart kStreamStart{1001, true};
+
+const std::string kStreamXidBytes = Wire().raw({'Y', 0x00, 0x00, 0x00, 0x03, 0xEA});
+const StreamXid kStreamXid{1002};
+
+const std::string kStreamStopBytes = Wire().raw({'Z', 0x00});
+const StreamStop kStreamStop{};
+
+const std::string kStreamCommitBytes = Wire()
+                                           .raw({'c', 0x00})
+                                           .raw({0xDE, 0xAD, 0xBE, 0xEF})
+                                           .raw({0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x74, 0xD8})
+                                           .raw({0x00, 0x00, 0x00, 0x01, 0x16, 0xB3, 0x75, 0x08})
+                                           .raw({0x00, 0x02, 0x9E, 0x5B, 0x1C, 0x3A, 0x40, 0x00})
+                                           .raw({0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04})
+                                           .raw({0xC2, 0x2C})
+                                           .raw({0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00});
+const StreamCommit kStreamCommit{0xDEADBEEF,       Lsn{0x116B374D8},
+                                 Lsn{0x116B37508}, TimestampUs{0x00029E5B1C3A4000},
+                                 Lsn{0x01020304},  49708,
+                                 Lsn{0x200000000}};
+
+const std::string kStreamAbortBytes =
+    Wire().raw({'A', 0x00, 0x00, 0x00, 0x03, 0xE9, 0x00, 0x00, 0x03, 0xEA});
+const StreamAbort kStreamAbort{1001, 1002};
+
 struct Example {
     const char* name;
     const std::string* bytes;
@@ -188,6 +215,11 @@ std::vector<Example> examples() {
         {"message", &kMessageBytes, kMessage},
         {"commit", &kCommitBytes, kCommit},
         {"startup", &kStartupBytes, kStartup},
+        {"stream_start", &kStreamStartBytes, kStreamStart},
+        {"stream_xid", &kStreamXidBytes, kStreamXid},
+        {"stream_stop", &kStreamStopBytes, kStreamStop},
+        {"stream_commit", &kStreamCommitBytes, kStreamCommit},
+        {"stream_abort", &kStreamAbortBytes, kStreamAbort},
     };
 }
 
@@ -227,6 +259,23 @@ TEST(ProtocolLayout, FlagsByteIsIgnoredOnInput) {
     std::string r = kRelationBytes;
     r[22] = '\xff';  // column flags: only bit 0 counts
     EXPECT_EQ(decode_message(r), ProtocolMessage(kRelation));
+}
+
+TEST(ProtocolLayout, StreamMessages) {
+    EXPECT_EQ(kStreamCommitBytes.size(), 48U);
+    EXPECT_EQ(message_type_name('E'), "STREAM START");
+    EXPECT_EQ(message_type_name('c'), "STREAM COMMIT");
+    // STREAM START: bit 0 of the flags is the first-segment flag, the other bits are ignored.
+    std::string later = kStreamStartBytes;
+    later[1] = '\x00';
+    EXPECT_EQ(decode_message(later), ProtocolMessage(StreamStart{1001, false}));
+    later[1] = '\xfe';
+    EXPECT_EQ(decode_message(later), ProtocolMessage(StreamStart{1001, false}));
+    later[1] = '\x03';
+    EXPECT_EQ(decode_message(later), ProtocolMessage(StreamStart{1001, true}));
+    expect_violation(Wire().raw({'A', 0x00, 0x00, 0x00, 0x03, 0xE9}),
+                     "malformed STREAM ABORT message: subxid needs 4 bytes, only 0 remain at "
+                     "offset 6");
 }
 
 TEST(ProtocolLayout, OldTupleMarkerOIsAccepted) {

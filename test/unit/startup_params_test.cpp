@@ -354,5 +354,38 @@ TEST(StartupParamsSubscriberNode, SentWhenKnownAndParsed) {
                           "spock.subscriber_node_id") == p.ignored_options.end());
 }
 
+TEST(StartupParamsStreaming, SentOnlyWhenAskedAndParsed) {
+    ClientStartupInputs in;
+    in.expected_encoding = "UTF8";
+    in.pg_version_num = 150020;
+    in.binary = native_binary_traits(150020);
+    const auto without = client_startup_options(in);
+    EXPECT_TRUE(std::none_of(without.begin(), without.end(), [](const StartupOption& o) {
+        return o.name == "spock.stream_in_progress";
+    }));
+    EXPECT_FALSE(parse_startup_options(without).stream_in_progress);
+    in.stream_in_progress = true;
+    auto opts = client_startup_options(in);
+    auto it = std::find_if(opts.begin(), opts.end(), [](const StartupOption& o) {
+        return o.name == "spock.stream_in_progress";
+    });
+    ASSERT_NE(it, opts.end());
+    EXPECT_EQ(it->value, "1");
+    StartupParams p = parse_startup_options(opts);
+    EXPECT_TRUE(p.stream_in_progress);
+    EXPECT_TRUE(std::find(p.ignored_options.begin(), p.ignored_options.end(),
+                          "spock.stream_in_progress") == p.ignored_options.end());
+    // A value that is not a boolean is refused like any other boolean option.
+    it->value = "maybe";
+    try {
+        parse_startup_options(opts);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "22023");
+    }
+    it->value = "off";
+    EXPECT_FALSE(parse_startup_options(opts).stream_in_progress);
+}
+
 }  // namespace
 }  // namespace spock::core

@@ -32,6 +32,17 @@
 //    subscriber requires.
 //  * Every message must be consumed exactly: trailing bytes are malformed.
 //  * natts (RELATION attrs block and tuples) is at most 1664 (MaxTupleAttributeNumber).
+//
+// Streaming of in-progress transactions (ours; sent only to a subscriber that asked with the
+// startup option spock.stream_in_progress, so a Spock peer never sees them). Each has the
+// flags byte; layouts are in docs/protocol.md ("Streamed transactions"):
+//   E STREAM START   flags (bit 0: first segment of this xid), u32 xid
+//   Y STREAM XID     flags, u32 xid of the (sub)transaction the following changes belong to
+//   Z STREAM STOP    flags
+//   c STREAM COMMIT  flags, u32 xid, u64 commit_lsn, u64 end_lsn, i64 commit_time,
+//                    u64 origin_lsn, u16 origin node id, u64 remote_insert_lsn
+//   A STREAM ABORT   flags, u32 xid, u32 subxid (== xid when the whole transaction aborted)
+// Between E and Z only R, I, U, D, T, M and Y may appear; they belong to the streamed xid.
 #pragma once
 
 #include <cstddef>
@@ -65,6 +76,12 @@ inline constexpr char kDelete = 'D';
 inline constexpr char kTruncate = 'T';
 inline constexpr char kMessage = 'M';
 inline constexpr char kCommit = 'C';
+// Streaming of in-progress transactions (ours).
+inline constexpr char kStreamStart = 'E';
+inline constexpr char kStreamXid = 'Y';
+inline constexpr char kStreamStop = 'Z';
+inline constexpr char kStreamCommit = 'c';
+inline constexpr char kStreamAbort = 'A';
 }  // namespace msgtype
 
 // Markers inside messages.
@@ -83,6 +100,7 @@ inline constexpr std::size_t kMaxNameBytesWithNul = 64;   // NAMEDATALEN
 inline constexpr std::uint8_t kRelationColumnIsKey = 0x01;
 inline constexpr std::uint8_t kTruncateCascade = 0x01;
 inline constexpr std::uint8_t kTruncateRestartIdentity = 0x02;
+inline constexpr std::uint8_t kStreamFirstSegment = 0x01;
 
 struct Startup {
     std::vector<std::pair<std::string, std::string>> params;  // in wire order
@@ -212,8 +230,51 @@ struct Commit {
     bool operator==(const Commit&) const = default;
 };
 
+// A block of changes of the in-progress transaction xid follows, up to STREAM STOP.
+struct StreamStart {
+    TransactionId xid = 0;
+    bool first_segment = false;  // the first block ever sent for xid
+
+    bool operator==(const StreamStart&) const = default;
+};
+
+// The changes that follow (until the next STREAM XID or STREAM STOP) were made by this
+// (sub)transaction of the streamed one; the streamed xid itself until the first of these.
+struct StreamXid {
+    TransactionId xid = 0;
+
+    bool operator==(const StreamXid&) const = default;
+};
+
+struct StreamStop {
+    bool operator==(const StreamStop&) const = default;
+};
+
+// The streamed transaction committed: what BEGIN, ORIGIN and COMMIT would have said.
+struct StreamCommit {
+    TransactionId xid = 0;
+    Lsn commit_lsn;
+    Lsn end_lsn;
+    TimestampUs commit_time;
+    Lsn origin_lsn;
+    OriginId origin_id = 0;  // spock node id of the origin, as in ORIGIN
+    Lsn remote_insert_lsn;
+
+    bool operator==(const StreamCommit&) const = default;
+};
+
+// The streamed transaction (subxid == xid) or one of its subtransactions aborted: its
+// streamed changes (and those of its subtransactions) must be forgotten.
+struct StreamAbort {
+    TransactionId xid = 0;
+    TransactionId subxid = 0;
+
+    bool operator==(const StreamAbort&) const = default;
+};
+
 using ProtocolMessage = std::variant<Startup, Begin, Origin, CommitOrder, Relation, Insert, Update,
-                                     Delete, Truncate, LogicalMessage, Commit>;
+                                     Delete, Truncate, LogicalMessage, Commit, StreamStart,
+                                     StreamXid, StreamStop, StreamCommit, StreamAbort>;
 
 // "BEGIN", "RELATION", ... for the message with this type byte, "unknown" otherwise.
 std::string_view message_type_name(char type) noexcept;
@@ -238,6 +299,11 @@ void encode(std::string& out, const Delete& msg);
 void encode(std::string& out, const Truncate& msg);
 void encode(std::string& out, const LogicalMessage& msg);
 void encode(std::string& out, const Commit& msg);
+void encode(std::string& out, const StreamStart& msg);
+void encode(std::string& out, const StreamXid& msg);
+void encode(std::string& out, const StreamStop& msg);
+void encode(std::string& out, const StreamCommit& msg);
+void encode(std::string& out, const StreamAbort& msg);
 void encode(std::string& out, const ProtocolMessage& msg);
 
 // The message as a fresh buffer.

@@ -62,6 +62,9 @@ struct ClientStartupInputs {
     std::int32_t spock_version_num = 0;
     // The subscriber's own node id; sent as spock.subscriber_node_id when not 0.
     std::uint32_t subscriber_node_id = 0;
+    // Ask for large in-progress transactions to be streamed (spock.stream_in_progress '1');
+    // the option is left out when false.
+    bool stream_in_progress = false;
 };
 
 // The options Spock's client sends, in its order. Names are sent as identifier lists
@@ -113,6 +116,9 @@ struct StartupParams {
     // spock.subscriber_node_id (ours): changes that originated on this node are not sent back
     // to it, which keeps a ring of subscriptions forwarding all origins from looping.
     std::optional<std::uint32_t> subscriber_node_id;
+    // spock.stream_in_progress (ours): the subscriber reads the stream messages of
+    // protocol.hpp, so transactions beyond logical_decoding_work_mem may be streamed to it.
+    bool stream_in_progress = false;
     std::vector<std::string> ignored_options;  // unknown names, for a DEBUG1 line each
 
     bool operator==(const StartupParams&) const = default;

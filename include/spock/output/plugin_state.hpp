@@ -12,6 +12,7 @@
 #include "spock/pg/postgres.hpp"
 
 extern "C" {
+#include <access/xlogdefs.h>
 #include <fmgr.h>
 #include <utils/hsearch.h>
 #include <utils/relcache.h>
@@ -23,9 +24,13 @@ namespace spock::output {
 
 // Publication and wire format of one relation, cached for the session.
 struct RelEntry {
-    Oid relid;            // hash key
-    bool valid;           // pub and formats loaded
-    bool meta_sent;       // a RELATION message went out since the last invalidation
+    Oid relid;       // hash key
+    bool valid;      // pub and formats loaded
+    bool meta_sent;  // a RELATION message went out since the last invalidation
+    // Streamed transactions (top-level xids, an oid List in the session context) whose stream
+    // carries a RELATION message for this relation since the last invalidation; meta_sent
+    // is about transactions sent whole and says nothing about these (streaming.hpp).
+    List* streamed_xids;
     bool is_queue;        // spock.queue
     bool is_set_catalog;  // spock.replication_set, replication_set_table or the exclusions
     catalog::Publication pub;
@@ -63,6 +68,16 @@ struct PluginState {
     bool repair_mode = false;
     // Whether the transaction being decoded came from the subscriber itself (computed once).
     int from_subscriber = -1;  // -1 unknown, 0 no, 1 yes
+
+    // Streaming of in-progress transactions (streaming.hpp), when the subscriber asked.
+    bool stream_requested = false;
+    bool in_stream = false;              // between the stream_start and stream_stop callbacks
+    TransactionId stream_xid = 0;        // the top-level xid of that block
+    bool stream_block_sent = false;      // STREAM START went out for the block
+    TransactionId stream_marked = 0;     // the xid of the last STREAM XID of the block
+    RepOriginId stream_origin = 0;       // origin whose from_subscriber answer is cached
+    List* streamed_xids = nullptr;       // top-level xids with something sent (oid List, cxt)
+    List* stream_repair_xids = nullptr;  // streamed xids whose changes repair mode holds back
 };
 
 // The state of the running session, for the relcache callback (which has no context argument).

@@ -232,6 +232,16 @@ struct Renderer {
         return out;
     }
     std::string operator()(const spock::core::Commit&) const { return "COMMIT"; }
+    // Streamed transactions: xids vary, so only whether they match is shown.
+    std::string operator()(const spock::core::StreamStart& m) const {
+        return std::string("STREAM START") + (m.first_segment ? " first" : "");
+    }
+    std::string operator()(const spock::core::StreamXid&) const { return "STREAM XID"; }
+    std::string operator()(const spock::core::StreamStop&) const { return "STREAM STOP"; }
+    std::string operator()(const spock::core::StreamCommit&) const { return "STREAM COMMIT"; }
+    std::string operator()(const spock::core::StreamAbort& m) const {
+        return m.subxid == m.xid ? "STREAM ABORT" : "STREAM ABORT subtransaction";
+    }
 };
 
 }  // namespace

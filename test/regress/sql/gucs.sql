@@ -75,6 +75,9 @@ SHOW spock.parallel_apply_workers;
 SET spock.parallel_apply_workers = 2;
 ALTER SYSTEM SET spock.parallel_apply_workers = 17;
 ALTER SYSTEM SET spock.parallel_apply_workers = 0;
+-- Ours: streaming of large in-progress transactions (docs/configuration.md).
+SHOW spock.stream_in_progress;
+SET spock.stream_in_progress = off;
 SET spock.pause_timeout = '30s';
 SHOW spock.pause_timeout;
 RESET spock.pause_timeout;
