@@ -239,9 +239,10 @@ void run(int k, shm_mq_handle* mqh) {
                 pg::pg_call([leader] { SetLatch(&leader->procLatch); });
                 return;
             }
-            // A cheap store while the leader is busy reading; it wakes it when it waits.
-            pg::pg_call([leader] { SetLatch(&leader->procLatch); });
         }
+        // Idle again: the one moment the leader waits for (an idle process, a batch's last
+        // commit); one wake-up per message, not per transaction.
+        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
     }
 }
 
