@@ -23,7 +23,9 @@
 # Other settings: BENCH_SYSTEMS (default "spock native pglogical"), BENCH_PORT_BASE (default
 # 5501; two ports), BENCH_OUT (output directory; default a new /tmp/spock-bench-results.*),
 # BENCH_EXTRA_CONF (more postgresql.conf lines for every instance), BENCH_PGBENCH_SCALE,
-# BENCH_KEEP=1 (keep work directories), and each workload's own sizes (see its header).
+# BENCH_KEEP=1 (keep work directories), BENCH_PARALLEL (e.g. "1 2 4": spock once per number of
+# parallel apply processes, as systems spock, spock-p2, spock-p4; the spock-only workloads W7
+# and W8 too), and each workload's own sizes (see its header).
 # Prints the settings, cores and memory, then one table per workload and all of them at the
 # end: median (min-max) per figure and system, and spock / best peer. Writes results.csv (every
 # measurement), summary.csv and results.md into BENCH_OUT. PG_CONFIG selects the PostgreSQL

@@ -9,6 +9,21 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 SB_SYSTEMS=${BENCH_SYSTEMS:-spock native pglogical}
+# BENCH_PARALLEL="1 2 4": spock once per number of apply processes (spock.parallel_apply_workers),
+# as systems spock (1, serial), spock-p2, spock-p4, next to the others in the same run.
+if [ -n "${BENCH_PARALLEL:-}" ]; then
+    sb_expanded=
+    for sb_s in $SB_SYSTEMS; do
+        if [ "$sb_s" = spock ]; then
+            for sb_n in $BENCH_PARALLEL; do
+                if [ "$sb_n" = 1 ]; then sb_expanded+="spock "; else sb_expanded+="spock-p$sb_n "; fi
+            done
+        else
+            sb_expanded+="$sb_s "
+        fi
+    done
+    SB_SYSTEMS=${sb_expanded% }
+fi
 ROUNDS=${ROUNDS:-2}
 SB_PORT=${BENCH_PORT_BASE:-5501}
 SB_TIMEOUT=${BENCH_TIMEOUT:-900}
@@ -41,7 +56,7 @@ CONF
 }
 
 sb_preload() { # SYSTEM
-    case $1 in spock) echo spock ;; pglogical) echo pglogical ;; *) echo "" ;; esac
+    case $1 in spock | spock-p*) echo spock ;; pglogical) echo pglogical ;; *) echo "" ;; esac
 }
 
 # sb_init NAME: work directory (removed at exit, instances stopped first), a template data
@@ -94,6 +109,7 @@ sb_pair_start() {
         {
             sb_settings
             echo "shared_preload_libraries = '$(sb_preload "$SB_SYS")'"
+            case $SB_SYS in spock-p*) echo "spock.parallel_apply_workers = ${SB_SYS#spock-p}" ;; esac
             echo "port = $port"
             echo "unix_socket_directories = '$work'"
         } >>"$work/$name/postgresql.conf"
@@ -152,7 +168,7 @@ sb_subscribe() {
         echo "${tables[*]}"
     )
     case $SB_SYS in
-    spock)
+    spock | spock-p*)
         sb_both "CREATE EXTENSION spock" >/dev/null
         sb_sql $P "SELECT spock.node_create('p', '$dsn')" >/dev/null
         sb_sql $S "SELECT spock.node_create('s', '$(sb_dsn $S)')" >/dev/null
@@ -208,7 +224,7 @@ sb_apply_cpu_ms() {
 # launcher may wait up to wal_retrieve_retry_interval before it starts a worker again).
 sb_pause() {
     case $SB_SYS in
-    spock) sb_sql $S "SELECT spock.sub_disable('bench_sub', true)" >/dev/null ;;
+    spock | spock-p*) sb_sql $S "SELECT spock.sub_disable('bench_sub', true)" >/dev/null ;;
     native) sb_sql $S "ALTER SUBSCRIPTION bench_sub DISABLE" ;;
     pglogical) sb_sql $S "SELECT pglogical.alter_subscription_disable('bench_sub', true)" >/dev/null ;;
     esac
@@ -217,7 +233,7 @@ sb_pause() {
 }
 sb_resume() {
     case $SB_SYS in
-    spock) sb_sql $S "SELECT spock.sub_enable('bench_sub', true)" >/dev/null ;;
+    spock | spock-p*) sb_sql $S "SELECT spock.sub_enable('bench_sub', true)" >/dev/null ;;
     native) sb_sql $S "ALTER SUBSCRIPTION bench_sub ENABLE" ;;
     pglogical) sb_sql $S "SELECT pglogical.alter_subscription_enable('bench_sub', true)" >/dev/null ;;
     esac
@@ -423,6 +439,7 @@ sb_report() {
                     line = line " " fmt(med) " (" fmt(w[1]) "-" fmt(w[m]) ") |"
                     print kk[1] "," kk[2] "," unit[k] "," better[k] "," sys[i] "," m "," med "," w[1] "," w[m] > csv
                     if (sys[i] == "spock") sp = med
+                    else if (sys[i] ~ /^spock-p/) continue  # spock itself, not a peer
                     else if (best == "" || (better[k] == "higher" ? med > best : med < best)) best = med
                 }
                 r = (sp == "" || best == "" || best == 0) ? "-" : sprintf("%.2f (%s better)", sp / best, better[k])
@@ -444,6 +461,7 @@ sb_header() {
     echo "settings of every instance (provider and subscriber, all systems):"
     sb_settings | sed 's/^/    /'
     echo "    shared_preload_libraries = 'spock' | '' (native) | 'pglogical'"
+    echo "    spock-pN: spock with spock.parallel_apply_workers = N on the subscriber (BENCH_PARALLEL)"
 }
 
 # pgbench's tables at BENCH_PGBENCH_SCALE on both sides (the same rows: pgbench -i is

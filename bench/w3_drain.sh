@@ -4,6 +4,8 @@
 # then resumed. Figures: transactions applied per second while draining (from resume until a
 # marker committed after the load is visible: the apply ceiling), and the maximum sustainable
 # TPS, transactions / (load time + drain time). Checks the pgbench tables on both sides.
+# BENCH_PARALLEL="1 2 4" runs spock with 1, 2 and 4 apply processes (spock, spock-p2,
+# spock-p4; spock.parallel_apply_workers) next to native and pglogical in the same run.
 set -euo pipefail
 source "$(dirname "$0")/systems.sh"
 W3_XACTS=${W3_XACTS:-$(sb_size 20000 200000)}

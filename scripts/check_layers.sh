@@ -26,6 +26,7 @@ PUBLIC_HEADERS=(
     sync/initial_sync.hpp   # the apply worker runs the initial synchronisation
     sync/table_resync.hpp   # the applier copies one table again between transactions
     apply/channel_stats.hpp # the shared channel statistics read by get_channel_stats()
+    apply/parallel_status.hpp # parallel apply processes for get_parallel_apply_status()
 )
 
 # PostgreSQL's headers: the top-level files and directories of its include directories.

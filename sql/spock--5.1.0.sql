@@ -410,6 +410,13 @@ CREATE FUNCTION get_apply_worker_status(OUT worker_pid bigint, OUT worker_dboid 
                                         OUT worker_subid bigint, OUT worker_status text)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_apply_worker_status'
     LANGUAGE C STABLE;
+-- The parallel apply processes of each apply worker (ours; spock.parallel_apply_workers > 1).
+CREATE FUNCTION get_parallel_apply_status(OUT worker_pid bigint, OUT worker_dboid integer,
+                                          OUT worker_subid bigint, OUT process integer,
+                                          OUT process_pid bigint, OUT process_status text,
+                                          OUT xacts_applied bigint)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_parallel_apply_status'
+    LANGUAGE C VOLATILE;
 -- Exception handling and apply counters per subscription of this database (ours;
 -- docs/exceptions.md). Counted since the server started.
 CREATE FUNCTION apply_counters(OUT sub_id oid, OUT worker_pid integer, OUT worker_starts bigint,

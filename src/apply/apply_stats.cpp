@@ -75,4 +75,19 @@ void count_conflicts(Oid subid) {
     pending.clear();
 }
 
+core::SetFailure load_set_failure(Oid subid) {
+    core::SetFailure f;
+    with_stats(subid, [&f](worker::ApplyStats& e) {
+        f = core::SetFailure{core::Lsn{e.parallel_failed_end}, e.parallel_failures};
+    });
+    return f;
+}
+
+void store_set_failure(Oid subid, core::SetFailure f) {
+    with_stats(subid, [f](worker::ApplyStats& e) {
+        e.parallel_failed_end = f.end_lsn.value;
+        e.parallel_failures = f.count;
+    });
+}
+
 }  // namespace spock::apply

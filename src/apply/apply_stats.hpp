@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "spock/core/apply_failures.hpp"
 #include "spock/core/conflict_types.hpp"
 #include "spock/core/exception_policy.hpp"
 #include "spock/pg/postgres.hpp"
@@ -25,5 +26,9 @@ void count_spill(Oid subid, uint64 bytes);
 // meets them) to the subscription's counters, and clears them. Takes the lock only when there
 // is something to add: called after every local commit.
 void count_conflicts(Oid subid);
+
+// Parallel apply's record of the transaction its set last ended on (kept across restarts).
+core::SetFailure load_set_failure(Oid subid);
+void store_set_failure(Oid subid, core::SetFailure f);
 
 }  // namespace spock::apply

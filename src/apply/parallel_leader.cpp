@@ -6,10 +6,13 @@
 #include "spock/core/byte_order.hpp"
 #include "spock/core/error.hpp"
 #include "spock/pg/guard.hpp"
+#include "spock/pg/xact.hpp"
 
+#include "apply_stats.hpp"
 #include "relation_keys.hpp"
 
 extern "C" {
+#include <access/xact.h>
 #include <access/xlog.h>
 #include <miscadmin.h>
 #include <pgstat.h>
@@ -19,7 +22,9 @@ extern "C" {
 #include <storage/ipc.h>
 #include <storage/latch.h>
 #include <storage/shm_mq.h>
+#include <utils/inval.h>
 #include <utils/memutils.h>
+#include <utils/timestamp.h>
 }
 
 namespace spock::apply {
@@ -35,6 +40,19 @@ constexpr std::size_t kMaxBufferedTxn = 8 * 1024 * 1024;
 BackgroundWorkerHandle* g_handles[kParallelMaxProcesses];
 int g_nhandles = 0;
 bool g_exit_callback = false;
+
+// A relation's keys change with the subscriber's indexes and constraints, not only with a new
+// RELATION message: any relcache invalidation makes the leader read them again.
+bool g_keys_callback = false;
+bool g_keys_stale = false;
+
+void keys_invalidated(Datum, Oid) {
+    g_keys_stale = true;
+}
+
+// How often the leader, which runs no local transaction while its processes apply, takes in
+// invalidations (an empty transaction) to see new or dropped indexes.
+constexpr long kKeysCheckMs = 200;
 
 void stop_processes(int, Datum) {
     for (int i = 0; i < g_nhandles; ++i) {
@@ -61,6 +79,13 @@ core::Error process_gone(const SubConfig& cfg, int k, const char* what) {
                        "See the process's own messages in the server log.");
 }
 
+// Where spock.get_parallel_apply_status() finds the processes (0: none). Never fails.
+void publish_segment(worker::WorkerSlot* slot, dsm_handle h) noexcept {
+    LWLockAcquire(worker::shared()->lock, LW_EXCLUSIVE);
+    slot->parallel_dsm = h;
+    LWLockRelease(worker::shared()->lock);
+}
+
 }  // namespace
 
 ParallelLeader::ParallelLeader(const SubConfig& cfg, worker::WorkerSlot* slot, Applier& applier,
@@ -84,6 +109,10 @@ void ParallelLeader::start() {
             before_shmem_exit(stop_processes, (Datum)0);
             g_exit_callback = true;
         }
+        if (!g_keys_callback) {
+            CacheRegisterRelcacheCallback(keys_invalidated, (Datum)0);
+            g_keys_callback = true;
+        }
         // The handles live as long as the worker (the exit callback uses them).
         MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
         seg_ = dsm_create(parallel_segment_size(n), 0);
@@ -98,9 +127,13 @@ void ParallelLeader::start() {
         pg_atomic_init_u64(&sh->committed, 0);
         for (int k = 1; k <= n; ++k) {
             ParallelProcess& p = sh->procs[k - 1];
+            pg_atomic_init_u32(&p.pid, 0);
+            pg_atomic_init_u32(&p.state, static_cast<uint32>(ParallelState::Starting));
+            pg_atomic_init_u64(&p.xacts, 0);
             pg_atomic_init_u64(&p.taken, 0);
             pg_atomic_init_u64(&p.done, 0);
             pg_atomic_init_u32(&p.disabled, 0);
+            pg_atomic_init_u64(&p.lost, 0);
             shm_mq* mq = shm_mq_create(parallel_queue(sh, k), kParallelQueueBytes);
             shm_mq_set_sender(mq, MyProc);
             BackgroundWorker bgw;
@@ -133,6 +166,8 @@ void ParallelLeader::start() {
         MemoryContextSwitchTo(old);
         return sh;
     }));
+    publish_segment(slot_, dsm_segment_handle(seg_));
+    failure_ = load_set_failure(cfg_.id);
     std::string at = std::to_string(n);
     pg::pg_call([&] {
         ereport(LOG, (errmsg("subscription \"%s\" applies with %s parallel apply processes",
@@ -141,6 +176,9 @@ void ParallelLeader::start() {
 }
 
 void ParallelLeader::stop() noexcept {
+    if (seg_ != nullptr) {
+        publish_segment(slot_, 0);
+    }
     if (g_nhandles == 0) {
         return;
     }
@@ -152,20 +190,19 @@ void ParallelLeader::stop() noexcept {
 }
 
 void ParallelLeader::append(std::string_view payload) {
-    put_u32(body_, static_cast<std::uint32_t>(payload.size()));
-    body_.append(payload);
+    put_u32(out_, static_cast<std::uint32_t>(payload.size()));
+    out_.append(payload);
 }
 
-// The RELATION message a change needs, as it is when the transaction first uses it: the
-// process that gets the transaction may not have seen it.
+// The RELATION message a change needs, as it is when the transaction first uses it, right
+// before that change: the process that gets the transaction may not have seen it.
 void ParallelLeader::note_relation(core::RelId relid) {
     if (!rels_used_.insert(relid).second) {
         return;
     }
     auto it = rel_msg_.find(relid);
     if (it != rel_msg_.end()) {
-        put_u32(rels_, static_cast<std::uint32_t>(it->second.size()));
-        rels_.append(it->second);
+        append(it->second);
     }
 }
 
@@ -177,11 +214,11 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
         buffering_ = true;
         direct_ = false;
         final_lsn_ = b->final_lsn;
-        begin_.clear();
-        put_u32(begin_, static_cast<std::uint32_t>(payload.size()));
-        begin_.append(payload);
-        rels_.clear();
-        body_.clear();
+        refresh_keys();
+        out_.resize(batch_end_);
+        ParallelTxnHeader h{};
+        out_.append(reinterpret_cast<const char*>(&h), sizeof h);  // filled in at COMMIT
+        append(payload);
         rels_used_.clear();
         keys_.clear();
         return;
@@ -234,7 +271,7 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
         msg);
     core::add_message_keys(msg, rk, keys_);
     append(payload);
-    if (begin_.size() + rels_.size() + body_.size() > kMaxBufferedTxn) {
+    if (out_.size() - batch_end_ > kMaxBufferedTxn) {
         go_direct();
         if (disabled_) {
             return;
@@ -249,16 +286,35 @@ void ParallelLeader::handle(std::string_view payload, const core::ProtocolMessag
     }
 }
 
-// Applies the length-prefixed messages in `bytes` through the leader's own Applier.
-void ParallelLeader::apply_here(const std::string& bytes) {
-    std::size_t pos = 0;
-    while (pos + 4 <= bytes.size()) {
+// Between transactions, now and then: take in invalidations and forget every relation's keys
+// when a relation changed (a unique index created on the subscriber, say); they are read again
+// from the RELATION messages kept, at their next use.
+void ParallelLeader::refresh_keys() {
+    TimestampTz now = GetCurrentTimestamp();
+    if (TimestampDifferenceExceeds(keys_checked_, now, static_cast<int>(kKeysCheckMs)) &&
+        !IsTransactionState()) {
+        keys_checked_ = now;
+        pg::begin_xact();
+        pg::commit_xact();
+    }
+    if (g_keys_stale) {
+        g_keys_stale = false;
+        rel_keys_.clear();
+    }
+}
+
+// Applies the transaction being read (out_ from batch_end_) through the leader's own Applier;
+// the pending batch is gone by then (drain()), so it starts at 0.
+void ParallelLeader::apply_txn_here() {
+    std::size_t pos = batch_end_ + sizeof(ParallelTxnHeader);
+    while (pos + 4 <= out_.size()) {
         std::uint32_t len;
-        std::memcpy(&len, bytes.data() + pos, 4);
-        std::string_view payload(bytes.data() + pos + 4, len);
+        std::memcpy(&len, out_.data() + pos, 4);
+        std::string_view payload(out_.data() + pos + 4, len);
         pos += 4 + len;
         applier_.handle(payload, core::decode_message(payload));
     }
+    out_.resize(batch_end_);
 }
 
 // The transaction is too large to buffer: once every process is idle the leader applies what
@@ -270,12 +326,7 @@ void ParallelLeader::go_direct() {
     }
     direct_ = true;
     keys_.set_barrier();
-    apply_here(begin_);
-    apply_here(rels_);
-    apply_here(body_);
-    begin_.clear();
-    rels_.clear();
-    body_.clear();
+    apply_txn_here();
 }
 
 void ParallelLeader::finish_in_leader(core::ApplySeq seq, const core::Commit& commit) {
@@ -288,122 +339,225 @@ void ParallelLeader::finish_in_leader(core::ApplySeq seq, const core::Commit& co
     last_end_ = commit.end_lsn;
     last_time_ = commit.commit_time;
     disabled_ = disabled_ || applier_.subscription_disabled();
+    forget_failure(commit.end_lsn);
+}
+
+// A commit at or past the transaction the set last ended on: that record is done with.
+void ParallelLeader::forget_failure(core::Lsn end_lsn) {
+    if (failure_.count == 0) {
+        return;
+    }
+    core::SetFailure f = core::after_commit(failure_, end_lsn);
+    if (f.count == 0) {
+        failure_ = f;
+        store_set_failure(cfg_.id, f);
+    }
 }
 
 void ParallelLeader::dispatch(const core::Commit& commit) {
-    std::size_t bytes = begin_.size() + rels_.size() + body_.size();
-    bool here = keys_.barrier() || serial_ || core::skip_transaction(skip_lsn_, final_lsn_);
-    core::RouteDecision d = pool_.route(bytes);
-    while (!here && d.route == core::Route::WaitForIdle && !disabled_) {
-        wait_a_little();
-        poll();
-        d = pool_.route(bytes);
+    std::size_t bytes = out_.size() - batch_end_;
+    bool recurring = core::apply_in_leader(failure_, commit.end_lsn);
+    bool here = keys_.barrier() || serial_ || core::skip_transaction(skip_lsn_, final_lsn_) ||
+                pool_.route(bytes).route == core::Route::Leader || recurring;
+    if (recurring) {
+        std::string at = commit.end_lsn.to_string();
+        std::string times = std::to_string(failure_.count);
+        const char* sub_name = cfg_.name.c_str();
+        pg::pg_call([&at, &times, sub_name] {
+            ereport(LOG, (errmsg("subscription \"%s\" applies the transaction ending at %s in its "
+                                 "apply worker, without parallel apply processes",
+                                 sub_name, at.c_str()),
+                          errdetail("Its parallel apply processes stopped on it %s times in a row.",
+                                    times.c_str())));
+        });
     }
-    if (disabled_) {
-        return;
-    }
-    if (here || d.route == core::Route::Leader) {
+    if (here) {
         keys_.set_barrier();
         core::Admission a = tracker_.admit(keys_);
         drain();
         if (disabled_) {
             return;
         }
-        apply_here(begin_);
-        apply_here(rels_);
-        apply_here(body_);
+        apply_txn_here();
         finish_in_leader(a.seq, commit);
         return;
     }
     core::Admission a = tracker_.admit(keys_);
-    int k = static_cast<int>(d.process) + 1;
-    wait_taken();
-    if (disabled_) {
-        return;
+    ParallelTxnHeader h{a.seq, a.wait_for, bytes - sizeof(ParallelTxnHeader)};
+    std::memcpy(out_.data() + batch_end_, &h, sizeof h);
+    take_reports();
+    if (batch_.full_for(bytes)) {
+        flush_batch(true, true);  // the transaction just read stays in out_, moved to its start
+        if (disabled_) {
+            return;
+        }
     }
-    send(k, a);
-    pool_.assign(d.process, a.seq, commit.end_lsn);
-    in_flight_.push_back({a.seq, k});
+    core::ApplySeq committed = pg_atomic_read_u64(&sh_->committed);
+    bool joins = batch_.joins(a, bytes, can_send(), committed);
+    if (!batch_.add(a, bytes)) {
+        throw core::Error(core::sqlstate::kInternalError, "parallel apply: transaction " +
+                                                              std::to_string(a.seq) +
+                                                              " does not follow the pending batch");
+    }
+    batch_ends_.push_back(commit.end_lsn);
+    batch_end_ = out_.size();
     buffering_ = false;
-    last_sent_ = {a.seq, k};
+    // Independent of everything in flight and a process idle: at once. Otherwise it waits in
+    // the batch for an idle process, or for the one it depends on to commit.
+    flush_batch(!joins, !joins);
 }
 
-// The process takes the transaction's lock before it says it has it; nothing later is handed
-// out before that, so whoever waits for a transaction finds its lock taken. Checked before the
-// next send, so the leader reads the next transaction meanwhile.
-void ParallelLeader::wait_taken() {
-    if (last_sent_.k == 0) {
-        return;
+// Whether a batch could go out now without waiting: some process is idle, and the process of
+// the last transaction handed out holds its lock (whoever waits for a transaction must find
+// its lock taken, so nothing later is handed out before).
+bool ParallelLeader::can_send() {
+    if (pool_.route(0).route != core::Route::Process) {
+        return false;
     }
-    ParallelProcess* p = &sh_->procs[last_sent_.k - 1];
-    while (pg_atomic_read_u64(&p->taken) < last_sent_.seq && !disabled_) {
+    if (last_sent_k_ != 0) {
+        ParallelProcess* p = &sh_->procs[last_sent_k_ - 1];
+        if (pg_atomic_read_u64(&p->taken) < last_sent_seq_) {
+            return false;
+        }
+        last_sent_k_ = 0;
+    }
+    return true;
+}
+
+void ParallelLeader::flush_batch(bool wait, bool force) {
+    while (!batch_.empty() && !disabled_) {
+        core::ApplySeq committed = pg_atomic_read_u64(&sh_->committed);
+        if (batch_.ready(can_send(), committed, force)) {
+            send_batch();
+            return;
+        }
+        if (!wait) {
+            return;
+        }
         wait_a_little();
-        poll();
+        take_reports();
+        check_alive();
     }
-    last_sent_ = {0, 0};
 }
 
-void ParallelLeader::send(int k, const core::Admission& a) {
-    ParallelTxnHeader h{a.seq, a.wait_for};
-    shm_mq_iovec iov[4];
-    iov[0].data = reinterpret_cast<const char*>(&h);
-    iov[0].len = sizeof h;
-    iov[1].data = begin_.data();
-    iov[1].len = begin_.size();
-    iov[2].data = rels_.data();
-    iov[2].len = rels_.size();
-    iov[3].data = body_.data();
-    iov[3].len = body_.size();
+void ParallelLeader::send_batch() {
+    core::RouteDecision d = pool_.route(0);
+    int k = static_cast<int>(d.process) + 1;
     shm_mq_handle* mqh = mq_[static_cast<std::size_t>(k - 1)];
-    shm_mq_result r = pg::pg_call([mqh, &iov] { return shm_mq_sendv(mqh, iov, 4, false, true); });
+    const char* data = out_.data();
+    Size len = batch_end_;
+    shm_mq_result r =
+        pg::pg_call([mqh, data, len] { return shm_mq_send(mqh, len, data, false, true); });
     if (r != SHM_MQ_SUCCESS) {
         throw process_gone(cfg_, k, "is gone");
     }
+    core::ApplySeq first = batch_.first();
+    pool_.assign(d.process, first, batch_.last());
+    for (std::size_t i = 0; i < batch_ends_.size(); ++i) {
+        in_flight_.push_back({first + i, k, batch_ends_[i]});
+    }
+    last_sent_seq_ = batch_.last();
+    last_sent_k_ = k;
+    out_.erase(0, batch_end_);
+    batch_end_ = 0;
+    batch_.clear();
+    batch_ends_.clear();
 }
 
-void ParallelLeader::poll() {
+// The processes' reports: every transaction up to a process's `done` has committed, in order.
+void ParallelLeader::take_reports() {
+    int newest = 0;
     while (!in_flight_.empty()) {
         InFlight f = in_flight_.front();
         ParallelProcess* p = &sh_->procs[f.k - 1];
         if (pg_atomic_read_u64(&p->done) < f.seq) {
             break;
         }
-        pg_read_barrier();
-        if (!pool_.committed(static_cast<std::uint32_t>(f.k - 1), f.seq)) {
+        if (!pool_.committed(static_cast<std::uint32_t>(f.k - 1), f.seq, f.end_lsn)) {
             throw process_gone(cfg_, f.k, "reported a commit out of order");
         }
         tracker_.committed(f.seq);
+        newest = f.k;
+        in_flight_.pop_front();
+    }
+    if (newest != 0) {
+        // Its latest commit is the newest of all (commits are in order); what it wrote before
+        // `done` may already be of a later transaction, which committed as well.
+        ParallelProcess* p = &sh_->procs[newest - 1];
+        pg_read_barrier();
         flush_.committed(core::Lsn{p->local_end}, core::Lsn{p->remote_end});
         last_end_ = core::Lsn{p->remote_end};
         last_time_ = core::TimestampUs{p->commit_time};
+        forget_failure(last_end_);
         LWLockAcquire(worker::shared()->lock, LW_EXCLUSIVE);
         slot_->last_applied = p->remote_end;
         slot_->last_commit_ts = p->commit_time;
         LWLockRelease(worker::shared()->lock);
-        in_flight_.pop_front();
     }
     for (int k = 1; k <= nprocs_; ++k) {
         if (pg_atomic_read_u32(&sh_->procs[k - 1].disabled) != 0) {
             disabled_ = true;  // sub_disable: the worker stops, nothing after it commits
         }
     }
+}
+
+// A process that exited ends the set. The transaction it ended on is recorded: the oldest in
+// flight of the exited processes, or the one a process waited for when that one ended
+// without committing (the process that failed first may not be reaped yet).
+void ParallelLeader::check_alive() {
     if (disabled_) {
         return;
     }
+    bool stopped[kParallelMaxProcesses] = {};
+    int gone = 0;
     for (int k = 1; k <= nprocs_; ++k) {
         pid_t pid;
         BackgroundWorkerHandle* h = g_handles[k - 1];
         if (pg::pg_call([h, &pid] { return GetBackgroundWorkerPid(h, &pid); }) == BGWH_STOPPED) {
-            throw process_gone(cfg_, k, "exited");
+            stopped[k - 1] = true;
+            gone = gone == 0 ? k : gone;
         }
     }
+    if (gone == 0) {
+        return;
+    }
+    core::ApplySeq failed = 0;
+    for (const InFlight& f : in_flight_) {
+        if (stopped[f.k - 1]) {
+            failed = f.seq;
+            break;
+        }
+    }
+    for (int k = 1; k <= nprocs_; ++k) {
+        core::ApplySeq lost = pg_atomic_read_u64(&sh_->procs[k - 1].lost);
+        if (stopped[k - 1] && lost != 0 && (failed == 0 || lost < failed)) {
+            failed = lost;
+        }
+    }
+    for (const InFlight& f : in_flight_) {
+        if (f.seq == failed) {
+            failure_ = core::record_set_failure(failure_, f.end_lsn);
+            store_set_failure(cfg_.id, failure_);
+            break;
+        }
+    }
+    throw process_gone(cfg_, gone, "exited");
+}
+
+void ParallelLeader::poll() {
+    take_reports();
+    check_alive();
+    flush_batch(false, false);
 }
 
 void ParallelLeader::drain() {
-    poll();
+    flush_batch(true, true);
+    take_reports();
+    check_alive();
     while (!pool_.all_idle() && !disabled_) {
         wait_a_little();
-        poll();
+        take_reports();
+        check_alive();
     }
 }
 
@@ -426,7 +580,7 @@ void ParallelLeader::wait_a_little() {
 core::Lsn ParallelLeader::flush_position(core::Lsn received) {
     (void)applier_.flush_position(received);  // the leader's own commits are in flush_ too
     return flush_.flushed(core::Lsn{GetFlushRecPtr(nullptr)}, received,
-                          buffering_ || !pool_.all_idle());
+                          buffering_ || !pool_.all_idle() || !batch_.empty());
 }
 
 }  // namespace spock::apply

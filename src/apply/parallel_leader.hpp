@@ -2,7 +2,9 @@
 // spock.parallel_apply_workers = N > 1 the apply worker reads the stream, buffers each remote
 // transaction whole, works out which earlier transaction it must wait for
 // (core::DependencyTracker) and hands it to an idle apply process (parallel_process.cpp) over
-// an shm_mq. The processes apply through the usual Applier and commit in the provider's order.
+// an shm_mq: at once, or, while every process is busy or it would only wait for one being
+// applied, in a batch of consecutive transactions sent in one message (core::PendingBatch).
+// The processes apply through the usual Applier and commit in the provider's order.
 // Barriers (TRUNCATE, messages, tables without a key), transactions larger than the buffer
 // and those to skip are applied by the leader itself once every process is idle.
 //
@@ -20,7 +22,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "spock/core/apply_batch.hpp"
 #include "spock/core/apply_deps.hpp"
+#include "spock/core/apply_failures.hpp"
 #include "spock/core/apply_keys.hpp"
 #include "spock/core/apply_pool.hpp"
 #include "spock/core/apply_progress.hpp"
@@ -47,15 +51,16 @@ class ParallelLeader {
 
     // One message of the stream (the same as Applier::handle).
     void handle(std::string_view payload, const core::ProtocolMessage& msg);
-    // Takes the reports of finished transactions; throws when a process is gone.
+    // Takes the reports of finished transactions, hands out a pending batch when it may go;
+    // throws when a process is gone.
     void poll();
-    // Waits until every process is idle.
+    // Hands out what is pending and waits until every process is idle.
     void drain();
 
     bool in_remote_txn() const { return buffering_; }
     bool subscription_disabled() const { return disabled_; }
     core::Lsn flush_position(core::Lsn received);
-    bool has_unflushed() const { return !flush_.empty(); }
+    bool has_unflushed() const { return !flush_.empty() || !batch_.empty(); }
     core::Lsn last_commit_end() const { return last_end_; }
     core::TimestampUs last_commit_time() const { return last_time_; }
     void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
@@ -68,12 +73,19 @@ class ParallelLeader {
     void note_relation(core::RelId relid);
     void append(std::string_view payload);
     void dispatch(const core::Commit& commit);
-    void send(int k, const core::Admission& a);
     void go_direct();
-    void apply_here(const std::string& bytes);
+    void apply_txn_here();
     void finish_in_leader(core::ApplySeq seq, const core::Commit& commit);
     void wait_a_little();
-    void wait_taken();
+    void take_reports();
+    void check_alive();
+    void forget_failure(core::Lsn end_lsn);
+    void refresh_keys();
+    bool can_send();
+    // Sends the pending batch when it may go (wait: until it has gone; force: even if its
+    // first transaction would only wait).
+    void flush_batch(bool wait, bool force);
+    void send_batch();
 
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
@@ -89,24 +101,35 @@ class ParallelLeader {
     struct InFlight {
         core::ApplySeq seq;
         int k;
+        core::Lsn end_lsn;
     };
     std::deque<InFlight> in_flight_;
-    InFlight last_sent_{0, 0};  // k 0: its lock is known taken
+    // The last transaction handed out and its process; k 0: its lock is known taken.
+    core::ApplySeq last_sent_seq_ = 0;
+    int last_sent_k_ = 0;
 
     // The latest RELATION message and keys per remote relation.
     std::unordered_map<core::RelId, std::string> rel_msg_;
     std::unordered_map<core::RelId, core::RelationKeys> rel_keys_;
+    std::int64_t keys_checked_ = 0;  // TimestampTz of the last look at invalidations
 
-    // The transaction being read: BEGIN, the RELATION messages its changes need (as they were
-    // when first used), its messages; each as u32 length + bytes.
+    // What goes to the processes, without copies: the pending batch (out_[0, batch_end_)),
+    // then the transaction being read. Each transaction is a ParallelTxnHeader and its
+    // messages, each as u32 length + bytes: BEGIN, then every change, with the RELATION
+    // message a change needs (as it was when the transaction first used it) right before it.
+    std::string out_;
+    std::size_t batch_end_ = 0;
+    core::PendingBatch batch_;
+    std::vector<core::Lsn> batch_ends_;  // the provider end of each transaction in the batch
+
     bool buffering_ = false;
     bool direct_ = false;  // too large: applied by the leader as it arrives
     core::Lsn final_lsn_;
-    std::string begin_;
-    std::string rels_;
-    std::string body_;
     std::unordered_set<core::RelId> rels_used_;
     core::TxnKeys keys_;
+
+    // The transaction the set last ended on (kept in shared memory across restarts).
+    core::SetFailure failure_;
 
     bool serial_ = false;
     bool disabled_ = false;

@@ -9,6 +9,7 @@
 // key the leader could not know) ends in a deadlock error, and the leader restarts the set.
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "spock/apply/channel_stats.hpp"
 #include "spock/apply/delta_apply.hpp"
@@ -44,6 +45,7 @@ namespace spock::apply {
 namespace {
 
 ParallelShared* g_sh = nullptr;
+ParallelProcess* g_me = nullptr;
 std::uint64_t g_seq = 0;                 // the transaction being applied (0: none)
 bool g_turn = false;                     // every transaction before g_seq is known committed
 XLogRecPtr g_final = InvalidXLogRecPtr;  // its commit LSN and end on the provider
@@ -56,11 +58,14 @@ void wait_committed(std::uint64_t seq) {
     }
     LOCKTAG tag;
     parallel_lock_tag(&tag, g_sh, seq);
+    parallel_set_state(g_me, ParallelState::Waiting);
     // Outside a transaction there is no resource owner: a session-level wait.
     bool session = CurrentResourceOwner == nullptr;
     (void)LockAcquire(&tag, ShareLock, session, false);
     LockRelease(&tag, ShareLock, session);
+    parallel_set_state(g_me, ParallelState::Applying);
     if (pg_atomic_read_u64(&g_sh->committed) < seq) {
+        pg_atomic_write_u64(&g_me->lost, seq);
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                  errmsg("parallel apply: transaction %llu ended without committing",
@@ -98,6 +103,88 @@ void lock_own(std::uint64_t seq, bool take) {
     }
 }
 
+// One transaction of a message from the leader.
+struct Received {
+    ParallelTxnHeader header;
+    const char* data;  // its length-prefixed protocol messages
+};
+
+// A message holds one or more transactions, each a header and its messages.
+void split_message(const char* data, Size len, std::vector<Received>& out) {
+    out.clear();
+    Size pos = 0;
+    while (pos < len) {
+        Received t;
+        if (len - pos < sizeof(ParallelTxnHeader)) {
+            throw core::Error(core::sqlstate::kProtocolViolation,
+                              "parallel apply: short transaction from the leader");
+        }
+        std::memcpy(&t.header, data + pos, sizeof t.header);
+        pos += sizeof t.header;
+        if (t.header.bytes > len - pos || t.header.seq == 0) {
+            throw core::Error(core::sqlstate::kProtocolViolation,
+                              "parallel apply: malformed transaction from the leader");
+        }
+        t.data = data + pos;
+        pos += t.header.bytes;
+        out.push_back(t);
+    }
+    if (out.empty()) {
+        throw core::Error(core::sqlstate::kProtocolViolation,
+                          "parallel apply: empty message from the leader");
+    }
+}
+
+// Waits for what `t` depends on, applies it as its own local transaction, waits for its turn
+// and publishes its commit. False when sub_disable left it unapplied.
+bool apply_one(Applier& applier, ParallelProcess* me, const Received& t) {
+    std::uint64_t seq = t.header.seq;
+    std::uint64_t wait_for = t.header.wait_for;
+    pg::pg_call([wait_for] { wait_committed(wait_for); });
+    g_seq = seq;
+    g_turn = false;
+    g_final = InvalidXLogRecPtr;
+    g_end = InvalidXLogRecPtr;
+    const char* p = t.data;
+    const char* end = t.data + t.header.bytes;
+    core::Lsn remote_end;
+    core::TimestampUs commit_time;
+    while (p + 4 <= end) {
+        std::uint32_t n;
+        std::memcpy(&n, p, 4);
+        std::string_view payload(p + 4, n);
+        p += 4 + n;
+        core::ProtocolMessage msg = core::decode_message(payload);
+        if (const auto* b = std::get_if<core::Begin>(&msg)) {
+            g_final = b->final_lsn.value;
+        } else if (const auto* c = std::get_if<core::Commit>(&msg)) {
+            remote_end = c->end_lsn;
+            commit_time = c->commit_time;
+            g_end = c->end_lsn.value;
+        }
+        applier.handle(payload, msg);
+    }
+    // Nothing was committed locally (all skipped, say): still in order.
+    pg::pg_call([seq] {
+        if (!g_turn) {
+            wait_committed(seq - 1);
+        }
+    });
+    if (applier.subscription_disabled()) {
+        return false;
+    }
+    me->local_end = XactLastCommitEnd;
+    me->remote_end = remote_end.value;
+    me->commit_time = commit_time.value;
+    pg_write_barrier();
+    pg_atomic_write_u64(&g_sh->committed, seq);
+    g_seq = 0;
+    pg::pg_call([seq] { lock_own(seq, false); });
+    pg_atomic_write_u64(&me->xacts, pg_atomic_read_u64(&me->xacts) + 1);
+    pg_atomic_write_u64(&me->done, seq);
+    return true;
+}
+
 void run(int k, shm_mq_handle* mqh) {
     ParallelShared* sh = g_sh;
     pg::pg_call([] {
@@ -117,73 +204,45 @@ void run(int k, shm_mq_handle* mqh) {
     pg::pg_call([&app] { pgstat_report_appname(app.c_str()); });
     worker::WorkerSlot* slot = &worker::shared()->slots[sh->slot_index];
     Applier applier(*cfg, slot, static_cast<std::uint32_t>(k));
-    ParallelProcess* me = &sh->procs[k - 1];
+    ParallelProcess* me = g_me;
+    PGPROC* leader = sh->leader;
+    std::vector<Received> txns;
     for (;;) {
         Size len = 0;
         void* data = nullptr;
+        parallel_set_state(me, ParallelState::Idle);
         shm_mq_result r =
             pg::pg_call([mqh, &len, &data] { return shm_mq_receive(mqh, &len, &data, false); });
         if (r != SHM_MQ_SUCCESS) {
             return;  // the leader is gone
         }
-        if (len < sizeof(ParallelTxnHeader)) {
-            throw core::Error(core::sqlstate::kProtocolViolation,
-                              "parallel apply: short transaction from the leader");
-        }
-        ParallelTxnHeader h;
-        std::memcpy(&h, data, sizeof h);
-        std::uint64_t seq = h.seq;
-        std::uint64_t wait_for = h.wait_for;
-        pg::pg_call([seq] { lock_own(seq, true); });
-        pg_atomic_write_u64(&me->taken, seq);
-        PGPROC* leader = sh->leader;
-        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
-        pg::pg_call([wait_for] { wait_committed(wait_for); });
-        g_seq = seq;
-        g_turn = false;
-        g_final = InvalidXLogRecPtr;
-        g_end = InvalidXLogRecPtr;
-        const char* p = static_cast<const char*>(data) + sizeof h;
-        const char* end = static_cast<const char*>(data) + len;
-        core::Lsn remote_end;
-        core::TimestampUs commit_time;
-        while (p + 4 <= end) {
-            std::uint32_t n;
-            std::memcpy(&n, p, 4);
-            std::string_view payload(p + 4, n);
-            p += 4 + n;
-            core::ProtocolMessage msg = core::decode_message(payload);
-            if (const auto* b = std::get_if<core::Begin>(&msg)) {
-                g_final = b->final_lsn.value;
-            } else if (const auto* c = std::get_if<core::Commit>(&msg)) {
-                remote_end = c->end_lsn;
-                commit_time = c->commit_time;
-                g_end = c->end_lsn.value;
-            }
-            applier.handle(payload, msg);
-        }
-        // Nothing was committed locally (all skipped, say): still in order.
-        pg::pg_call([seq] {
-            if (!g_turn) {
-                wait_committed(seq - 1);
+        split_message(static_cast<const char*>(data), len, txns);
+        // Every lock of the batch is taken before the leader hears it has them: a transaction
+        // handed out later may wait for any of them.
+        const Received* first = txns.data();
+        std::size_t n = txns.size();
+        pg::pg_call([first, n] {
+            for (std::size_t i = 0; i < n; ++i) {
+                lock_own(first[i].header.seq, true);
             }
         });
-        if (applier.subscription_disabled()) {
-            // sub_disable left this transaction unapplied and the origin before it. Nothing
-            // later may commit: "committed up to" stays short, so every later transaction's
-            // wait fails once this process is gone, and the leader stops them all.
-            pg_atomic_write_u32(&me->disabled, 1);
-            pg::pg_call([leader] { SetLatch(&leader->procLatch); });
-            return;
+        parallel_set_state(me, ParallelState::Applying);
+        pg_atomic_write_u64(&me->taken, txns.back().header.seq);
+        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+        for (const Received& t : txns) {
+            if (!apply_one(applier, me, t)) {
+                // sub_disable left this transaction unapplied and the origin before it.
+                // Nothing later may commit: "committed up to" stays short, so every later
+                // transaction's wait fails once this process is gone, and the leader stops
+                // them all.
+                parallel_set_state(me, ParallelState::Disabled);
+                pg_atomic_write_u32(&me->disabled, 1);
+                pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+                return;
+            }
         }
-        me->local_end = XactLastCommitEnd;
-        me->remote_end = remote_end.value;
-        me->commit_time = commit_time.value;
-        pg_write_barrier();
-        pg_atomic_write_u64(&sh->committed, seq);
-        g_seq = 0;
-        pg::pg_call([seq] { lock_own(seq, false); });
-        pg_atomic_write_u64(&me->done, seq);
+        // Idle again: the one moment the leader waits for (an idle process, a batch's last
+        // commit); one wake-up per message, not per transaction.
         pg::pg_call([leader] { SetLatch(&leader->procLatch); });
     }
 }
@@ -210,6 +269,8 @@ void spock_parallel_apply_main(Datum main_arg) {
     if (k < 1 || k > g_sh->nprocs) {
         elog(ERROR, "parallel apply process number %d out of range", k);
     }
+    g_me = &g_sh->procs[k - 1];
+    pg_atomic_write_u32(&g_me->pid, static_cast<uint32>(MyProcPid));
     shm_mq* mq = static_cast<shm_mq*>(parallel_queue(g_sh, k));
     shm_mq_set_receiver(mq, MyProc);
     shm_mq_handle* mqh = shm_mq_attach(mq, seg, nullptr);

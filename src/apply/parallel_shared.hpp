@@ -18,7 +18,19 @@ namespace spock::apply {
 inline constexpr Size kParallelQueueBytes = 1024 * 1024;  // per process
 inline constexpr int kParallelMaxProcesses = 16;
 
+// What a process is doing, for spock.get_parallel_apply_status().
+enum class ParallelState : uint32 {
+    Starting = 0,  // not yet attached
+    Idle,          // waiting for transactions from the leader
+    Waiting,       // waiting for an earlier transaction to commit
+    Applying,
+    Disabled,  // sub_disable stopped the subscription at its transaction
+};
+
 struct ParallelProcess {
+    pg_atomic_uint32 pid;
+    pg_atomic_uint32 state;  // ParallelState
+    pg_atomic_uint64 xacts;  // transactions it committed (or had nothing to commit)
     pg_atomic_uint64 taken;  // the transaction it holds the lock of (it received it)
     pg_atomic_uint64 done;   // the last transaction it finished (committed, or had nothing to)
     // Of `done`, written before it: the local commit's end and the remote transaction's end.
@@ -26,6 +38,9 @@ struct ParallelProcess {
     XLogRecPtr remote_end;
     TimestampTz commit_time;
     pg_atomic_uint32 disabled;  // sub_disable disabled the subscription
+    // The transaction whose end without a commit made this process fail (0: none), so the
+    // leader knows which transaction ended the set.
+    pg_atomic_uint64 lost;
 };
 
 struct ParallelShared {
@@ -40,11 +55,17 @@ struct ParallelShared {
     ParallelProcess procs[kParallelMaxProcesses];
 };
 
-// What the leader puts in front of each transaction it sends.
+// What the leader puts in front of each transaction it sends; one message holds one or more
+// of them, each followed by its `bytes` of length-prefixed protocol messages.
 struct ParallelTxnHeader {
     std::uint64_t seq;
     std::uint64_t wait_for;
+    std::uint64_t bytes;
 };
+
+inline void parallel_set_state(ParallelProcess* p, ParallelState s) {
+    pg_atomic_write_u32(&p->state, static_cast<uint32>(s));
+}
 
 inline Size parallel_segment_size(int nprocs) {
     return MAXALIGN(sizeof(ParallelShared)) + static_cast<Size>(nprocs) * kParallelQueueBytes;

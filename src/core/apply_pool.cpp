@@ -13,33 +13,35 @@ RouteDecision ApplyPool::route(std::size_t txn_bytes) const noexcept {
         return RouteDecision{Route::Leader, 0};
     }
     for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-        if (slots_[i].seq == 0) {
+        if (slots_[i].next == 0) {
             return RouteDecision{Route::Process, i};
         }
     }
     return RouteDecision{Route::WaitForIdle, 0};
 }
 
-void ApplyPool::assign(std::uint32_t process, ApplySeq seq, Lsn end_lsn) noexcept {
-    if (process >= slots_.size() || slots_[process].seq != 0 || seq <= last_assigned_) {
+void ApplyPool::assign(std::uint32_t process, ApplySeq first, ApplySeq last) noexcept {
+    if (process >= slots_.size() || slots_[process].next != 0 || first <= last_assigned_ ||
+        last < first) {
         return;  // a caller bug; committed() will then refuse and the set restarts
     }
-    slots_[process] = Slot{seq, end_lsn};
-    last_assigned_ = seq;
-    ++in_flight_;
+    slots_[process] = Slot{first, last};
+    last_assigned_ = last;
+    in_flight_ += last - first + 1;
 }
 
-bool ApplyPool::committed(std::uint32_t process, ApplySeq seq) noexcept {
-    if (process >= slots_.size() || seq == 0 || slots_[process].seq != seq) {
+bool ApplyPool::committed(std::uint32_t process, ApplySeq seq, Lsn end_lsn) noexcept {
+    if (process >= slots_.size() || seq == 0 || slots_[process].next != seq) {
         return false;
     }
     for (const Slot& s : slots_) {
-        if (s.seq != 0 && s.seq < seq) {
+        if (s.next != 0 && s.next < seq) {
             return false;  // an older transaction has not committed: out of order
         }
     }
-    confirmed_ = std::max(confirmed_, slots_[process].end_lsn);
-    slots_[process] = Slot{};
+    confirmed_ = std::max(confirmed_, end_lsn);
+    Slot& s = slots_[process];
+    s = seq == s.last ? Slot{} : Slot{seq + 1, s.last};
     --in_flight_;
     return true;
 }

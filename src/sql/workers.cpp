@@ -1,4 +1,5 @@
 // Apply-worker functions of the SQL API (reference §3.2): status, waiting, pausing.
+#include "spock/apply/parallel_status.hpp"
 #include "spock/pg/fmgr_args.hpp"
 #include "spock/pg/guard.hpp"
 #include "spock/pg/waits.hpp"
@@ -87,6 +88,18 @@ SPOCK_PG_FUNCTION(spock_get_apply_worker_status) {
                         std::string(status_text(s.status))});
     }
     LWLockRelease(worker::shared()->lock);
+    return pg::rows_result(fcinfo, rows);
+}
+
+// The parallel apply processes of every apply worker (spock.get_parallel_apply_status()).
+SPOCK_PG_FUNCTION(spock_get_parallel_apply_status) {
+    std::vector<pg::SqlRow> rows;
+    for (const apply::ParallelProcessStatus& p : apply::parallel_apply_status()) {
+        rows.push_back({std::to_string(p.leader_pid), std::to_string(p.dboid),
+                        std::to_string(p.subid), std::to_string(p.process),
+                        p.pid != 0 ? pg::SqlValue(std::to_string(p.pid)) : std::nullopt, p.state,
+                        std::to_string(p.xacts)});
+    }
     return pg::rows_result(fcinfo, rows);
 }
 

@@ -2,8 +2,10 @@
 // "Parallel apply"): where the next complete transaction goes, whether commits keep the
 // provider's order, and which position may be confirmed to the provider.
 //
-// Each process holds at most one transaction at a time. A transaction larger than the leader
-// may buffer is applied by the leader itself once every process is idle. Processes commit in
+// A process holds one hand-over at a time: a run of consecutive transactions sent in one
+// message (a batch, see apply_batch.hpp), which it applies and commits one after the other. A
+// transaction larger than the leader may buffer is applied by the leader itself once every
+// process is idle. Processes commit in
 // transaction order (they wait for their turn); a commit report out of that order means the
 // set is broken, and the leader restarts it from confirmed(), the end of the newest transaction
 // committed: every transaction up to it committed, none after it.
@@ -38,13 +40,14 @@ class ApplyPool {
 
     RouteDecision route(std::size_t txn_bytes) const noexcept;
 
-    // The transaction was handed to `process` (which was idle). Transactions are handed out in
-    // order: seq must be larger than any before.
-    void assign(std::uint32_t process, ApplySeq seq, Lsn end_lsn) noexcept;
+    // Transactions first..last (consecutive) were handed to `process` (which was idle) in one
+    // message. Transactions are handed out in order: first must be larger than any before.
+    void assign(std::uint32_t process, ApplySeq first, ApplySeq last) noexcept;
 
-    // `process` committed `seq`. False (and nothing recorded) when it is not the oldest
-    // transaction in flight or not that process's: the leader must restart the set.
-    bool committed(std::uint32_t process, ApplySeq seq) noexcept;
+    // `process` committed `seq`, which ends at `end_lsn` on the provider. False (and nothing
+    // recorded) when it is not the oldest transaction in flight or not that process's next
+    // one: the leader must restart the set.
+    bool committed(std::uint32_t process, ApplySeq seq, Lsn end_lsn) noexcept;
 
     // The leader applied and committed a transaction itself (all processes idle).
     void committed_by_leader(Lsn end_lsn) noexcept;
@@ -59,8 +62,8 @@ class ApplyPool {
 
   private:
     struct Slot {
-        ApplySeq seq = 0;  // 0: idle
-        Lsn end_lsn;
+        ApplySeq next = 0;  // the next one it commits; 0: idle
+        ApplySeq last = 0;
     };
     std::vector<Slot> slots_;
     std::size_t max_txn_bytes_;

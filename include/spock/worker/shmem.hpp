@@ -37,6 +37,8 @@ struct WorkerSlot {
     TimestampTz last_commit_ts;  // apply workers: commit time of that transaction
     bool streamed;               // apply workers: the replication stream had started; a
                                  // failure after that waits spock.restart_delay_on_exception
+    uint32 parallel_dsm;         // apply workers: the dsm_handle of its parallel apply
+                                 // processes' segment (0: serial apply)
 };
 
 // How long after `s` stopped with an error it may be started again: restart_delay_on_exception
@@ -82,6 +84,10 @@ struct ApplyStats {
     // Queued DDL whose target table here differed from the provider's before the statement
     // (automatic DDL's fingerprint; concurrent or manual DDL).
     uint64 ddl_schema_mismatches;
+    // Parallel apply: the transaction the set of processes last ended on and how many times
+    // in a row (core::SetFailure; the leader applies it itself after two).
+    XLogRecPtr parallel_failed_end;
+    uint32 parallel_failures;
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds

@@ -84,7 +84,8 @@ WHERE p.pronamespace = 'spock'::regnamespace;
 
 CREATE TEMP TABLE our_additions (name text);
 INSERT INTO our_additions VALUES ('apply_counters'), ('schema_change_stats'), ('apply_stats'), ('conflict_counters'),
-                                 ('reset_sub_conflict_stats'), ('deleted_key_trigger');
+                                 ('reset_sub_conflict_stats'), ('deleted_key_trigger'),
+                                 ('get_parallel_apply_status');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
@@ -211,3 +212,6 @@ RESET ROLE;
 REVOKE USAGE ON SCHEMA spock FROM regress_spock_api;
 DROP ROLE regress_spock_api;
 RESET IntervalStyle;
+
+-- Parallel apply processes (ours, docs/functions.md): none where no apply worker runs.
+SELECT count(*) AS parallel_processes FROM spock.get_parallel_apply_status();

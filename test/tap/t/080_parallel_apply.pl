@@ -189,6 +189,15 @@ for my $np (@processes) {
         SELECT count(*) FROM pg_replication_origin_status
         WHERE external_id ~ ':w[0-9]+$' AND remote_lsn > '0/0'}), '>=', 2,
         "parallel apply processes committed transactions ($np process(es))");
+    # spock.get_parallel_apply_status() shows the same processes as pg_stat_activity, numbered
+    # 1 to N, under the apply worker of the subscription.
+    is($n2->safe_psql('postgres', q{
+        SELECT string_agg(s.process::text, ',' ORDER BY s.process)
+        FROM spock.get_parallel_apply_status() s
+        JOIN pg_stat_activity a ON a.pid = s.process_pid
+        JOIN spock.get_apply_worker_status() w ON w.worker_pid = s.worker_pid
+        WHERE a.backend_type = 'spock parallel apply'}), join(',', 1 .. $np),
+        "get_parallel_apply_status() lists the $np processes");
 }
 
 $_->stop for ($n1, $n2);
