@@ -436,6 +436,19 @@ void Stream::stream() {
         }
         char* buf = nullptr;
         int len = PQgetCopyData(c, &buf, 1);
+        if (len == 0 && !TimestampDifferenceExceeds(last_idle_pass_, GetCurrentTimestamp(), 100)) {
+            // libpq's buffer ran dry: read what the socket already holds before taking the
+            // stream for idle. A busy stream refills the buffer thousands of times a second;
+            // going through the idle pass at each refill sent a feedback message (which also
+            // wakes the walsender) and waited on the socket every few transactions
+            // (docs/performance.md, "System calls of a busy stream"). The idle pass still runs
+            // at least every 100 ms while data keeps coming.
+            if (!PQconsumeInput(c)) {
+                throw core::Error("08006", "lost the replication connection to the provider",
+                                  std::string("libpq: ") + PQerrorMessage(c));
+            }
+            len = PQgetCopyData(c, &buf, 1);
+        }
         if (len > 0) {
             std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, &PQfreemem);
             last_recv_time_ = GetCurrentTimestamp();
@@ -454,6 +467,7 @@ void Stream::stream() {
                               std::string("libpq: ") + PQerrorMessage(c));
         }
         // No data: a good moment for feedback and bookkeeping.
+        last_idle_pass_ = GetCurrentTimestamp();
         send_feedback(false);
         if (par_) {
             par_->poll();

@@ -70,8 +70,9 @@ class Stream {
     XLogRecPtr caught_up_at_ = InvalidXLogRecPtr;  // provider position we are caught up with
     int since_feedback_ = 0;
     TimestampTz last_sync_check_ = 0;
-    bool stop_ = false;          // the applier disabled the subscription
-    bool wake_pending_ = false;  // woken while a remote transaction was open
+    TimestampTz last_idle_pass_ = 0;  // the last pass through the no-data path
+    bool stop_ = false;               // the applier disabled the subscription
+    bool wake_pending_ = false;       // woken while a remote transaction was open
 };
 
 }  // namespace spock::apply
