@@ -162,6 +162,10 @@ syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_write
         sleep 1
     fi
     cpu0=$(cpu_ms_of "$pid")
+    # The provider's walsender: while the worker waited it decoded until the connection's
+    # buffers were full; most of its work for the backlog falls into the drain.
+    wpid=$(psql_at $p "SELECT pid FROM pg_stat_replication ORDER BY pid LIMIT 1")
+    wcpu0=$(cpu_ms_of "$wpid")
     wal0=$(psql_at $s "SELECT pg_current_wal_lsn()")
     start=$(now_ms)
     psql_at $s "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'locker'" >/dev/null
@@ -170,6 +174,7 @@ syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_write
     done
     ms=$(($(now_ms) - start))
     cpu=$(($(cpu_ms_of "$pid") - cpu0))
+    wcpu=$(($(cpu_ms_of "$wpid") - wcpu0))
     wal=$(psql_at $s "SELECT pg_current_wal_lsn() - '$wal0'")
     if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"
@@ -178,8 +183,8 @@ syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_write
     wait || true
     total_cpu=$((total_cpu + cpu))
     total_ms=$((total_ms + ms))
-    printf 'round %d: %d transactions drained in %6d ms (%6d tx/s), apply CPU %5d ms = %5d ms per 100,000 transactions, subscriber WAL %d bytes per transaction\n' \
-        "$round" "$XACTS" "$ms" "$((XACTS * 1000 / (ms > 0 ? ms : 1)))" "$cpu" "$((cpu * 100000 / XACTS))" "$((${wal%.*} / XACTS))"
+    printf 'round %d: %d transactions drained in %6d ms (%6d tx/s), apply CPU %5d ms = %5d ms per 100,000 transactions, subscriber WAL %d bytes per transaction; provider walsender CPU %d ms\n' \
+        "$round" "$XACTS" "$ms" "$((XACTS * 1000 / (ms > 0 ? ms : 1)))" "$cpu" "$((cpu * 100000 / XACTS))" "$((${wal%.*} / XACTS))" "$wcpu"
 done
 
 for t in $tables; do
