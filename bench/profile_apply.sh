@@ -18,6 +18,8 @@
 #   WORKLOAD=update  XACTS transactions of UPDATES_PER single-row UPDATEs by key, as bench W5
 #   WORKLOAD=toast   XACTS transactions of ROWS_PER rows with a 4 kB text column stored out of
 #                    line (STORAGE EXTERNAL), as the insert phase of bench W6
+#   WORKLOAD=bulk    XACTS transactions (XACTS=4: one per client) of ROWS_PER rows
+#                    (bigint key, int, ~40-character text), as bench W1
 #
 #   PG_CONFIG=... XACTS=40000 ROUNDS=3 bench/profile_apply.sh
 #   PG_CONFIG=... WORKLOAD=pgbench PERF=1 OUT=/tmp/w3.perf bench/profile_apply.sh
@@ -75,11 +77,14 @@ WRAP
             psql_at "$port" "CREATE TABLE t (id int PRIMARY KEY, v bigint NOT NULL DEFAULT 0)" >/dev/null
             psql_at "$port" "INSERT INTO t (id) SELECT g FROM generate_series(1, 100000) g" >/dev/null
             ;;
+        bulk)
+            psql_at "$port" "CREATE TABLE t (id bigserial PRIMARY KEY, n int NOT NULL, body text NOT NULL)" >/dev/null
+            ;;
         toast)
             psql_at "$port" "CREATE TABLE t (id bigserial PRIMARY KEY, n int NOT NULL, body text NOT NULL);
                 ALTER TABLE t ALTER COLUMN body SET STORAGE EXTERNAL" >/dev/null
             ;;
-        *) die "unknown WORKLOAD $WORKLOAD (small, pgbench, update, toast)" ;;
+        *) die "unknown WORKLOAD $WORKLOAD (small, pgbench, update, toast, bulk)" ;;
     esac
 done
 case $WORKLOAD in
@@ -107,6 +112,9 @@ fi
 
 case $WORKLOAD in
     small) echo "INSERT INTO t (v) VALUES (1);" >"$work/load.sql" ;;
+    bulk)
+        echo "INSERT INTO t (n, body) SELECT g, md5(g::text) || 'abcdefgh' FROM generate_series(1, $ROWS_PER) g;" >"$work/load.sql"
+        ;;
     toast)
         echo "INSERT INTO t (n, body) SELECT g, repeat(md5(g::text || random()::text), 128)
               FROM generate_series(1, $ROWS_PER) g;" | tr -d '\n' >"$work/load.sql"
