@@ -49,14 +49,20 @@ struct Copy {
 std::vector<ParallelProcessStatus> parallel_apply_status() {
     std::vector<Leader> leaders;
     leaders.reserve(static_cast<std::size_t>(worker::shared()->nslots));
-    LWLockAcquire(worker::shared()->lock, LW_SHARED);
-    for (int i = 0; i < worker::shared()->nslots; i++) {
-        const worker::WorkerSlot& s = worker::shared()->slots[i];
-        if (s.type == worker::WorkerType::Apply && s.proc != nullptr && s.parallel_dsm != 0) {
-            leaders.push_back({s.parallel_dsm, s.pid, s.dboid, s.subid});  // no allocation
+    std::vector<Leader>* lp = &leaders;
+    // The lock is PostgreSQL's (LWLockAcquire can raise): taken inside pg_call, as the vector
+    // lives in this frame.
+    pg::pg_call([lp] {
+        LWLockAcquire(worker::shared()->lock, LW_SHARED);
+        for (int i = 0; i < worker::shared()->nslots; i++) {
+            const worker::WorkerSlot& s = worker::shared()->slots[i];
+            if (s.type == worker::WorkerType::Apply && s.proc != nullptr && s.parallel_dsm != 0) {
+                lp->push_back({s.parallel_dsm, s.pid, s.dboid, s.subid});  // no allocation
+            }
         }
-    }
-    LWLockRelease(worker::shared()->lock);
+        LWLockRelease(worker::shared()->lock);
+        return 0;
+    });
     std::vector<ParallelProcessStatus> out;
     for (const Leader& l : leaders) {
         Copy c{};
