@@ -24,8 +24,7 @@
 //
 // The spill file. Created on the first spill in spill_dir as "<stem>_<n>.spill" with
 // O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC and mode 0600, written through a 256 KiB buffer with pwrite.
-// Layout: a 16-byte header ("SPKRPLY\0", u32 version 1, u32 zero, little endian) then one
-// record per message: [u32 payload length][u32 CRC-32C of the payload][payload]. The file is
+// Layout and writer: spill_file.hpp (a SpillWriter; SpillReader reads it back). The file is
 // unlinked by clear(), by the destructor and by remove_stale().
 //
 // Errors are spock::core::Error: XX001 (data_corrupted) for a spill file that is truncated or
@@ -47,44 +46,9 @@
 #include <string_view>
 #include <vector>
 
+#include "spock/core/spill_file.hpp"
+
 namespace spock::core {
-
-// CRC-32C (Castagnoli, reflected, as in iSCSI and PostgreSQL's WAL) of a byte range; pass the
-// previous result as crc to continue over more bytes. Uses SSE 4.2 when the CPU has it.
-std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc = 0) noexcept;
-namespace detail {
-std::uint32_t crc32c_portable(std::string_view bytes, std::uint32_t crc) noexcept;  // tables
-bool crc32c_uses_hardware() noexcept;
-}  // namespace detail
-
-// Reads the records of a spill file through pread, never moving the file offset, so it can read
-// a file that is still being appended to. It does not own the descriptor.
-class SpillReader {
-  public:
-    // fd: an open spill file; path: only for error messages. expected_size: the bytes written
-    // (a shorter file is truncated; only that many are read, so later appends are not seen);
-    // the file's current size when not given. expected_records: the number of records those
-    // bytes must hold (not checked when not given). Validates the header; throws Error.
-    SpillReader(int fd, std::string path, std::optional<std::uint64_t> expected_size = {},
-                std::optional<std::uint64_t> expected_records = {});
-
-    // The next payload; false at the end of the file. out stays valid until the next call.
-    // Throws Error (XX001 for a truncated or corrupt file, 58030 for a read error).
-    bool next(std::string_view& out);
-
-  private:
-    [[noreturn]] void corrupt(const std::string& what) const;
-    void fill(std::size_t need);  // make [pos_, pos_ + need) available in buf_
-
-    int fd_;
-    std::string path_;
-    std::uint64_t size_ = 0;  // file bytes to read
-    std::optional<std::uint64_t> expected_records_;
-    std::uint64_t records_ = 0;   // records returned so far
-    std::uint64_t file_off_ = 0;  // file offset of buf_[end_]
-    std::vector<char> buf_;
-    std::size_t pos_ = 0, end_ = 0;  // unread window of buf_
-};
 
 class ReplayBuffer {
   public:
@@ -127,14 +91,14 @@ class ReplayBuffer {
     }
 
     std::size_t count() const noexcept {
-        return idx_size_ + static_cast<std::size_t>(spill_records_);
+        return idx_size_ + static_cast<std::size_t>(file_.records());
     }
     std::size_t memory_bytes() const noexcept { return chunk_bytes_ + idx_cap_ * sizeof(Entry); }
-    std::uint64_t spilled_bytes() const noexcept { return spill_size_; }  // header + records
-    std::uint64_t spilled_count() const noexcept { return spill_records_; }
+    std::uint64_t spilled_bytes() const noexcept { return file_.size(); }  // header + records
+    std::uint64_t spilled_count() const noexcept { return file_.records(); }
     std::uint64_t total_bytes() const noexcept { return total_bytes_; }  // payload bytes
-    bool spilled() const noexcept { return fd_ >= 0; }
-    const std::string& spill_path() const noexcept { return path_; }  // empty when no file
+    bool spilled() const noexcept { return file_.is_open(); }
+    const std::string& spill_path() const noexcept { return file_.path(); }  // empty: no file
 
     // A forward reader over all messages in append order: the memory part, then the file.
     // Readers may be used one after another (replay twice); reading changes nothing. A reader
@@ -173,9 +137,6 @@ class ReplayBuffer {
     void append_slow(std::string_view payload);
     bool append_to_memory(std::string_view payload);
     void spill(std::string_view payload);
-    void open_spill_file();
-    void write_all(const char* p, std::size_t n) const;  // mutable state only
-    void flush() const;
     void check_usable() const;
 
     std::string dir_, stem_;
@@ -196,15 +157,10 @@ class ReplayBuffer {
     std::uint64_t total_bytes_ = 0;
     bool spilling_ = false;  // every further message goes to the file
 
-    // spill file (mutable: reader() flushes the write buffer)
-    mutable int fd_ = -1;
-    std::string path_;
-    mutable std::unique_ptr<char[]> wbuf_;
-    mutable std::size_t wbuf_used_ = 0;
-    mutable std::uint64_t written_ = 0;  // bytes already in the file
-    mutable bool broken_ = false;        // an append failed: unusable until clear()
-    std::uint64_t spill_size_ = 0;       // file size once flushed
-    std::uint64_t spill_records_ = 0;
+    bool broken_ = false;  // an append failed: unusable until clear()
+    // the spill file (mutable: reader() flushes its write buffer)
+    mutable SpillWriter file_{"the replay spill file",
+                              "Free disk space, or raise the memory budget of the apply worker."};
 };
 
 }  // namespace spock::core

@@ -3,10 +3,10 @@
 // file) or STREAM ABORT (forgotten). See docs/protocol.md, "Streamed transactions".
 //
 // The file. "<stem>_<xid>.spill" in the worker's private spill directory, created with
-// O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC, mode 0600, on the first append; the same layout as the replay
-// buffer's spill file (replay_buffer.hpp: 16-byte header, then [u32 length][u32 CRC-32C]
-// [payload] per message), so it is read back with SpillReader and removed at worker start by
-// ReplayBuffer::remove_stale(dir, stem). The destructor closes and unlinks it.
+// O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC, mode 0600, on the first append, in the spill file format of
+// the replay buffer (spill_file.hpp: a SpillWriter writes it, SpillReader reads it back), and
+// removed at worker start by ReplayBuffer::remove_stale(dir, stem). The destructor closes and
+// unlinks it.
 //
 // Subtransactions. STREAM XID says which (sub)transaction the following changes belong to;
 // the spool remembers where each subtransaction's first change starts (SubxactMarks). When a
@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "spock/core/protocol.hpp"
-#include "spock/core/replay_buffer.hpp"
+#include "spock/core/spill_file.hpp"
 
 namespace spock::core {
 
@@ -76,9 +76,9 @@ class StreamSpool {
     // whether anything was cut.
     bool abort_subxact(TransactionId subxid);
 
-    std::uint64_t records() const noexcept { return records_; }
-    std::uint64_t bytes() const noexcept { return size_; }  // file size once flushed
-    const std::string& path() const noexcept { return path_; }
+    std::uint64_t records() const noexcept { return file_.records(); }
+    std::uint64_t bytes() const noexcept { return file_.size(); }  // file size once flushed
+    const std::string& path() const noexcept { return file_.path(); }
 
     // Flushes and returns a reader over every message, in order. Valid while the spool lives.
     std::unique_ptr<SpillReader> reader();
@@ -87,21 +87,10 @@ class StreamSpool {
     static std::string file_name(std::string_view stem, TransactionId xid);
 
   private:
-    void open_file();
-    void write_all(const char* p, std::size_t n);
-    void flush();
-    void check_usable() const;
-
-    std::string dir_, stem_, path_;
+    std::string dir_, stem_;
     TransactionId xid_;
     TransactionId current_;  // the (sub)transaction of the next append
-    int fd_ = -1;
-    std::unique_ptr<char[]> wbuf_;
-    std::size_t wbuf_used_ = 0;
-    std::uint64_t written_ = 0;  // bytes in the file
-    std::uint64_t size_ = 0;     // bytes in the file once the buffer is flushed
-    std::uint64_t records_ = 0;
-    bool broken_ = false;
+    SpillWriter file_;
     SubxactMarks marks_;
 };
 
