@@ -50,7 +50,9 @@ drain() { # mode
     as_pg "$bindir/pgbench" -n -h "$work" -p $p -U postgres -c 4 -t $((XACTS / 4)) \
         -f "$work/update.sql" postgres >/dev/null
     local lsn start ms
-    lsn=$(psql_at $p "SELECT pg_current_wal_lsn()")
+    # The insert position: pg_current_wal_lsn() is the write position, which lags
+    # behind it under synchronous_commit = off (it can be before the last commit).
+    lsn=$(psql_at $p "SELECT pg_current_wal_insert_lsn()")
     start=$(now_ms)
     psql_at $s "SELECT spock.sub_enable('drain', true)" >/dev/null
     until [ "$(psql_at $p "SELECT bool_and(confirmed_flush_lsn >= '$lsn') FROM pg_replication_slots")" = t ]; do

@@ -149,7 +149,9 @@ for round in $(seq 1 "$ROUNDS"); do
         update) as_pg "$bindir/pgbench" -n -h "$work" -p $p -U postgres -c 4 -t $((XACTS / 4)) -f "$work/load.sql" postgres >/dev/null ;;
         *) as_pg "$bindir/pgbench" -n -h "$work" -p $p -U postgres -c 4 -t $((XACTS / 4)) -f "$work/load.sql" postgres >/dev/null ;;
     esac
-    lsn=$(psql_at $p "SELECT pg_current_wal_lsn()")
+    # The insert position: pg_current_wal_lsn() is the write position, which lags
+    # behind it under synchronous_commit = off (it can be before the last commit).
+    lsn=$(psql_at $p "SELECT pg_current_wal_insert_lsn()")
     # The worker is now waiting for the lock; give it a moment to have received a backlog.
     until [ "$(psql_at $s "SELECT count(*) FROM pg_locks WHERE pid = $pid AND NOT granted")" -ge 1 ]; do
         sleep 0.05

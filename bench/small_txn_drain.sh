@@ -109,7 +109,9 @@ for round in $(seq 1 "$ROUNDS"); do
         apply_off "$sys"
         as_pg "$bindir/pgbench" -n -h "$work" -p "$p" -U postgres -c 4 -t $((XACTS / 4)) \
             -f "$work/insert.sql" postgres >/dev/null
-        lsn=$(psql_at "$p" "SELECT pg_current_wal_lsn()")
+        # The insert position: pg_current_wal_lsn() is the write position, which lags
+        # behind it under synchronous_commit = off (it can be before the last commit).
+        lsn=$(psql_at "$p" "SELECT pg_current_wal_insert_lsn()")
         start=$(now_ms)
         apply_on "$sys"
         until [ "$(psql_at "$p" "SELECT bool_and(confirmed_flush_lsn >= '$lsn') FROM pg_replication_slots")" = t ]; do
