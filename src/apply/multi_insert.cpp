@@ -4,9 +4,10 @@
 //  * only when nothing row-level would run between rows: no row INSERT trigger that fires
 //    under the current session_replication_role, no volatile default (nextval aside), and
 //    spock.check_all_uc_indexes off;
-//  * every row is still looked up by the key index (the first rows of a run only once it is
-//    long enough for a guarded multi-insert: a shorter run is written speculatively, which
-//    meets an existing key as well; core::defer_key_lookup). A row whose key already exists, or
+//  * with a key index that can arbitrate, rows are buffered without looking their key up: the
+//    run is then written speculatively or as a guarded multi-insert (below), which meet an
+//    existing key as well; after a run met one, the rows of the table's next runs are looked up
+//    (core::defer_key_lookup). A row whose key a lookup finds, or
 //    whose key hash equals one in the buffer (possibly the same key, not yet visible to the
 //    lookup), flushes the buffer and goes through the single-row path, which resolves the conflict;
 //    for that the key index must use its type's default btree operator family and the type
@@ -96,8 +97,8 @@ struct InsertBuffer {
     int natts;
     bool* sent_rows;  // per buffered row, natts flags: the columns the provider sent
     List* arbiters;   // the key index when it can arbitrate a speculative check, else NIL
-    // Rows buffered without a lookup of their key (core::defer_key_lookup), by position.
-    bool deferred[core::kMinGuardedBatchRows];
+    // A lookup found the key of a row that was to join the run (core::lookup_backoff).
+    bool met_existing_key;
     // Left out of the zeroing at start_buffer(): a single-row transaction should not pay for
     // clearing 24 kB it never reads. key_used is cleared; slots[] is read below nslots only,
     // key_hashes[] only where key_used says so.
@@ -111,15 +112,48 @@ InsertBuffer* buffer = nullptr;
 bool callbacks_registered = false;
 
 // After a guarded run of a table met a collision, its next runs go speculative
-// (core::collision_backoff); one table at a time is remembered.
+// (core::collision_backoff); after a run met an existing key, the rows of its next runs are
+// looked up again (core::lookup_backoff). The last few tables written are remembered.
 struct Backoff {
     Oid relid;
-    int left;
+    int speculative_left;
+    int lookups_left;
 };
-Backoff backoff = {InvalidOid, 0};
+constexpr int kBackoffTables = 8;
+Backoff backoffs[kBackoffTables];
+int backoff_next = 0;  // the entry replaced next
+
+Backoff* find_backoff(Oid relid) {
+    for (Backoff& b : backoffs) {
+        if (b.relid == relid && OidIsValid(relid)) {
+            return &b;
+        }
+    }
+    return nullptr;
+}
 
 int speculative_runs_left(Oid relid) {
-    return backoff.relid == relid ? backoff.left : 0;
+    Backoff* b = find_backoff(relid);
+    return b != nullptr ? b->speculative_left : 0;
+}
+
+int lookup_runs_left(Oid relid) {
+    Backoff* b = find_backoff(relid);
+    return b != nullptr ? b->lookups_left : 0;
+}
+
+void set_backoff(Oid relid, int speculative_left, int lookups_left) {
+    Backoff* b = find_backoff(relid);
+    if (b == nullptr) {
+        if (speculative_left == 0 && lookups_left == 0) {
+            return;  // nothing to remember
+        }
+        b = &backoffs[backoff_next];
+        backoff_next = (backoff_next + 1) % kBackoffTables;
+        b->relid = relid;
+    }
+    b->speculative_left = speculative_left;
+    b->lookups_left = lookups_left;
 }
 
 void flush_buffer(bool may_retry);
@@ -353,8 +387,10 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
         if (!has_null) {
             single_row = !add_key_hash(b, h);
             if (!single_row) {
-                deferred = core::defer_key_lookup(b->nused, b->arbiters != NIL, b->nest_level > 1);
+                deferred = core::defer_key_lookup(b->arbiters != NIL, b->nest_level > 1,
+                                                  lookup_runs_left(b->relid));
                 single_row = !deferred && key_exists(b, slot);
+                b->met_existing_key = b->met_existing_key || single_row;
             }
         }
     }
@@ -368,9 +404,6 @@ bool add_row(RelMapEntry* e, const core::Insert& msg) {
         ExecMaterializeSlot(slot);
         memcpy(b->sent_rows + static_cast<size_t>(b->nused) * b->natts, sent,
                sizeof(bool) * desc->natts);
-        if (b->nused < core::kMinGuardedBatchRows) {
-            b->deferred[b->nused] = deferred;
-        }
         b->nused++;
     } else {
         ExecClearTuple(slot);
@@ -532,22 +565,6 @@ bool write_rows_guarded(InsertBuffer* b, int n, bool* met_delete) {
     return !collided && !met;
 }
 
-// Looks up the keys of the first rows of a run, buffered without a lookup
-// (core::defer_key_lookup), before the run is written with a guarded multi-insert: true when one
-// exists already (the run is then written speculatively, and that row goes the single-row way).
-bool deferred_key_exists(InsertBuffer* b, int n) {
-    bool found = false;
-    PushActiveSnapshot(GetTransactionSnapshot());
-    for (int i = 0; i < n && i < core::kMinGuardedBatchRows && !found; i++) {
-        if (b->deferred[i]) {
-            slot_getallattrs(b->slots[i]);  // materialising the slot dropped its values
-            found = key_exists(b, b->slots[i]);
-        }
-    }
-    PopActiveSnapshot();
-    return found;
-}
-
 // After a concurrent writer took a key: rows [from, n) through the single-row path, which
 // waits for that writer and resolves insert_exists.
 void write_row_single(InsertBuffer* b, int i) {
@@ -622,9 +639,6 @@ void flush_buffer(bool may_retry) {
                                                         speculative_runs_left(b->relid));
         bool collided = false;
         bool met_delete = false;
-        if (how == core::BatchWrite::GuardedMultiInsert && deferred_key_exists(b, n)) {
-            how = core::BatchWrite::Speculative;
-        }
         if (how == core::BatchWrite::GuardedMultiInsert) {
             collided = !write_rows_guarded(b, n, &met_delete) && !met_delete;
             if (collided) {
@@ -633,8 +647,12 @@ void flush_buffer(bool may_retry) {
                 written = 0;  // rolled back: the whole run through the single-row path
             }
         }
-        backoff.left = core::collision_backoff(how, collided, speculative_runs_left(b->relid));
-        backoff.relid = b->relid;
+        // A run of rows that were not looked up meets an existing key in the guarded write
+        // (collided) or, written speculatively, as a row that could not be written.
+        set_backoff(b->relid,
+                    core::collision_backoff(how, collided, speculative_runs_left(b->relid)),
+                    core::lookup_backoff(collided || written < n || b->met_existing_key,
+                                         lookup_runs_left(b->relid)));
         if (how == core::BatchWrite::Speculative) {
             written = write_rows_speculative(b, n);
         } else if (how == core::BatchWrite::MultiInsert) {

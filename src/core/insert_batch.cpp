@@ -23,9 +23,15 @@ int collision_backoff(BatchWrite how, bool collided, int speculative_runs_left) 
     return speculative_runs_left;
 }
 
-bool defer_key_lookup(int buffered_rows, bool has_arbiter, bool in_subtransaction) noexcept {
-    return has_arbiter && !in_subtransaction && buffered_rows >= 0 &&
-           buffered_rows < kMinGuardedBatchRows - 1;
+bool defer_key_lookup(bool has_arbiter, bool in_subtransaction, int lookup_runs_left) noexcept {
+    return has_arbiter && !in_subtransaction && lookup_runs_left <= 0;
+}
+
+int lookup_backoff(bool met_existing_key, int lookup_runs_left) noexcept {
+    if (met_existing_key) {
+        return kLookupRunsAfterCollision;
+    }
+    return lookup_runs_left > 0 ? lookup_runs_left - 1 : 0;
 }
 
 }  // namespace spock::core

@@ -43,24 +43,30 @@ TEST(InsertBatch, ACollisionDuringBackoffStartsItAgain) {
     EXPECT_EQ(collision_backoff(BatchWrite::MultiInsert, false, 2), 2);
 }
 
-TEST(InsertBatch, TheFirstRowsOfARunAreLookedUpOnlyIfItIsGuarded) {
-    // Every row of a run that can only be written speculatively skips its lookup...
-    for (int i = 0; i < kMinGuardedBatchRows - 1; i++) {
-        EXPECT_TRUE(defer_key_lookup(i, true, false)) << i;
-    }
-    // ...and from the row that makes the run long enough for a guarded multi-insert on, every
-    // row is looked up as it arrives (the deferred ones then too, before the run is written).
-    EXPECT_FALSE(defer_key_lookup(kMinGuardedBatchRows - 1, true, false));
-    EXPECT_FALSE(defer_key_lookup(999, true, false));
-    EXPECT_EQ(choose_batch_write(kMinGuardedBatchRows - 1, true, true, 0), BatchWrite::Speculative);
+TEST(InsertBatch, RowsAreNotLookedUpWhileTheTableMeetsNoExistingKey) {
+    // With an arbiter every run is written speculatively or guarded, both meet an existing key.
+    EXPECT_TRUE(defer_key_lookup(true, false, 0));
+    // Without an arbiter the run is a plain multi-insert: an existing key would raise.
+    EXPECT_FALSE(defer_key_lookup(false, false, 0));
+    // In a subtransaction (replay) the run is written from the callbacks, which cannot resolve.
+    EXPECT_FALSE(defer_key_lookup(true, true, 0));
+    // After a run met an existing key the rows are looked up again for a while.
+    EXPECT_FALSE(defer_key_lookup(true, false, 1));
 }
 
-TEST(InsertBatch, LookupsAreNotDeferredWithoutAnArbiterOrInASubtransaction) {
-    // Without an arbiter the run is a plain multi-insert: an existing key would raise.
-    EXPECT_FALSE(defer_key_lookup(0, false, false));
-    // In a subtransaction (replay) the run is written from the callbacks, which cannot resolve.
-    EXPECT_FALSE(defer_key_lookup(0, true, true));
-    EXPECT_FALSE(defer_key_lookup(-1, true, false));
+TEST(InsertBatch, AnExistingKeyTurnsLookupsOnForSomeRuns) {
+    int left = lookup_backoff(true, 0);
+    EXPECT_EQ(left, kLookupRunsAfterCollision);
+    for (int i = 0; i < kLookupRunsAfterCollision; i++) {
+        EXPECT_FALSE(defer_key_lookup(true, false, left)) << i;
+        left = lookup_backoff(false, left);
+    }
+    EXPECT_EQ(left, 0);
+    EXPECT_TRUE(defer_key_lookup(true, false, left));
+    // Meeting one again while looking up starts the count again.
+    EXPECT_EQ(lookup_backoff(true, 5), kLookupRunsAfterCollision);
+    EXPECT_EQ(lookup_backoff(false, 0), 0);
+    EXPECT_EQ(lookup_backoff(false, -3), 0);
 }
 
 }  // namespace

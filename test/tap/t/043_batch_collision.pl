@@ -36,6 +36,8 @@ for my $node ($n1, $n2) {
         CREATE TABLE b (id int PRIMARY KEY, src text NOT NULL,
                         g int GENERATED ALWAYS AS (race(id)) STORED);
         SELECT spock.repset_add_table('default', 'b');
+        CREATE TABLE c (id int PRIMARY KEY, src text NOT NULL);
+        SELECT spock.repset_add_table('default', 'c');
     });
 }
 spock_subscribe($n2, $n1, 'sub_n1_n2');
@@ -89,6 +91,37 @@ spock_wait_caught_up($n1);
 is($n2->safe_psql('postgres', "SELECT count(*) FROM b WHERE id > 2000"), '101',
     'later transactions are applied');
 is(stats(), '0 0 1 0', 'still no exception_log row, replay, restart or error');
+
+# Table c (no earlier collision): rows are buffered without a lookup of their key, so a run
+# meets a key that was on n2 before
+# (written there locally) in its guarded multi-insert: rolled back, written again, the key
+# resolved as insert_exists (the later remote row wins). After that, the table's rows are looked
+# up again for a while: the next run's existing key goes the single-row way at once, and the
+# run around it is written without a collision.
+$n2->safe_psql('postgres', "INSERT INTO c (id, src) SELECT g, 'local' FROM generate_series(5050, 5052) g");
+my $ie = insert_exists();
+$log_at = -s $n2->logfile;
+$n1->safe_psql('postgres', "INSERT INTO c (id, src) SELECT g, 'n1' FROM generate_series(5001, 5200) g");
+spock_wait_caught_up($n1);
+$log = slurp_file($n2->logfile, $log_at);
+like($log, qr/a key collided in the multi-insert, the run was written again/,
+    'a key that existed before the run made its multi-insert collide');
+is($n2->safe_psql('postgres', "SELECT count(*), count(*) FILTER (WHERE src = 'n1') FROM c WHERE id BETWEEN 5001 AND 5200"),
+    '200|200', 'every row of the run is there, the existing keys updated by the later remote rows');
+cmp_ok(insert_exists(), '>=', $ie + 3, 'each existing key counted as insert_exists');
+
+$n2->safe_psql('postgres', "INSERT INTO c (id, src) VALUES (5300, 'local')");
+$ie = insert_exists();
+$log_at = -s $n2->logfile;
+$n1->safe_psql('postgres', "INSERT INTO c (id, src) SELECT g, 'n1' FROM generate_series(5201, 5400) g");
+spock_wait_caught_up($n1);
+$log = slurp_file($n2->logfile, $log_at);
+unlike($log, qr/a key collided in the multi-insert/,
+    'with lookups on again, the next run with an existing key does not collide');
+is($n2->safe_psql('postgres', "SELECT count(*), count(*) FILTER (WHERE src = 'n1') FROM c WHERE id BETWEEN 5201 AND 5400"),
+    '200|200', 'every row of that run is there');
+is(insert_exists(), $ie + 1, 'its existing key counted as insert_exists');
+is(stats(), '0 0 1 0', 'no exception_log row, replay, restart or error for either run');
 
 $_->stop for ($n1, $n2);
 done_testing();
