@@ -93,6 +93,21 @@ void before_commit(XactEvent event, void*) {
     g_turn = true;
 }
 
+// Before a stripe's first transaction: until every stripe of its batch has its locks taken
+// (their processes were idle when the leader sent them, so this is short). It holds no row
+// lock while it waits, and a process only waits for transactions before its own, so the wait
+// cannot be part of a cycle; after it, every transaction it may wait for has its lock taken.
+void wait_acks(std::uint64_t needed) {
+    if (pg_atomic_read_u64(&g_sh->acks) >= needed) {
+        return;
+    }
+    ConditionVariablePrepareToSleep(&g_sh->acks_cv);
+    while (pg_atomic_read_u64(&g_sh->acks) < needed) {
+        ConditionVariableSleep(&g_sh->acks_cv, PG_WAIT_EXTENSION);
+    }
+    ConditionVariableCancelSleep();
+}
+
 void lock_own(std::uint64_t seq, bool take) {
     LOCKTAG tag;
     parallel_lock_tag(&tag, g_sh, seq);
@@ -228,7 +243,13 @@ void run(int k, shm_mq_handle* mqh) {
         });
         parallel_set_state(me, ParallelState::Applying);
         pg_atomic_write_u64(&me->taken, txns.back().header.seq);
-        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+        std::uint64_t needed = txns.front().header.acks_needed;
+        pg::pg_call([sh, leader, needed] {
+            pg_atomic_fetch_add_u64(&sh->acks, 1);
+            ConditionVariableBroadcast(&sh->acks_cv);
+            SetLatch(&leader->procLatch);
+            wait_acks(needed);
+        });
         for (const Received& t : txns) {
             if (!apply_one(applier, me, t)) {
                 // sub_disable left this transaction unapplied and the origin before it.
