@@ -352,11 +352,11 @@ void ParallelLeader::finish_in_leader(core::ApplySeq seq, const core::Commit& co
 
 // A commit at or past the transaction the set last ended on: that record is done with.
 void ParallelLeader::forget_failure(core::Lsn end_lsn) {
-    if (failure_.count == 0) {
+    if (failure_.count == 0 && failure_.streak == 0) {
         return;
     }
     core::SetFailure f = core::after_commit(failure_, end_lsn);
-    if (f.count == 0) {
+    if (!(f == failure_)) {
         failure_ = f;
         store_set_failure(cfg_.id, f);
     }
@@ -367,7 +367,24 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     bool recurring = core::apply_in_leader(failure_, commit.end_lsn);
     bool here = keys_.barrier() || serial_ || core::skip_transaction(skip_lsn_, final_lsn_) ||
                 pool_.route(bytes).route == core::Route::Leader || recurring;
-    if (recurring) {
+    if (recurring && !(failure_.end_lsn == commit.end_lsn)) {
+        // A streak of failures on different transactions: serial up to the newest of them.
+        if (!streak_logged_) {
+            streak_logged_ = true;
+            std::string until = failure_.until.to_string();
+            std::string times = std::to_string(failure_.streak);
+            const char* sub_name = cfg_.name.c_str();
+            pg::pg_call([&until, &times, sub_name] {
+                ereport(LOG,
+                        (errmsg("subscription \"%s\" applies every transaction up to %s in its "
+                                "apply worker, without parallel apply processes",
+                                sub_name, until.c_str()),
+                         errdetail("Its parallel apply processes stopped %s times in a row "
+                                   "on different transactions.",
+                                   times.c_str())));
+            });
+        }
+    } else if (recurring) {
         std::string at = commit.end_lsn.to_string();
         std::string times = std::to_string(failure_.count);
         const char* sub_name = cfg_.name.c_str();

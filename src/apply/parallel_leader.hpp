@@ -132,6 +132,7 @@ class ParallelLeader {
 
     // The transaction the set last ended on (kept in shared memory across restarts).
     core::SetFailure failure_;
+    bool streak_logged_ = false;
 
     bool serial_ = false;
     bool disabled_ = false;
