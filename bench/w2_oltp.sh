@@ -4,6 +4,9 @@
 # lag seen while the load ran (bytes and seconds, sampled each second), and the catch-up time
 # from the end of the load until the subscriber shows a marker committed right after it.
 # Checks the four pgbench tables on both sides.
+# BENCH_PARALLEL="1 2 4" runs spock with 1, 2 and 4 apply processes (spock, spock-p2,
+# spock-p4; spock.parallel_apply_workers) next to native and pglogical in the same run:
+#   PG_CONFIG=... BENCH_PGBENCH_SCALE=10 BENCH_PARALLEL="1 2 4" ROUNDS=2 bench/w2_oltp.sh
 set -euo pipefail
 source "$(dirname "$0")/systems.sh"
 W2_SECONDS=${W2_SECONDS:-$(sb_size 20 60)}

@@ -42,6 +42,9 @@ class Applier {
     void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
     // Called while apply_delay holds a transaction back, so the provider keeps hearing from us.
     void set_idle_callback(std::function<void()> cb) { idle_ = std::move(cb); }
+    // Called before a failed remote transaction is replayed, with no local transaction open
+    // (a parallel apply process waits there for every earlier transaction to commit).
+    void set_before_replay(std::function<void()> cb) { before_replay_ = std::move(cb); }
 
     // One message of the stream: `payload` is its wire form, `msg` the decoded one. The
     // message is recorded and applied. An error while applying a remote transaction is handled
@@ -158,6 +161,7 @@ class Applier {
     MemoryContext change_cxt_ = nullptr;
     core::Lsn skip_lsn_;
     std::function<void()> idle_;
+    std::function<void()> before_replay_;
     std::unordered_map<core::RelId, TableKey> relnames_;
     std::map<TableKey, core::Lsn> synced_;
     core::Truncate truncate_kept_;  // a TRUNCATE without the tables the copy already holds

@@ -78,7 +78,8 @@ void count_conflicts(Oid subid) {
 core::SetFailure load_set_failure(Oid subid) {
     core::SetFailure f;
     with_stats(subid, [&f](worker::ApplyStats& e) {
-        f = core::SetFailure{core::Lsn{e.parallel_failed_end}, e.parallel_failures};
+        f = core::SetFailure{core::Lsn{e.parallel_failed_end}, e.parallel_failures,
+                             e.parallel_streak, core::Lsn{e.parallel_until}};
     });
     return f;
 }
@@ -87,6 +88,8 @@ void store_set_failure(Oid subid, core::SetFailure f) {
     with_stats(subid, [f](worker::ApplyStats& e) {
         e.parallel_failed_end = f.end_lsn.value;
         e.parallel_failures = f.count;
+        e.parallel_streak = f.streak;
+        e.parallel_until = f.until.value;
     });
 }
 

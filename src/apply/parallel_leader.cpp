@@ -34,6 +34,10 @@ namespace {
 // leader as it arrives, once every process is idle.
 constexpr std::size_t kMaxBufferedTxn = 8 * 1024 * 1024;
 
+// A batch's limits, per process (the batch is striped over the processes).
+constexpr std::size_t kBatchTxnsPerProcess = 16;
+constexpr std::size_t kBatchBytesPerProcess = 256 * 1024;
+
 // The processes of this leader, for the exit callback: whatever way the leader leaves, its
 // processes are gone before it is, so no transaction commits after the next apply worker
 // read its resume position.
@@ -94,7 +98,9 @@ ParallelLeader::ParallelLeader(const SubConfig& cfg, worker::WorkerSlot* slot, A
       slot_(slot),
       applier_(applier),
       nprocs_(nprocs),
-      pool_(static_cast<std::uint32_t>(nprocs), kMaxBufferedTxn) {}
+      pool_(static_cast<std::uint32_t>(nprocs), kMaxBufferedTxn),
+      batch_(core::BatchLimits{kBatchTxnsPerProcess * static_cast<std::size_t>(nprocs),
+                               kBatchBytesPerProcess * static_cast<std::size_t>(nprocs)}) {}
 
 void ParallelLeader::start() {
     int n = nprocs_;
@@ -125,6 +131,8 @@ void ParallelLeader::start() {
         sh->nprocs = n;
         sh->leader = MyProc;
         pg_atomic_init_u64(&sh->committed, 0);
+        pg_atomic_init_u64(&sh->acks, 0);
+        ConditionVariableInit(&sh->acks_cv);
         for (int k = 1; k <= n; ++k) {
             ParallelProcess& p = sh->procs[k - 1];
             pg_atomic_init_u32(&p.pid, 0);
@@ -344,11 +352,11 @@ void ParallelLeader::finish_in_leader(core::ApplySeq seq, const core::Commit& co
 
 // A commit at or past the transaction the set last ended on: that record is done with.
 void ParallelLeader::forget_failure(core::Lsn end_lsn) {
-    if (failure_.count == 0) {
+    if (failure_.count == 0 && failure_.streak == 0) {
         return;
     }
     core::SetFailure f = core::after_commit(failure_, end_lsn);
-    if (f.count == 0) {
+    if (!(f == failure_)) {
         failure_ = f;
         store_set_failure(cfg_.id, f);
     }
@@ -359,7 +367,24 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     bool recurring = core::apply_in_leader(failure_, commit.end_lsn);
     bool here = keys_.barrier() || serial_ || core::skip_transaction(skip_lsn_, final_lsn_) ||
                 pool_.route(bytes).route == core::Route::Leader || recurring;
-    if (recurring) {
+    if (recurring && !(failure_.end_lsn == commit.end_lsn)) {
+        // A streak of failures on different transactions: serial up to the newest of them.
+        if (!streak_logged_) {
+            streak_logged_ = true;
+            std::string until = failure_.until.to_string();
+            std::string times = std::to_string(failure_.streak);
+            const char* sub_name = cfg_.name.c_str();
+            pg::pg_call([&until, &times, sub_name] {
+                ereport(LOG,
+                        (errmsg("subscription \"%s\" applies every transaction up to %s in its "
+                                "apply worker, without parallel apply processes",
+                                sub_name, until.c_str()),
+                         errdetail("Its parallel apply processes stopped %s times in a row "
+                                   "on different transactions.",
+                                   times.c_str())));
+            });
+        }
+    } else if (recurring) {
         std::string at = commit.end_lsn.to_string();
         std::string times = std::to_string(failure_.count);
         const char* sub_name = cfg_.name.c_str();
@@ -383,17 +408,19 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
         return;
     }
     core::Admission a = tracker_.admit(keys_);
-    ParallelTxnHeader h{a.seq, a.wait_for, bytes - sizeof(ParallelTxnHeader)};
+    ParallelTxnHeader h{a.seq, a.wait_for, bytes - sizeof(ParallelTxnHeader), 0};
     std::memcpy(out_.data() + batch_end_, &h, sizeof h);
     take_reports();
     if (batch_.full_for(bytes)) {
-        flush_batch(true, true);  // the transaction just read stays in out_, moved to its start
+        // Waits until every process is idle (or may take one each), so the batch is striped
+        // over them; the transaction just read stays in out_, moved to its start.
+        flush_batch(true, false);
         if (disabled_) {
             return;
         }
     }
     core::ApplySeq committed = pg_atomic_read_u64(&sh_->committed);
-    bool joins = batch_.joins(a, bytes, can_send(), committed);
+    bool joins = batch_.joins(a, bytes, idle_to_send() > 0, committed);
     if (!batch_.add(a, bytes)) {
         throw core::Error(core::sqlstate::kInternalError, "parallel apply: transaction " +
                                                               std::to_string(a.seq) +
@@ -407,27 +434,21 @@ void ParallelLeader::dispatch(const core::Commit& commit) {
     flush_batch(!joins, !joins);
 }
 
-// Whether a batch could go out now without waiting: some process is idle, and the process of
-// the last transaction handed out holds its lock (whoever waits for a transaction must find
-// its lock taken, so nothing later is handed out before).
-bool ParallelLeader::can_send() {
-    if (pool_.route(0).route != core::Route::Process) {
-        return false;
+// How many processes a batch could go to now without waiting: the idle ones, once every
+// message sent has its locks taken (whoever waits for a transaction must find its lock taken,
+// so nothing later is handed out before).
+std::size_t ParallelLeader::idle_to_send() {
+    if (pg_atomic_read_u64(&sh_->acks) < sent_msgs_) {
+        return 0;
     }
-    if (last_sent_k_ != 0) {
-        ParallelProcess* p = &sh_->procs[last_sent_k_ - 1];
-        if (pg_atomic_read_u64(&p->taken) < last_sent_seq_) {
-            return false;
-        }
-        last_sent_k_ = 0;
-    }
-    return true;
+    std::uint32_t idle[kParallelMaxProcesses];
+    return pool_.idle(idle, kParallelMaxProcesses);
 }
 
 void ParallelLeader::flush_batch(bool wait, bool force) {
     while (!batch_.empty() && !disabled_) {
         core::ApplySeq committed = pg_atomic_read_u64(&sh_->committed);
-        if (batch_.ready(can_send(), committed, force)) {
+        if (batch_.ready(idle_to_send(), pool_.all_idle(), committed, force)) {
             send_batch();
             return;
         }
@@ -440,24 +461,55 @@ void ParallelLeader::flush_batch(bool wait, bool force) {
     }
 }
 
+// The batch, striped over the idle processes (core::PendingBatch::stripe_of): one message
+// each, straight from out_ (shm_mq_sendv, no copy). Every transaction carries the number of
+// messages whose locks must be taken before its process starts on it: all of this batch.
 void ParallelLeader::send_batch() {
-    core::RouteDecision d = pool_.route(0);
-    int k = static_cast<int>(d.process) + 1;
-    shm_mq_handle* mqh = mq_[static_cast<std::size_t>(k - 1)];
-    const char* data = out_.data();
-    Size len = batch_end_;
-    shm_mq_result r =
-        pg::pg_call([mqh, data, len] { return shm_mq_send(mqh, len, data, false, true); });
-    if (r != SHM_MQ_SUCCESS) {
-        throw process_gone(cfg_, k, "is gone");
-    }
+    std::uint32_t idle[kParallelMaxProcesses];
+    std::size_t nidle = pool_.idle(idle, kParallelMaxProcesses);
+    std::size_t n = batch_.stripes(nidle);
+    std::size_t count = batch_.count();
     core::ApplySeq first = batch_.first();
-    pool_.assign(d.process, first, batch_.last());
-    for (std::size_t i = 0; i < batch_ends_.size(); ++i) {
-        in_flight_.push_back({first + i, k, batch_ends_[i]});
+    std::uint64_t acks_needed = sent_msgs_ + n;
+    txn_at_.clear();
+    for (std::size_t pos = 0; pos < batch_end_;) {
+        ParallelTxnHeader h;
+        std::memcpy(&h, out_.data() + pos, sizeof h);
+        h.acks_needed = acks_needed;
+        std::memcpy(out_.data() + pos, &h, sizeof h);
+        txn_at_.push_back(pos);
+        pos += sizeof h + h.bytes;
     }
-    last_sent_seq_ = batch_.last();
-    last_sent_k_ = k;
+    if (n == 0 || txn_at_.size() != count || batch_ends_.size() != count) {
+        throw core::Error(core::sqlstate::kInternalError,
+                          "parallel apply: the pending batch does not match its transactions");
+    }
+    txn_at_.push_back(batch_end_);
+    shm_mq_iovec iov[kBatchTxnsPerProcess * kParallelMaxProcesses];
+    for (std::size_t j = 0; j < n; ++j) {
+        int iovcnt = 0;
+        for (std::size_t i = j; i < count; i += n) {
+            iov[iovcnt].data = out_.data() + txn_at_[i];
+            iov[iovcnt].len = txn_at_[i + 1] - txn_at_[i];
+            ++iovcnt;
+        }
+        int k = static_cast<int>(idle[j]) + 1;
+        shm_mq_handle* mqh = mq_[static_cast<std::size_t>(k - 1)];
+        shm_mq_iovec* v = iov;
+        shm_mq_result r =
+            pg::pg_call([mqh, v, iovcnt] { return shm_mq_sendv(mqh, v, iovcnt, false, true); });
+        if (r != SHM_MQ_SUCCESS) {
+            throw process_gone(cfg_, k, "is gone");
+        }
+        core::ApplySeq last = first + j + ((count - 1 - j) / n) * n;
+        pool_.assign(idle[j], first + j, last, n);
+        ++sent_msgs_;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        in_flight_.push_back({first + i,
+                              static_cast<int>(idle[core::PendingBatch::stripe_of(i, n)]) + 1,
+                              batch_ends_[i]});
+    }
     out_.erase(0, batch_end_);
     batch_end_ = 0;
     batch_.clear();

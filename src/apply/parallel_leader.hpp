@@ -81,7 +81,9 @@ class ParallelLeader {
     void check_alive();
     void forget_failure(core::Lsn end_lsn);
     void refresh_keys();
-    bool can_send();
+    // How many processes a batch could go to now (0 while a message sent still has its
+    // locks to take).
+    std::size_t idle_to_send();
     // Sends the pending batch when it may go (wait: until it has gone; force: even if its
     // first transaction would only wait).
     void flush_batch(bool wait, bool force);
@@ -104,9 +106,9 @@ class ParallelLeader {
         core::Lsn end_lsn;
     };
     std::deque<InFlight> in_flight_;
-    // The last transaction handed out and its process; k 0: its lock is known taken.
-    core::ApplySeq last_sent_seq_ = 0;
-    int last_sent_k_ = 0;
+    // Messages sent; a new batch goes out only once every one has its locks taken (acks).
+    std::uint64_t sent_msgs_ = 0;
+    std::vector<std::size_t> txn_at_;  // where each transaction of the batch starts in out_
 
     // The latest RELATION message and keys per remote relation.
     std::unordered_map<core::RelId, std::string> rel_msg_;
@@ -130,6 +132,7 @@ class ParallelLeader {
 
     // The transaction the set last ended on (kept in shared memory across restarts).
     core::SetFailure failure_;
+    bool streak_logged_ = false;
 
     bool serial_ = false;
     bool disabled_ = false;

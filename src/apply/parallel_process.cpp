@@ -9,6 +9,8 @@
 // key the leader could not know) ends in a deadlock error, and the leader restarts the set.
 #include <cstring>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "spock/apply/channel_stats.hpp"
@@ -93,6 +95,21 @@ void before_commit(XactEvent event, void*) {
     g_turn = true;
 }
 
+// Before a stripe's first transaction: until every stripe of its batch has its locks taken
+// (their processes were idle when the leader sent them, so this is short). It holds no row
+// lock while it waits, and a process only waits for transactions before its own, so the wait
+// cannot be part of a cycle; after it, every transaction it may wait for has its lock taken.
+void wait_acks(std::uint64_t needed) {
+    if (pg_atomic_read_u64(&g_sh->acks) >= needed) {
+        return;
+    }
+    ConditionVariablePrepareToSleep(&g_sh->acks_cv);
+    while (pg_atomic_read_u64(&g_sh->acks) < needed) {
+        ConditionVariableSleep(&g_sh->acks_cv, PG_WAIT_EXTENSION);
+    }
+    ConditionVariableCancelSleep();
+}
+
 void lock_own(std::uint64_t seq, bool take) {
     LOCKTAG tag;
     parallel_lock_tag(&tag, g_sh, seq);
@@ -135,9 +152,16 @@ void split_message(const char* data, Size len, std::vector<Received>& out) {
     }
 }
 
+// The RELATION message of each relation as this process last applied it. The leader puts the
+// message in front of every transaction that uses the relation (the process may not have seen
+// it); one identical to the last needs no new relation map entry, whose rebuild (columns,
+// defaults, key index, the multi-insert check) cost more than the rest of a small
+// transaction.
+using SeenRelations = std::unordered_map<core::RelId, std::string>;
+
 // Waits for what `t` depends on, applies it as its own local transaction, waits for its turn
 // and publishes its commit. False when sub_disable left it unapplied.
-bool apply_one(Applier& applier, ParallelProcess* me, const Received& t) {
+bool apply_one(Applier& applier, ParallelProcess* me, const Received& t, SeenRelations& seen) {
     std::uint64_t seq = t.header.seq;
     std::uint64_t wait_for = t.header.wait_for;
     pg::pg_call([wait_for] { wait_committed(wait_for); });
@@ -161,6 +185,14 @@ bool apply_one(Applier& applier, ParallelProcess* me, const Received& t) {
             remote_end = c->end_lsn;
             commit_time = c->commit_time;
             g_end = c->end_lsn.value;
+        } else if (const auto* r = std::get_if<core::Relation>(&msg)) {
+            auto it = seen.find(r->relid);
+            if (it != seen.end() && it->second == payload) {
+                continue;  // the same definition the relation map has
+            }
+            applier.handle(payload, msg);
+            seen[r->relid] = std::string(payload);
+            continue;
         }
         applier.handle(payload, msg);
     }
@@ -204,9 +236,25 @@ void run(int k, shm_mq_handle* mqh) {
     pg::pg_call([&app] { pgstat_report_appname(app.c_str()); });
     worker::WorkerSlot* slot = &worker::shared()->slots[sh->slot_index];
     Applier applier(*cfg, slot, static_cast<std::uint32_t>(k));
+    // A transaction that failed before its turn may have failed only because an earlier one,
+    // applied at the same time, had not committed yet (a key the leader could not know: a
+    // foreign key or a unique index created on the subscriber after the leader read the
+    // relation's keys, a subscriber trigger that reads other rows). Replaying it at once could
+    // fail again and drop changes that serial apply would have applied; it is replayed once
+    // every earlier transaction committed, where it sees what serial apply would see. It holds
+    // no row lock while it waits (the failed attempt was rolled back).
+    applier.set_before_replay([] {
+        pg::pg_call([] {
+            if (g_seq != 0 && !g_turn) {
+                wait_committed(g_seq - 1);
+                g_turn = true;
+            }
+        });
+    });
     ParallelProcess* me = g_me;
     PGPROC* leader = sh->leader;
     std::vector<Received> txns;
+    SeenRelations seen;
     for (;;) {
         Size len = 0;
         void* data = nullptr;
@@ -228,9 +276,15 @@ void run(int k, shm_mq_handle* mqh) {
         });
         parallel_set_state(me, ParallelState::Applying);
         pg_atomic_write_u64(&me->taken, txns.back().header.seq);
-        pg::pg_call([leader] { SetLatch(&leader->procLatch); });
+        std::uint64_t needed = txns.front().header.acks_needed;
+        pg::pg_call([sh, leader, needed] {
+            pg_atomic_fetch_add_u64(&sh->acks, 1);
+            ConditionVariableBroadcast(&sh->acks_cv);
+            SetLatch(&leader->procLatch);
+            wait_acks(needed);
+        });
         for (const Received& t : txns) {
-            if (!apply_one(applier, me, t)) {
+            if (!apply_one(applier, me, t, seen)) {
                 // sub_disable left this transaction unapplied and the origin before it.
                 // Nothing later may commit: "committed up to" stays short, so every later
                 // transaction's wait fails once this process is gone, and the leader stops

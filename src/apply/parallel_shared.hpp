@@ -9,6 +9,7 @@
 
 extern "C" {
 #include <port/atomics.h>
+#include <storage/condition_variable.h>
 #include <storage/lock.h>
 #include <storage/proc.h>
 }
@@ -52,15 +53,23 @@ struct ParallelShared {
     // Every transaction up to this number is committed (or was empty). Set by the process that
     // committed it before it releases its lock, so a waiter that got the lock sees it.
     pg_atomic_uint64 committed;
+    // Messages whose transactions' locks are taken, counted by the processes as they take
+    // them; acks_cv wakes those that wait for a count (ParallelTxnHeader::acks_needed).
+    pg_atomic_uint64 acks;
+    ConditionVariable acks_cv;
     ParallelProcess procs[kParallelMaxProcesses];
 };
 
 // What the leader puts in front of each transaction it sends; one message holds one or more
 // of them, each followed by its `bytes` of length-prefixed protocol messages.
+// A batch goes out striped, one message per process; acks_needed is the number of messages
+// sent up to and with the last of its batch, so a process starts on its stripe only once every
+// stripe's locks are taken (a transaction waits only for locks that are already taken).
 struct ParallelTxnHeader {
     std::uint64_t seq;
     std::uint64_t wait_for;
     std::uint64_t bytes;
+    std::uint64_t acks_needed;
 };
 
 inline void parallel_set_state(ParallelProcess* p, ParallelState s) {

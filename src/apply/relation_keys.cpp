@@ -35,6 +35,8 @@ struct RawSpec {
 };
 struct RawKeys {
     bool keyable;
+    bool any_key;  // a unique index or exclusion constraint, valid or not, or a foreign key
+    bool plain;    // an ordinary table (not partitioned, not a view or foreign table)
     int nspecs;
     RawSpec specs[kMaxSpecs];
 };
@@ -74,6 +76,7 @@ void read_unique_indexes(const core::Relation& rel, Relation r, RawKeys* out) {
     foreach (lc, indexes) {
         Relation ir = index_open(lfirst_oid(lc), AccessShareLock);
         Form_pg_index ix = ir->rd_index;
+        out->any_key = out->any_key || ix->indisunique || ix->indisexclusion;
         if (ix->indisexclusion) {
             out->keyable = false;  // conflicts the leader cannot see as equal keys
         } else if (ix->indisunique && ix->indisvalid) {
@@ -102,6 +105,7 @@ void read_unique_indexes(const core::Relation& rel, Relation r, RawKeys* out) {
 
 void read_foreign_keys(const core::Relation& rel, Relation r, RawKeys* out) {
     List* fks = RelationGetFKeyList(r);
+    out->any_key = out->any_key || fks != NIL;
     ListCell* lc;
     foreach (lc, fks) {
         auto* fk = static_cast<ForeignKeyCacheInfo*>(lfirst(lc));
@@ -151,6 +155,8 @@ void read_foreign_keys(const core::Relation& rel, Relation r, RawKeys* out) {
 
 void read_keys(const core::Relation& rel, RawKeys* out) {
     out->keyable = false;
+    out->any_key = false;
+    out->plain = false;
     out->nspecs = 0;
     Oid nsp = get_namespace_oid(rel.nspname.c_str(), true);
     Oid relid = OidIsValid(nsp) ? get_relname_relid(rel.relname.c_str(), nsp) : InvalidOid;
@@ -159,6 +165,7 @@ void read_keys(const core::Relation& rel, RawKeys* out) {
     }
     Relation r = table_open(relid, AccessShareLock);
     out->keyable = true;
+    out->plain = r->rd_rel->relkind == RELKIND_RELATION;
     read_unique_indexes(rel, r, out);
     read_foreign_keys(rel, r, out);
     table_close(r, AccessShareLock);
@@ -199,6 +206,8 @@ core::RelationKeys relation_keys(const core::Relation& rel) {
     }
     // Without an index to find rows by, apply scans for them: nothing to key on.
     keys.keyable = raw->keyable && identity_found;
+    // No key at all: inserts commute with each other (updates and deletes stay barriers).
+    keys.inserts_commute = raw->plain && raw->keyable && !raw->any_key && raw->nspecs == 0;
     return keys;
 }
 

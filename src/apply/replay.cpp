@@ -372,6 +372,9 @@ void Applier::disable_subscription(const core::Commit& commit) {
 }
 
 void Applier::replay(const core::Commit& commit) {
+    if (before_replay_) {
+        before_replay_();
+    }
     replaying_ = true;
     ErrorContextCallback callback;
     callback.callback = error_context;

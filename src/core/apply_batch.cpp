@@ -34,11 +34,15 @@ bool PendingBatch::add(const Admission& a, std::size_t bytes) noexcept {
     return true;
 }
 
-bool PendingBatch::ready(bool idle_process, ApplySeq committed, bool force) const noexcept {
-    if (empty() || !idle_process) {
+bool PendingBatch::ready(std::size_t idle, bool all_idle, ApplySeq committed,
+                         bool force) const noexcept {
+    if (empty() || idle == 0) {
         return false;
     }
-    return force || full() || first_wait_for_ <= committed;
+    if (force || all_idle) {
+        return true;
+    }
+    return count_ <= idle && first_wait_for_ <= committed;
 }
 
 void PendingBatch::clear() noexcept {

@@ -72,6 +72,11 @@ void add_message_keys(const ProtocolMessage& msg, const RelationKeys* rel, TxnKe
                 keys.set_barrier();
             } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> ||
                                  std::is_same_v<T, Delete>) {
+                if constexpr (std::is_same_v<T, Insert>) {
+                    if (rel != nullptr && rel->inserts_commute) {
+                        return;  // commutes with every other insert; update/delete: barrier
+                    }
+                }
                 if (rel == nullptr || !rel->keyable || rel->specs.empty()) {
                     keys.set_barrier();
                     return;

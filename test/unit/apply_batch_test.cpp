@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace {
 
 using namespace spock::core;
@@ -29,9 +31,14 @@ TEST(PendingBatch, JoinsWhenEveryProcessIsBusy) {
     EXPECT_EQ(b.last(), 6u);
     EXPECT_EQ(b.count(), 2u);
     EXPECT_EQ(b.bytes(), 200u);
-    // And it goes out as soon as a process is idle (its first waits for nothing).
-    EXPECT_FALSE(b.ready(false, 4, false));
-    EXPECT_TRUE(b.ready(true, 4, false));
+    // Two transactions, one idle process: it waits for the other process rather than hand
+    // a run of consecutive transactions to one; with two idle (or all idle) it goes, striped.
+    EXPECT_FALSE(b.ready(0, false, 4, false));
+    EXPECT_FALSE(b.ready(1, false, 4, false));
+    EXPECT_TRUE(b.ready(2, false, 4, false));
+    EXPECT_TRUE(b.ready(1, true, 4, false));
+    EXPECT_EQ(b.stripes(2), 2u);
+    EXPECT_EQ(b.stripes(4), 2u);  // no more stripes than transactions
 }
 
 TEST(PendingBatch, WaitsWhileItsFirstWouldOnlyWait) {
@@ -41,9 +48,9 @@ TEST(PendingBatch, WaitsWhileItsFirstWouldOnlyWait) {
     EXPECT_TRUE(b.joins(adm(9, 8), 100, /*idle*/ true, /*committed*/ 7));
     ASSERT_TRUE(b.add(adm(9, 8), 100));
     EXPECT_EQ(b.first_wait_for(), 8u);
-    EXPECT_FALSE(b.ready(true, 7, false));
-    EXPECT_TRUE(b.ready(true, 7, /*force*/ true));  // the leader needs all processes idle
-    EXPECT_TRUE(b.ready(true, 8, false));           // 8 committed
+    EXPECT_FALSE(b.ready(1, false, 7, false));
+    EXPECT_TRUE(b.ready(1, false, 7, /*force*/ true));  // the leader needs all processes idle
+    EXPECT_TRUE(b.ready(1, false, 8, false));           // 8 committed
 }
 
 TEST(PendingBatch, LimitsSendAFullBatch) {
@@ -54,7 +61,10 @@ TEST(PendingBatch, LimitsSendAFullBatch) {
     EXPECT_TRUE(b.full());
     EXPECT_FALSE(b.joins(adm(4), 10, false, 0));  // over the count
     EXPECT_FALSE(b.add(adm(4), 10));
-    EXPECT_TRUE(b.ready(true, 0, false));  // full: goes out even though 1 is not committed
+    // Full, but one of two processes busy: it waits until both are idle, so the run of three
+    // is striped over them rather than handed to one.
+    EXPECT_FALSE(b.ready(1, false, 0, false));
+    EXPECT_TRUE(b.ready(2, true, 0, false));
     b.clear();
     EXPECT_TRUE(b.empty());
 
@@ -77,9 +87,26 @@ TEST(PendingBatch, StaysConsecutive) {
     EXPECT_FALSE(b.add(adm(0), 1));
     ASSERT_TRUE(b.add(adm(11), 1));
     EXPECT_EQ(b.last(), 11u);
-    EXPECT_FALSE(b.ready(false, 100, true));  // no idle process: nowhere to go
+    EXPECT_FALSE(b.ready(0, false, 100, true));  // no idle process: nowhere to go
     PendingBatch e;
-    EXPECT_FALSE(e.ready(true, 0, true));  // nothing to send
+    EXPECT_FALSE(e.ready(1, true, 0, true));  // nothing to send
+}
+
+// Striping: transaction i of the batch to stripe i % S, so consecutive transactions land in
+// different processes and apply at the same time.
+TEST(PendingBatch, StripesSpreadConsecutiveTransactions) {
+    PendingBatch b;
+    for (ApplySeq s = 1; s <= 7; ++s)
+        ASSERT_TRUE(b.add(adm(s), 10));
+    std::size_t n = b.stripes(2);
+    ASSERT_EQ(n, 2u);
+    std::vector<std::vector<ApplySeq>> got(n);
+    for (std::size_t i = 0; i < b.count(); ++i)
+        got[PendingBatch::stripe_of(i, n)].push_back(b.first() + i);
+    EXPECT_EQ(got[0], (std::vector<ApplySeq>{1, 3, 5, 7}));
+    EXPECT_EQ(got[1], (std::vector<ApplySeq>{2, 4, 6}));
+    EXPECT_EQ(b.stripes(0), 0u);
+    EXPECT_EQ(PendingBatch::stripe_of(5, 0), 0u);
 }
 
 }  // namespace

@@ -345,6 +345,62 @@ TEST(ApplyKeys, UnkeyableChangesAreBarriers) {
     EXPECT_TRUE(k5.keys().empty());
 }
 
+// pgbench_history: no key at all. Its inserts commute with each other and add nothing; an
+// update or delete of it (REPLICA IDENTITY FULL) is a barrier, so it waits for every insert
+// before it and every insert after it waits for it.
+TEST(ApplyKeys, InsertsIntoAKeylessTableCommuteUpdatesAndDeletesAreBarriers) {
+    RelationKeys hist;
+    hist.keyable = false;
+    hist.inserts_commute = true;
+    hist.identity = {true, true};
+    hist.old_tuple_full = true;
+    TxnKeys ins, upd, del;
+    add_message_keys(Insert{3, row({txt("1"), txt("x")})}, &hist, ins);
+    EXPECT_FALSE(ins.barrier());
+    EXPECT_TRUE(ins.keys().empty());
+    add_message_keys(Update{3, OldTuple{OldTupleKind::Old, row({txt("1"), txt("x")})},
+                            row({txt("1"), txt("y")})},
+                     &hist, upd);
+    EXPECT_TRUE(upd.barrier());
+    add_message_keys(Delete{3, OldTuple{OldTupleKind::Old, row({txt("1"), txt("y")})}}, &hist, del);
+    EXPECT_TRUE(del.barrier());
+
+    // A keyless table without the flag (partitioned, say, or unknown) keeps inserts barriers.
+    RelationKeys unknown;
+    TxnKeys k;
+    add_message_keys(Insert{3, row({txt("1"), txt("x")})}, &unknown, k);
+    EXPECT_TRUE(k.barrier());
+
+    // In the tracker: TPC-B-like transactions on different accounts that all insert into the
+    // history table are independent; a delete of history waits for the last insert and the
+    // next insert waits for the delete.
+    RelationKeys acc;
+    acc.keyable = true;
+    acc.identity = {true, false};
+    acc.specs = {{KeySpecKind::Identity, 20, {0}}};
+    DependencyTracker t;
+    auto tpcb = [&](const char* aid) {
+        TxnKeys x;
+        add_message_keys(Update{2, std::nullopt, row({txt(aid), txt("5")})}, &acc, x);
+        add_message_keys(Insert{3, row({txt(aid), txt("5")})}, &hist, x);
+        return t.admit(x);
+    };
+    Admission a1 = tpcb("1");
+    Admission a2 = tpcb("2");
+    Admission a3 = tpcb("3");
+    EXPECT_EQ(a1.wait_for, 0u);
+    EXPECT_EQ(a2.wait_for, 0u);
+    EXPECT_EQ(a3.wait_for, 0u);
+    Admission same = tpcb("2");
+    EXPECT_EQ(same.wait_for, a2.seq);  // the account's key still orders
+    TxnKeys d;
+    add_message_keys(Delete{3, OldTuple{OldTupleKind::Old, row({txt("1"), txt("x")})}}, &hist, d);
+    Admission bar = t.admit(d);
+    EXPECT_EQ(bar.wait_for, same.seq);  // every insert before it
+    Admission after = tpcb("9");
+    EXPECT_EQ(after.wait_for, bar.seq);
+}
+
 // The workload of the TAP test in miniature: unique-key swap, delete and re-insert of a key,
 // parent then child.
 TEST(ApplyKeys, TrackerOrdersSwapsReinsertsAndParentChild) {

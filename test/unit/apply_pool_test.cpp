@@ -99,4 +99,33 @@ TEST(ApplyPool, LeaderCommitsAdvanceToo) {
     EXPECT_EQ(p.confirmed(), at(50));
 }
 
+// A batch striped over two processes: odd transactions to one, even to the other. Commits
+// still come in order across them; each process is idle after its stripe's last commit.
+TEST(ApplyPool, StripesInterleaveAndCommitInOrder) {
+    ApplyPool p(3, 1000);
+    std::uint32_t idle[3];
+    ASSERT_EQ(p.idle(idle, 3), 3u);
+    p.assign(0, 1, 5, 2);  // 1, 3, 5
+    p.assign(1, 2, 4, 2);  // 2, 4
+    EXPECT_EQ(p.in_flight(), 5u);
+    ASSERT_EQ(p.idle(idle, 3), 1u);
+    EXPECT_EQ(idle[0], 2u);
+    p.assign(2, 3, 3);  // already in process 0's stripe: ignored
+    EXPECT_EQ(p.in_flight(), 5u);
+    EXPECT_FALSE(p.committed(1, 2, at(200)));  // 1 first
+    EXPECT_TRUE(p.committed(0, 1, at(100)));
+    EXPECT_FALSE(p.committed(0, 3, at(300)));  // 2 first
+    EXPECT_TRUE(p.committed(1, 2, at(200)));
+    EXPECT_TRUE(p.committed(0, 3, at(300)));
+    EXPECT_TRUE(p.committed(1, 4, at(400)));
+    EXPECT_EQ(p.idle(idle, 3), 2u);  // process 1 is done
+    EXPECT_TRUE(p.committed(0, 5, at(500)));
+    EXPECT_EQ(p.confirmed(), at(500));
+    EXPECT_TRUE(p.all_idle());
+    p.assign(0, 6, 9, 2);  // uneven range for the step: ignored
+    EXPECT_TRUE(p.all_idle());
+    p.assign(0, 6, 6, 0);  // no step: ignored
+    EXPECT_TRUE(p.all_idle());
+}
+
 }  // namespace

@@ -4,11 +4,17 @@
 // wait of the leader until the process holds the transaction's lock. For small transactions
 // that cost is of the order of applying them, so the leader does not hand out every
 // transaction as soon as it is read: while no process is idle, or while the transaction would
-// only wait for one still being applied, it joins a pending batch of consecutive transactions,
-// and the batch goes to the next idle process in one message. The process applies and commits
-// each transaction of the batch on its own, in order (each is still its own local transaction
-// under the origin, with exception replay and the commit-order wait), so only the hand-over is
-// shared.
+// only wait for one still being applied, it joins a pending batch of consecutive transactions.
+//
+// The batch goes out striped: over the S processes idle at that moment, transaction i of the
+// batch to stripe i % S, one message per process. Consecutive transactions are mostly
+// independent, and their commits come in provider order, so a process that got a run of
+// consecutive ones could overlap only one of them with the next process's run: striping makes
+// consecutive transactions apply at the same time in different processes, while each message
+// still carries several transactions (the hand-over stays shared). A batch of more
+// transactions than idle processes waits until every process is idle, so it is spread over all
+// of them. Each process applies and commits each transaction of its stripe on its own (its own
+// local transaction under the origin, exception replay, the commit-order wait).
 //
 // Pure C++, no allocation.
 #pragma once
@@ -53,10 +59,20 @@ class PendingBatch {
     // False (nothing added) when it does not follow or the batch is full.
     bool add(const Admission& a, std::size_t bytes) noexcept;
 
-    // Whether the batch goes out now, to an idle process. It waits while its first
-    // transaction would only wait for one still being applied, unless it is full or `force`
-    // (the leader needs every process idle).
-    bool ready(bool idle_process, ApplySeq committed, bool force) const noexcept;
+    // Whether the batch goes out now, to the `idle` idle processes (`all_idle`: no process
+    // has work). It goes when every process is idle, when `force` (the leader needs them all
+    // idle, or hands out a lone independent transaction), or when it holds no more
+    // transactions than idle processes and its first one waits for nothing still being
+    // applied. Otherwise (also when full) it waits for more processes to become idle, so a
+    // run of consecutive transactions is not handed to one process.
+    bool ready(std::size_t idle, bool all_idle, ApplySeq committed, bool force) const noexcept;
+
+    // Over how many processes the batch is striped when it goes out to `idle` idle ones.
+    std::size_t stripes(std::size_t idle) const noexcept { return count_ < idle ? count_ : idle; }
+    // The stripe of the batch's transaction at `index` (0-based) among `stripes`.
+    static std::size_t stripe_of(std::size_t index, std::size_t stripes) noexcept {
+        return stripes == 0 ? 0 : index % stripes;
+    }
 
     void clear() noexcept;
 

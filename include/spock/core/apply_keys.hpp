@@ -18,8 +18,13 @@
 //  * A value with a NULL column adds nothing (NULLs never collide in a unique index and a NULL
 //    reference has no parent); a value with an unchanged toasted column is unknown: the whole
 //    space.
-//  * TRUNCATE, a logical message (queued DDL, sequences, ...), a change to a relation the glue
-//    has no keys for or marks un-keyable: the transaction becomes a barrier.
+//  * INSERT into a relation with no key at all (RelationKeys::inserts_commute: a plain table
+//    without any unique index, exclusion constraint or foreign key, pgbench_history say):
+//    nothing. Two such inserts commute, whatever their rows, so they need no order between
+//    them. An UPDATE or DELETE of such a relation (REPLICA IDENTITY FULL) stays a barrier, so
+//    it waits for every insert before it and every insert after it waits for it.
+//  * TRUNCATE, a logical message (queued DDL, sequences, ...), any other change to a relation
+//    the glue has no keys for or marks un-keyable: the transaction becomes a barrier.
 //  * BEGIN, COMMIT, ORIGIN, RELATION and the others add nothing.
 #pragma once
 
@@ -49,7 +54,10 @@ struct KeySpec {
 struct RelationKeys {
     bool keyable = false;         // false: every change of the relation is a barrier
     bool old_tuple_full = false;  // the old tuple carries every column (REPLICA IDENTITY FULL)
-    std::vector<bool> identity;   // per remote column: flagged as replica identity
+    // No key of any kind (no unique index, exclusion constraint, foreign key; a plain table):
+    // an INSERT adds no key and is no barrier.
+    bool inserts_commute = false;
+    std::vector<bool> identity;  // per remote column: flagged as replica identity
     std::vector<KeySpec> specs;
 };
 

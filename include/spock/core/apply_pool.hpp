@@ -2,8 +2,9 @@
 // "Parallel apply"): where the next complete transaction goes, whether commits keep the
 // provider's order, and which position may be confirmed to the provider.
 //
-// A process holds one hand-over at a time: a run of consecutive transactions sent in one
-// message (a batch, see apply_batch.hpp), which it applies and commits one after the other. A
+// A process holds one hand-over at a time: a stripe of a batch sent in one message
+// (apply_batch.hpp), transactions first, first + step, ... up to last, which it applies and
+// commits one after the other. A
 // transaction larger than the leader may buffer is applied by the leader itself once every
 // process is idle. Processes commit in
 // transaction order (they wait for their turn); a commit report out of that order means the
@@ -40,9 +41,13 @@ class ApplyPool {
 
     RouteDecision route(std::size_t txn_bytes) const noexcept;
 
-    // Transactions first..last (consecutive) were handed to `process` (which was idle) in one
-    // message. Transactions are handed out in order: first must be larger than any before.
-    void assign(std::uint32_t process, ApplySeq first, ApplySeq last) noexcept;
+    // Transactions first, first + step, ..., last were handed to `process` (which was idle) in
+    // one message. The stripes of one batch are assigned in the order of their first
+    // transaction, each after every transaction of the batches before.
+    void assign(std::uint32_t process, ApplySeq first, ApplySeq last, ApplySeq step = 1) noexcept;
+
+    // The idle processes, lowest first, into out (at most max); returns how many.
+    std::size_t idle(std::uint32_t* out, std::size_t max) const noexcept;
 
     // `process` committed `seq`, which ends at `end_lsn` on the provider. False (and nothing
     // recorded) when it is not the oldest transaction in flight or not that process's next
@@ -64,11 +69,12 @@ class ApplyPool {
     struct Slot {
         ApplySeq next = 0;  // the next one it commits; 0: idle
         ApplySeq last = 0;
+        ApplySeq step = 1;
     };
     std::vector<Slot> slots_;
     std::size_t max_txn_bytes_;
     std::size_t in_flight_ = 0;
-    ApplySeq last_assigned_ = 0;
+    ApplySeq last_first_ = 0;  // the first transaction of the latest stripe assigned
     Lsn confirmed_;
 };
 

@@ -88,6 +88,8 @@ struct ApplyStats {
     // in a row (core::SetFailure; the leader applies it itself after two).
     XLogRecPtr parallel_failed_end;
     uint32 parallel_failures;
+    uint32 parallel_streak;     // set failures in a row before a commit past parallel_until
+    XLogRecPtr parallel_until;  // the newest transaction of those failures
 };
 
 // Sets the conflict counters and apply_error_count of `e` to zero as of `now`. Caller holds

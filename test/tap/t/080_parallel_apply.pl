@@ -2,8 +2,9 @@
 # (issue 14; docs/architecture.md, "Parallel apply"): six clients on the provider write
 # overlapping and independent keys at the same time: parents and children of a foreign key
 # (children inserted under a parent while other clients delete the parent with its children),
-# swaps of unique values between rows, deletes followed by re-inserts of the same key, and
-# inserts of keys no one else touches. In the middle the subscriber's apply process is killed
+# swaps of unique values between rows, deletes followed by re-inserts of the same key,
+# inserts of keys no one else touches, and inserts into a table with no key at all (which
+# commute: no order between them; a keyless table is replicated by an insert-only set). In the middle the subscriber's apply process is killed
 # with SIGKILL. The subscriber must end identical to the provider, and nothing may have been
 # applied twice: on the subscriber an ALWAYS trigger logs every row applied to `ind`, in the same
 # local transaction, and the provider never updates those rows, so a transaction applied twice
@@ -35,11 +36,13 @@ my $schema = q{
     CREATE TABLE uk (id int PRIMARY KEY, code int NOT NULL UNIQUE);
     CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL);
     CREATE TABLE ind (id bigserial PRIMARY KEY, client int NOT NULL, v int NOT NULL);
+    CREATE TABLE hist (client int NOT NULL, v int NOT NULL);
 };
 $_->safe_psql('postgres', $schema) for ($n1, $n2);
 $n1->safe_psql('postgres', q{
     INSERT INTO uk SELECT g, g FROM generate_series(1, 20) g;
     SELECT spock.repset_add_table('default', t) FROM unnest(ARRAY['parent', 'child', 'uk', 'kv', 'ind']) t;
+    SELECT spock.repset_add_table('default_insert_only', 'hist');
 });
 $n2->safe_psql('postgres', 'INSERT INTO uk SELECT g, g FROM generate_series(1, 20) g');
 $n2->safe_psql('postgres', q{
@@ -102,6 +105,15 @@ INSERT INTO kv VALUES (:k, :client_id) ON CONFLICT (id) DO UPDATE SET v = exclud
 COMMIT;
 DELETE FROM kv WHERE id = :k;
 INSERT INTO kv VALUES (:k, -:client_id) ON CONFLICT (id) DO UPDATE SET v = excluded.v;
+},
+    # A table without any key (as pgbench_history): inserts alone and next to keyed changes.
+    keyless => q{
+\set k random(1, 5)
+INSERT INTO hist VALUES (:client_id, :k);
+BEGIN;
+UPDATE kv SET v = v + 1 WHERE id = :k;
+INSERT INTO hist VALUES (:client_id, :k + 10);
+COMMIT;
 },
     # Keys nobody else touches.
     independent => q{
@@ -177,6 +189,11 @@ for my $np (@processes) {
         is(table_digest($n2, $t), table_digest($n1, $t),
             "$t identical on both nodes ($np process(es))");
     }
+    is(table_digest($n2, 'hist', order_by => 't::text'),
+        table_digest($n1, 'hist', order_by => 't::text'),
+        "hist (no key) identical on both nodes ($np process(es))");
+    cmp_ok($n1->safe_psql('postgres', 'SELECT count(*) FROM hist'), '>', 0,
+        'the keyless table has rows');
     is($n2->safe_psql('postgres', 'SELECT count(DISTINCT code) = 20 FROM uk'), 't',
         'uk still holds codes 1 to 20 once each');
     my $n = $n1->safe_psql('postgres', 'SELECT count(*) FROM ind');

@@ -3,14 +3,18 @@
 # 1. spock.get_parallel_apply_status() lists each parallel apply process of the subscription
 #    with its pid, state and the transactions it committed.
 # 2. A relation's keys follow the subscriber's indexes, not only the provider's RELATION
-#    messages: a table without any unique index on the subscriber is a barrier (the leader
-#    applies its transactions itself); once the subscriber adds a primary key while the worker
-#    runs, its transactions go to the processes again.
+#    messages: inserts into a table without any key on the subscriber commute (the processes
+#    apply them), its updates are barriers (the leader applies them itself); once the
+#    subscriber adds a primary key while the worker runs, its updates go to the processes.
 # 3. A transaction that ends the set of processes twice in a row is applied by the leader
 #    itself after the restart. A subscriber-only trigger makes two transactions that share no
 #    key collide: the first sleeps and then updates a counter row that the second already
 #    updated and holds while it waits for its turn to commit, a deadlock that would recur on
 #    every restart.
+# 4. A transaction that fails only because an earlier one applied at the same time had not
+#    committed yet (here a subscriber-only trigger that checks a parent row exists: a key the
+#    leader cannot know) is replayed once every earlier transaction committed, so it applies
+#    as in serial apply instead of being discarded by exception handling.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -28,7 +32,9 @@ spock_create_node($n2, name => 'n2');
 $n1->safe_psql('postgres', q{
     CREATE TABLE nk (id int PRIMARY KEY, v int NOT NULL);
     CREATE TABLE dl (id int PRIMARY KEY, slow boolean NOT NULL);
-    SELECT spock.repset_add_table('default', t) FROM unnest(ARRAY['nk', 'dl']) t;
+    CREATE TABLE tp (id int PRIMARY KEY);
+    CREATE TABLE tc (id int PRIMARY KEY, pid int NOT NULL);
+    SELECT spock.repset_add_table('default', t) FROM unnest(ARRAY['nk', 'dl', 'tp', 'tc']) t;
 });
 # On n2, nk has no unique index at all (yet), and dl has the colliding trigger.
 $n2->safe_psql('postgres', q{
@@ -46,6 +52,24 @@ $n2->safe_psql('postgres', q{
     END $$;
     CREATE TRIGGER dl_count AFTER INSERT ON dl FOR EACH ROW EXECUTE FUNCTION dl_count();
     ALTER TABLE dl ENABLE ALWAYS TRIGGER dl_count;
+    CREATE TABLE tp (id int PRIMARY KEY);
+    CREATE TABLE tc (id int PRIMARY KEY, pid int NOT NULL);
+    CREATE FUNCTION tp_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_sleep(0.3);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER tp_slow AFTER INSERT ON tp FOR EACH ROW EXECUTE FUNCTION tp_slow();
+    ALTER TABLE tp ENABLE ALWAYS TRIGGER tp_slow;
+    CREATE FUNCTION tc_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM public.tp WHERE id = NEW.pid) THEN
+            RAISE EXCEPTION 'no parent %', NEW.pid;
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER tc_parent BEFORE INSERT ON tc FOR EACH ROW EXECUTE FUNCTION tc_parent();
+    ALTER TABLE tc ENABLE ALWAYS TRIGGER tc_parent;
 });
 spock_subscribe($n2, $n1, 'sub_pk', 'synchronize_data := false');
 my $subid = $n2->safe_psql('postgres',
@@ -72,19 +96,27 @@ sub xacts_by_processes {
 }
 
 # --- 2. keys follow the subscriber's indexes ---------------------------------------------------
+# Inserts into a table with no key at all on the subscriber commute: the processes apply them.
 my $before = xacts_by_processes();
 $n1->safe_psql('postgres', "INSERT INTO nk VALUES ($_, $_)") for 1 .. 30;
 spock_wait_caught_up($n1);
 is($n2->safe_psql('postgres', 'SELECT count(*) FROM nk'), '30', 'nk rows arrived');
+cmp_ok(xacts_by_processes(), '>', $before,
+    'inserts into a table without any key on the subscriber: the processes applied them');
+# Its updates are barriers: the leader applies them itself.
+$before = xacts_by_processes();
+$n1->safe_psql('postgres', "UPDATE nk SET v = v + 100 WHERE id = $_") for 1 .. 10;
+spock_wait_caught_up($n1);
+is(table_digest($n2, 'nk'), table_digest($n1, 'nk'), 'nk updated identically');
 is(xacts_by_processes(), $before,
-    'a table without a unique index on the subscriber: the leader applied its transactions');
+    'updates of a table without a unique index on the subscriber: the leader applied them');
 
 $n2->safe_psql('postgres', 'ALTER TABLE nk ADD PRIMARY KEY (id)');
-$n1->safe_psql('postgres', "INSERT INTO nk VALUES ($_, $_)") for 31 .. 60;
+$n1->safe_psql('postgres', "UPDATE nk SET v = v + 100 WHERE id = $_") for 11 .. 40;
 spock_wait_caught_up($n1);
 is(table_digest($n2, 'nk'), table_digest($n1, 'nk'), 'nk identical on both nodes');
 cmp_ok(xacts_by_processes(), '>', $before,
-    'after the subscriber added a primary key, the processes applied nk transactions');
+    'after the subscriber added a primary key, the processes applied nk updates');
 
 # --- 3. a deadlock that recurs: the leader applies that transaction -----------------------------
 my $log_at = -s $n2->logfile;
@@ -113,6 +145,22 @@ is($n2->safe_psql('postgres', 'SELECT count(*) FROM spock.exception_log'), '0',
 $n1->safe_psql('postgres', "INSERT INTO dl VALUES ($_, false)") for 3 .. 10;
 spock_wait_caught_up($n1);
 is(table_digest($n2, 'dl'), table_digest($n1, 'dl'), 'later transactions flow as before');
+
+# --- 4. a failure that only the order explains: replayed after its turn ------------------------
+$n2->safe_psql('postgres', "SELECT spock.sub_disable('sub_pk', true)");
+$n2->poll_query_until('postgres',
+    "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'spock apply'")
+  or die 'the apply worker did not stop';
+for my $i (1 .. 3) {
+    $n1->safe_psql('postgres', "INSERT INTO tp VALUES ($i)");
+    $n1->safe_psql('postgres', "INSERT INTO tc VALUES ($i, $i)");
+}
+$n2->safe_psql('postgres', "SELECT spock.sub_enable('sub_pk', true)");
+spock_wait_caught_up($n1);
+is(table_digest($n2, 'tc'), table_digest($n1, 'tc'),
+    'children whose check failed before their parent committed: applied after it');
+is($n2->safe_psql('postgres', 'SELECT count(*) FROM spock.exception_log'), '0',
+    'nothing discarded by exception handling');
 
 $_->stop for ($n1, $n2);
 done_testing();
