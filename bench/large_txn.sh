@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # One large transaction, streamed or not: a provider and a subscriber (spock only, local
-# instances) with the subscriber's spock.stream_in_progress off, then a new pair with it on
-# (so that neither decodes the other's transaction again). For each: one transaction
+# instances) for each mode of MODES (default all three), a new pair each time so that none
+# decodes another's transaction again:
+#   off     the subscriber's spock.stream_in_progress off: the transaction arrives whole
+#   spool   streamed, spooled, applied from the spool at the commit (spock.stream_early_apply off)
+#   early   streamed and applied early by the stream apply process (both on, the defaults)
+# For each: one transaction
 # of ROWS inserted rows (default 200,000, each about 250 bytes) on the provider, while samples
 # (every 0.2 s) take the WAL the subscription's slot retains (pg_current_wal_lsn() - restart_lsn)
 # and the size of the subscriber's spool files; then the provider's spill and stream bytes
@@ -10,17 +14,26 @@
 #
 #   bench/large_txn.sh                      # 200,000 rows, logical_decoding_work_mem = 16MB
 #   ROWS=2000000 LDWM=64MB bench/large_txn.sh
+#   MODES="spool early" bench/large_txn.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 ROWS=${ROWS:-200000}
 LDWM=${LDWM:-16MB}
+MODES=${MODES:-off spool early}
 BASE_PORT=${BENCH_PORT_BASE:-5495}
 bench_init spock-large-txn
 # One pair of instances per mode, so that neither run decodes the other's transaction again.
 setup_pair() { # MODE PROVIDER_PORT SUBSCRIBER_PORT
     bench_start_instance "prov_$1" "$2" "logical_decoding_work_mem = $LDWM"
-    bench_start_instance "sub_$1" "$3" "spock.stream_in_progress = $1"
+    local settings
+    case $1 in
+        off) settings="spock.stream_in_progress = off" ;;
+        spool) settings=$'spock.stream_in_progress = on\nspock.stream_early_apply = off' ;;
+        early) settings=$'spock.stream_in_progress = on\nspock.stream_early_apply = on' ;;
+        *) die "unknown mode $1 (off, spool, early)" ;;
+    esac
+    bench_start_instance "sub_$1" "$3" "$settings"
     local dsn_p="host=$work port=$2 dbname=postgres user=postgres"
     local dsn_s="host=$work port=$3 dbname=postgres user=postgres"
     for pt in "$2" "$3"; do
@@ -54,7 +67,7 @@ log "one transaction of $ROWS rows; provider logical_decoding_work_mem = $LDWM; 
 printf '%-9s %14s %14s %14s %14s %8s %12s\n' streaming "max WAL kept" "spill bytes" \
     "stream bytes" "max spool" "streams" "visible ms"
 port=$BASE_PORT
-for mode in off on; do
+for mode in $MODES; do
     p=$port
     s=$((port + 1))
     port=$((port + 2))

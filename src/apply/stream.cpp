@@ -173,6 +173,7 @@ bool Stream::process_streamed(std::string_view payload, const core::ProtocolMess
         }
         return false;
     }
+    early_.observe(payload, msg);
     return streams_.handle(
         payload, msg,
         [this](std::string_view p, const core::ProtocolMessage& m) { applier_.handle(p, m); },
@@ -374,6 +375,7 @@ bool Stream::config_changed() {
         return true;
     }
     applier_.set_skip_lsn(fresh->skip_lsn);
+    early_.set_skip_lsn(fresh->skip_lsn);
     if (par_) {
         par_->set_skip_lsn(fresh->skip_lsn);
     }
@@ -383,6 +385,7 @@ bool Stream::config_changed() {
 void Stream::run() {
     streams_.open_directory(spill_directory());
     processes_ = gucs::parallel_apply_workers;
+    early_.set_skip_lsn(cfg_.skip_lsn);
     start(catalog::resume_position(cfg_.slot_name));
     if (ShutdownRequestPending) {
         return;
@@ -400,11 +403,13 @@ void Stream::run() {
         }
         stream();
     } catch (...) {
+        early_.stop();
         if (par_) {
             par_->stop();
         }
         throw;
     }
+    early_.stop();
     if (par_) {
         par_->stop();
     }
