@@ -81,6 +81,11 @@ core::RelId relid_of(const core::ProtocolMessage& msg) {
 
 }  // namespace
 
+std::string StreamApply::origin_name() const {
+    return core::worker_origin_name(core::origin_name(cfg_.slot_name, cfg_.provider, cfg_.provider),
+                                    kStreamApplyProcess);
+}
+
 bool StreamApply::allowed() const {
     // A delayed subscription applies at the delay's end, and a table being resynchronised
     // skips changes by the commit position: both need the commit first.
@@ -320,7 +325,16 @@ void StreamApply::observe(std::string_view payload, const core::ProtocolMessage&
                 plan_.fail(core::EarlyFallback::ProcessGone);
                 return;
             }
-            send_u32(kSaBegin, s->xid);
+            // The origin is set up from the first change on, as the worker's own is: changes
+            // written without one would look local to this node's own subscribers, which
+            // decode (and stream) them before the commit.
+            std::string origin = origin_name();
+            (void)catalog::ensure_origin(origin);
+            std::string body(4, '\0');
+            std::uint32_t xid = s->xid;
+            std::memcpy(body.data(), &xid, 4);
+            body += origin;
+            send(kSaBegin, body, false);
             hold_lock(false);
         } else if (step == Step::Resume) {
             if (!poll_failed()) {
@@ -403,11 +417,8 @@ bool StreamApply::commit(const core::StreamCommit& c) {
     if (step != Step::Commit || gone_) {
         return false;
     }
-    // The origin is created here, in a transaction of the worker's own; the process sets it
-    // up inside its open transaction.
-    std::string origin = core::worker_origin_name(
-        core::origin_name(cfg_.slot_name, cfg_.provider, cfg_.provider), kStreamApplyProcess);
-    (void)catalog::ensure_origin(origin);
+    // The process applied under this origin (created at the begin); the commit moves it.
+    std::string origin = origin_name();
     StreamApplyCommit cmd{};
     cmd.command = ++next_cmd_;
     cmd.end_lsn = c.end_lsn.value;

@@ -45,6 +45,8 @@ class StreamApply {
 
   private:
     bool allowed() const;
+    // The origin the process applies under: the provider's origin "<slot>:w100".
+    std::string origin_name() const;
     bool start_process();
     void send(char tag, std::string_view body, bool flush);
     void forward(std::string_view payload);

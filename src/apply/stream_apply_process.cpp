@@ -73,7 +73,8 @@ class Process {
 
   private:
     void command(const char* data, Size len);
-    void begin(core::TransactionId xid);
+    void begin(core::TransactionId xid, const std::string& origin);
+    void use_origin(const std::string& name);
     void change(std::string_view payload);
     void subxact(core::TransactionId subxid);
     void abort_subxact(core::TransactionId subxid);
@@ -142,7 +143,25 @@ void Process::fail(core::EarlyFallback why, const std::string& text) {
     pg::pg_call([w] { SetLatch(&w->procLatch); });
 }
 
-void Process::begin(core::TransactionId xid) {
+// Sets up the replication origin the transaction is applied under, before its first change:
+// every WAL record then carries it, so this node's own walsenders see the changes as another
+// node's (not to be sent on) already while they are decoded before the commit.
+void Process::use_origin(const std::string& name) {
+    RepOriginId* have = &origin_;
+    pg::pg_call([&name, have] {
+        RepOriginId id = replorigin_by_name(name.c_str(), false);
+        if (id != *have) {
+            if (*have != InvalidRepOriginId) {
+                replorigin_session_reset();
+            }
+            replorigin_session_setup(id);
+            *have = id;
+        }
+        replorigin_session_origin = id;
+    });
+}
+
+void Process::begin(core::TransactionId xid, const std::string& origin) {
     if (open_) {
         pg::abort_xact();
         subs_.clear();
@@ -150,6 +169,9 @@ void Process::begin(core::TransactionId xid) {
     failed_ = false;
     pg_atomic_write_u32(&g_sh->failed, 0);
     pg_atomic_write_u32(&g_sh->xid, xid);
+    pg::begin_xact();
+    open_ = true;        // from here an error falls back
+    use_origin(origin);  // a catalog lookup: inside the transaction
     // The origin is the provider's until the commit says otherwise; a commit from another
     // origin falls back (core::early_commit_rule), so origin checks made now are the ones the
     // commit would make. The commit time is not known: any conflict falls back.
@@ -158,8 +180,6 @@ void Process::begin(core::TransactionId xid) {
     txn_.provider_node = cfg_.provider;
     txn_.subscription_id = cfg_.id;
     txn_.xid = xid;
-    pg::begin_xact();
-    open_ = true;
     parallel_state(StreamApplyState::Applying);
 }
 
@@ -259,20 +279,11 @@ void Process::commit(const StreamApplyCommit& c) {
         subs_.pop_back();
     }
     std::string name(c.origin, strnlen(c.origin, sizeof c.origin));
-    RepOriginId* have = &origin_;
-    bool wrote = pg::pg_call([&name, have, c] {
+    use_origin(name);
+    bool wrote = pg::pg_call([c] {
         if (!TransactionIdIsValid(GetTopTransactionIdIfAny())) {
             return false;  // nothing written: no commit record would carry the origin
         }
-        RepOriginId id = replorigin_by_name(name.c_str(), false);
-        if (id != *have) {
-            if (*have != InvalidRepOriginId) {
-                replorigin_session_reset();
-            }
-            replorigin_session_setup(id);
-            *have = id;
-        }
-        replorigin_session_origin = id;
         replorigin_session_origin_lsn = c.end_lsn;
         replorigin_session_origin_timestamp = c.commit_time;
         return true;
@@ -303,7 +314,7 @@ void Process::command(const char* data, Size len) {
     switch (data[0]) {
         case kSaBegin:
             if (n >= 4) {
-                begin(get_u32(body));
+                begin(get_u32(body), std::string(body + 4, n - 4));
             }
             return;
         case kSaChange:

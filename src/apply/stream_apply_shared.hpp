@@ -31,7 +31,7 @@ enum class StreamApplyState : uint32 {
 };
 
 // Commands, one per shm_mq message: a tag byte, then the body.
-inline constexpr char kSaBegin = 'B';     // u32 xid
+inline constexpr char kSaBegin = 'B';     // u32 xid, the origin's name
 inline constexpr char kSaChange = 'P';    // one protocol message (R, I, U)
 inline constexpr char kSaSubxact = 'S';   // u32 subxid: its changes follow
 inline constexpr char kSaAbortSub = 'a';  // u32 subxid aborted

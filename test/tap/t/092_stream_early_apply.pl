@@ -83,6 +83,12 @@ is(status('xacts_fallen_back'), '0', 'without falling back');
 is(count_of("note = 'rolled back'"), '0', 'the savepoint rolled back left nothing');
 caught_up();
 is(table_digest($n2, 'big'), table_digest($n1, 'big'), 'big identical on both nodes');
+# The process applies under its origin from the first change on: n2's walsender to n1 sees
+# n1's changes as n1's while it decodes them before the commit, and sends none of them back.
+is($n2->safe_psql('postgres', q{
+        SELECT coalesce(sum(s.stream_txns), 0) FROM pg_stat_replication_slots s
+        JOIN pg_replication_slots r USING (slot_name) WHERE r.plugin = 'spock_output'}), '0',
+    'n2 streamed nothing of it back to n1');
 
 # ----- the provider aborts ------------------------------------------------------------------------
 my $applied = status('changes_applied');
