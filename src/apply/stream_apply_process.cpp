@@ -100,22 +100,21 @@ bool Process::receive(Size* len, void** data) {
     shm_mq_handle* mqh = mqh_;
     shm_mq_result r =
         pg::pg_call([mqh, len, data] { return shm_mq_receive(mqh, len, data, true); });
-    if (r == SHM_MQ_WOULD_BLOCK) {
-        // Nothing queued. Between the blocks of a stream the worker holds the lock: the wait
-        // for the next block is a lock wait the deadlock detector sees (a worker waiting for a
-        // row this transaction holds closes a cycle; then one of the two fails with 40P01).
+    if (r == SHM_MQ_WOULD_BLOCK && open_ && !failed_) {
+        // Nothing queued while this transaction holds rows. Between the blocks of a stream the
+        // worker holds the lock: the wait for the next block is a lock wait the deadlock
+        // detector sees (a worker waiting for a row this transaction holds closes a cycle;
+        // then one of the two fails with 40P01). An idle process waits on the queue alone.
         parallel_state(StreamApplyState::Waiting);
-        bool in_xact = open_;
-        pg::pg_call([in_xact] {
+        pg::pg_call([] {
             LOCKTAG tag;
             stream_apply_lock_tag(&tag, g_sh->dboid, g_sh->subid);
-            bool session = !in_xact;
-            (void)LockAcquire(&tag, ShareLock, session, false);
-            LockRelease(&tag, ShareLock, session);
+            (void)LockAcquire(&tag, ShareLock, false, false);
+            LockRelease(&tag, ShareLock, false);
         });
-        parallel_state(open_ && !failed_
-                           ? StreamApplyState::Applying
-                           : (failed_ ? StreamApplyState::Failed : StreamApplyState::Idle));
+        parallel_state(StreamApplyState::Applying);
+    }
+    if (r == SHM_MQ_WOULD_BLOCK) {
         r = pg::pg_call([mqh, len, data] { return shm_mq_receive(mqh, len, data, false); });
     }
     return r == SHM_MQ_SUCCESS;
