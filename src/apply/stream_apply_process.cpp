@@ -359,11 +359,12 @@ void Process::run() {
     for (;;) {
         Size len = 0;
         void* data = nullptr;
-        if (!receive(&len, &data)) {
-            return;  // the worker is gone
-        }
         committing_ = 0;
         try {
+            // The wait for the next block may end in a deadlock error (40P01): a fallback.
+            if (!receive(&len, &data)) {
+                return;  // the worker is gone
+            }
             command(static_cast<const char*>(data), len);
         } catch (const core::Error& e) {
             if (!open_ && !failed_) {
