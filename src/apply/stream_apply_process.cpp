@@ -166,6 +166,7 @@ void Process::begin(core::TransactionId xid, const std::string& origin) {
         subs_.clear();
     }
     failed_ = false;
+    pending_conflicts().clear();  // this process reports none: only this transaction's count
     pg_atomic_write_u32(&g_sh->failed, 0);
     pg_atomic_write_u32(&g_sh->xid, xid);
     pg::begin_xact();
@@ -193,7 +194,6 @@ void Process::change(std::string_view payload) {
                                          ALLOCSET_DEFAULT_SIZES);
         });
     }
-    std::uint64_t before = conflicts_seen();
     MemoryContext cxt = change_cxt_;
     const RemoteTxn* txn = &txn_;
     const core::ProtocolMessage* m = &msg;
@@ -212,7 +212,7 @@ void Process::change(std::string_view payload) {
         MemoryContextSwitchTo(old);
         MemoryContextReset(cxt);
     });
-    if (conflicts_seen() != before) {
+    if (conflicts_seen() != 0) {
         fail(core::early_conflict_rule(), "a conflict");
         return;
     }
@@ -232,6 +232,10 @@ void Process::subxact(core::TransactionId subxid) {
     }
     // Rows buffered for multi-insert belong to the enclosing (sub)transaction.
     pg::pg_call([] { flush_pending(); });
+    if (conflicts_seen() != 0) {  // met while writing the buffered rows
+        fail(core::early_conflict_rule(), "a conflict");
+        return;
+    }
     subs_.emplace_back(subxid, pg::begin_subxact());
 }
 
@@ -276,6 +280,12 @@ void Process::commit(const StreamApplyCommit& c) {
     while (!subs_.empty()) {
         pg::release_subxact(subs_.back().second);
         subs_.pop_back();
+    }
+    if (conflicts_seen() != 0) {  // met while writing the buffered rows
+        fail(core::early_conflict_rule(), "a conflict");
+        rollback();  // the worker hears of it from the answer: idle again
+        answer(c.command, StreamApplyOutcome::Failed);
+        return;
     }
     std::string name(c.origin, strnlen(c.origin, sizeof c.origin));
     use_origin(name);
@@ -376,6 +386,7 @@ void Process::run() {
             fail(core::EarlyFallback::ProcessError,
                  core::error_text(e.sqlstate(), e.message(), e.detail()));
             if (committing_ != 0) {
+                rollback();
                 answer(committing_, StreamApplyOutcome::Failed);  // a deferred check, say
             }
         }
