@@ -478,6 +478,7 @@ void Stream::stream() {
             par_->poll();
         }
         if (!in_txn()) {
+            early_.poll();  // a stream apply process that rolled back is heard of at once
             // Table statistics of applied changes: the flush after a commit is skipped when
             // the last one was less than a second ago, so an idle worker flushes here.
             pg::pg_call([] { pgstat_report_stat(false); });

@@ -40,6 +40,8 @@ class StreamApply {
     // failed transaction's replay does not meet its rows again.
     void worker_failed(const core::Error& e);
     void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
+    // When idle: takes in a failure the process reported (its transaction falls back).
+    void poll() { (void)poll_failed(); }
     // Ends the process (and waits for it). Never throws.
     void stop() noexcept;
 
