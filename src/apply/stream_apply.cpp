@@ -125,6 +125,7 @@ bool StreamApply::start_process() {
         pg_atomic_init_u32(&sh->state, static_cast<uint32>(StreamApplyState::Starting));
         pg_atomic_init_u32(&sh->xid, 0);
         pg_atomic_init_u32(&sh->failed, 0);
+        pg_atomic_init_u32(&sh->failed_xid, 0);
         pg_atomic_init_u64(&sh->done, 0);
         pg_atomic_init_u32(&sh->outcome, 0);
         pg_atomic_init_u64(&sh->changes, 0);
@@ -246,6 +247,10 @@ bool StreamApply::poll_failed() {
     if (why == 0 || !plan_.forwarding()) {
         return false;
     }
+    pg_read_barrier();
+    if (pg_atomic_read_u32(&sh_->failed_xid) != *plan_.active()) {
+        return false;  // about an earlier transaction
+    }
     fall_back(static_cast<core::EarlyFallback>(why));
     return true;
 }
@@ -283,6 +288,11 @@ void StreamApply::fall_back(core::EarlyFallback why) {
     if (sh_ == nullptr) {
         return;
     }
+    note_fallback(why);
+    roll_back();
+}
+
+void StreamApply::note_fallback(core::EarlyFallback why) {
     pg_atomic_fetch_add_u64(&sh_->fallbacks, 1);
     pg_atomic_write_u32(&sh_->last_fallback, static_cast<uint32>(why));
     std::string reason(core::early_fallback_name(why));
@@ -296,6 +306,9 @@ void StreamApply::fall_back(core::EarlyFallback why) {
                           ? errdetail("%s", error.c_str())
                           : 0));
     });
+}
+
+void StreamApply::roll_back() {
     std::uint64_t cmd = ++next_cmd_;
     char b[8];
     std::memcpy(b, &cmd, 8);
@@ -405,13 +418,8 @@ bool StreamApply::commit(const core::StreamCommit& c) {
     Step step = plan_.on_stream_commit(c.xid, provider, skip);
     if (step == Step::FallBack) {
         // The plan is already past the transaction; still count it and roll back.
-        pg_atomic_fetch_add_u64(&sh_->fallbacks, 1);
-        pg_atomic_write_u32(&sh_->last_fallback, static_cast<uint32>(plan_.last_fallback()));
-        std::uint64_t cmd = ++next_cmd_;
-        char b[8];
-        std::memcpy(b, &cmd, 8);
-        send(kSaAbort, std::string_view(b, 8), true);
-        (void)wait_done(cmd);
+        note_fallback(plan_.last_fallback());
+        roll_back();
         return false;
     }
     if (step != Step::Commit || gone_) {
@@ -436,9 +444,11 @@ bool StreamApply::commit(const core::StreamCommit& c) {
     }
     auto outcome = static_cast<StreamApplyOutcome>(pg_atomic_read_u32(&sh_->outcome));
     if (outcome != StreamApplyOutcome::Committed) {
-        pg_atomic_fetch_add_u64(&sh_->fallbacks, 1);
-        pg_atomic_write_u32(&sh_->last_fallback,
-                            static_cast<uint32>(core::EarlyFallback::ProcessError));
+        // It failed before the worker looked (an error or conflict), or at its commit.
+        uint32 why =
+            pg_atomic_read_u32(&sh_->failed_xid) == c.xid ? pg_atomic_read_u32(&sh_->failed) : 0;
+        note_fallback(why != 0 ? static_cast<core::EarlyFallback>(why)
+                               : core::EarlyFallback::ProcessError);
         return false;  // from the spool
     }
     core::Commit commit{c.commit_lsn, c.end_lsn, c.commit_time, c.remote_insert_lsn};

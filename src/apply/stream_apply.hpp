@@ -55,6 +55,10 @@ class StreamApply {
     void send_u32(char tag, std::uint32_t v, bool flush = false);
     // Rolls the process back and waits for it; the transaction goes to the spool path.
     void fall_back(core::EarlyFallback why);
+    // Counts a fallback and says why in the log.
+    void note_fallback(core::EarlyFallback why);
+    // Rolls the process back and waits for it.
+    void roll_back();
     // Waits for the process to finish command `cmd`; false when it is gone.
     bool wait_done(std::uint64_t cmd);
     bool poll_failed();

@@ -135,6 +135,7 @@ void Process::fail(core::EarlyFallback why, const std::string& text) {
     failed_ = true;
     pending_conflicts().clear();  // the worker counts them again when it applies from the spool
     snprintf(g_sh->error, sizeof g_sh->error, "%s", text.c_str());
+    pg_atomic_write_u32(&g_sh->failed_xid, txn_.xid);
     pg_write_barrier();
     pg_atomic_write_u32(&g_sh->failed, static_cast<uint32>(why));
     parallel_state(StreamApplyState::Failed);
@@ -165,13 +166,6 @@ void Process::begin(core::TransactionId xid, const std::string& origin) {
         pg::abort_xact();
         subs_.clear();
     }
-    failed_ = false;
-    pending_conflicts().clear();  // this process reports none: only this transaction's count
-    pg_atomic_write_u32(&g_sh->failed, 0);
-    pg_atomic_write_u32(&g_sh->xid, xid);
-    pg::begin_xact();
-    open_ = true;        // from here an error falls back
-    use_origin(origin);  // a catalog lookup: inside the transaction
     // The origin is the provider's until the commit says otherwise; a commit from another
     // origin falls back (core::early_commit_rule), so origin checks made now are the ones the
     // commit would make. The commit time is not known: any conflict falls back.
@@ -180,7 +174,14 @@ void Process::begin(core::TransactionId xid, const std::string& origin) {
     txn_.provider_node = cfg_.provider;
     txn_.subscription_id = cfg_.id;
     txn_.xid = xid;
+    failed_ = false;
+    pending_conflicts().clear();  // this process reports none: only this transaction's count
+    pg_atomic_write_u32(&g_sh->failed, 0);
+    pg_atomic_write_u32(&g_sh->xid, xid);
     parallel_state(StreamApplyState::Applying);
+    pg::begin_xact();
+    open_ = true;        // from here an error falls back
+    use_origin(origin);  // a catalog lookup: inside the transaction
 }
 
 void Process::change(std::string_view payload) {
@@ -265,7 +266,7 @@ void Process::rollback() {
     open_ = false;
     failed_ = false;
     pg_atomic_write_u32(&g_sh->xid, 0);
-    pg_atomic_write_u32(&g_sh->failed, 0);
+    // `failed` stays until the next begin: the worker reads why after a failed commit.
     parallel_state(StreamApplyState::Idle);
 }
 

@@ -59,9 +59,10 @@ struct StreamApplyShared {
     pg_atomic_uint32 xid;    // the transaction being early-applied (0: none)
     // The transaction failed in the process (a fallback reason, core::EarlyFallback), or 0.
     pg_atomic_uint32 failed;
-    pg_atomic_uint64 done;     // the last command (commit, abort) the process finished
-    pg_atomic_uint32 outcome;  // of `done`
-    XLogRecPtr local_end;      // of a commit: the local commit record's end, flushed
+    pg_atomic_uint32 failed_xid;  // the transaction `failed` is about
+    pg_atomic_uint64 done;        // the last command (commit, abort) the process finished
+    pg_atomic_uint32 outcome;     // of `done`
+    XLogRecPtr local_end;         // of a commit: the local commit record's end, flushed
     // Counters since the worker started, for spock.get_stream_apply_status().
     pg_atomic_uint64 changes;        // changes applied early (also of rolled back transactions)
     pg_atomic_uint64 committed;      // transactions committed early
