@@ -27,6 +27,7 @@ class Stream {
         applier_.set_idle_callback([this] { send_feedback(true); });
         // Early apply of streamed transactions (stream_apply.hpp).
         applier_.set_failure_callback([this](const core::Error& e) { early_.worker_failed(e); });
+        early_.set_tick([this] { send_feedback(false); });
         streams_.set_committed_elsewhere(
             [this](const core::StreamCommit& c) { return early_.commit(c); });
     }

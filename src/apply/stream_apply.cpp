@@ -11,6 +11,7 @@
 
 extern "C" {
 #include <miscadmin.h>
+#include <postmaster/interrupt.h>
 #include <pgstat.h>
 #include <storage/ipc.h>
 #include <storage/latch.h>
@@ -224,12 +225,39 @@ void StreamApply::send(char tag, std::string_view body, bool flush) {
     iov[1].data = body.data();
     iov[1].len = body.size();
     shm_mq_handle* mq = mq_;
-    // A full queue waits here: the queue, not the transaction, bounds the memory.
-    shm_mq_result r =
-        pg::pg_call([mq, &iov, flush] { return shm_mq_sendv(mq, iov, 2, false, flush); });
-    if (r != SHM_MQ_SUCCESS) {
-        gone_ = true;
-        plan_.fail(core::EarlyFallback::ProcessGone);
+    shm_mq_iovec* v = iov;
+    // A full queue waits here: the queue, not the transaction, bounds the memory. The wait
+    // keeps the provider informed and ends at shutdown.
+    for (;;) {
+        shm_mq_result r =
+            pg::pg_call([mq, v, flush] { return shm_mq_sendv(mq, v, 2, true, flush); });
+        if (r == SHM_MQ_SUCCESS) {
+            return;
+        }
+        if (r != SHM_MQ_WOULD_BLOCK) {
+            gone_ = true;
+            plan_.fail(core::EarlyFallback::ProcessGone);
+            return;
+        }
+        pause();
+    }
+}
+
+void StreamApply::pause() {
+    pg::pg_call([] {
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100L,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    });
+    if (ShutdownRequestPending) {
+        throw core::Error("57P01", "apply worker of subscription \"" + cfg_.name +
+                                       "\" stopping while its stream apply process is busy");
+    }
+    // Not at a STREAM COMMIT: the worker has received the commit's position but not applied
+    // it, and a tick would confirm it to the provider.
+    if (tick_ && !at_commit_) {
+        tick_();
     }
 }
 
@@ -258,24 +286,24 @@ bool StreamApply::poll_failed() {
 bool StreamApply::wait_done(std::uint64_t cmd) {
     bool held = holding_;
     hold_lock(false);  // the process may be waiting for it
-    StreamApplyShared* sh = sh_;
-    BackgroundWorkerHandle* handle = handle_;
-    bool done = pg::pg_call([sh, handle, cmd] {
-        for (;;) {
-            if (pg_atomic_read_u64(&sh->done) >= cmd) {
-                pg_read_barrier();
-                return true;
-            }
-            pid_t pid;
-            if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED) {
-                return pg_atomic_read_u64(&sh->done) >= cmd;
-            }
-            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
-                            PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
+    bool done = false;
+    for (;;) {
+        if (pg_atomic_read_u64(&sh_->done) >= cmd) {
+            pg_read_barrier();
+            done = true;
+            break;
         }
-    });
+        BackgroundWorkerHandle* handle = handle_;
+        bool stopped = pg::pg_call([handle] {
+            pid_t pid;
+            return GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED;
+        });
+        if (stopped) {
+            done = pg_atomic_read_u64(&sh_->done) >= cmd;
+            break;
+        }
+        pause();
+    }
     if (!done) {
         gone_ = true;
     }
@@ -411,6 +439,19 @@ void StreamApply::observe(std::string_view payload, const core::ProtocolMessage&
 }
 
 bool StreamApply::commit(const core::StreamCommit& c) {
+    at_commit_ = true;
+    bool done = false;
+    try {
+        done = commit_early(c);
+    } catch (...) {
+        at_commit_ = false;
+        throw;
+    }
+    at_commit_ = false;
+    return done;
+}
+
+bool StreamApply::commit_early(const core::StreamCommit& c) {
     using Step = core::EarlyApplyPlan::Step;
     poll_failed();
     bool provider = c.origin_id == 0 || c.origin_id == cfg_.provider;

@@ -5,6 +5,7 @@
 // committed early; when not, the spool path applies it as before.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,12 +41,16 @@ class StreamApply {
     // failed transaction's replay does not meet its rows again.
     void worker_failed(const core::Error& e);
     void set_skip_lsn(core::Lsn lsn) { skip_lsn_ = lsn; }
+    // Called about every 100 ms while the worker waits for the process (a full queue, a
+    // commit), so the provider keeps hearing from it.
+    void set_tick(std::function<void()> fn) { tick_ = std::move(fn); }
     // When idle: takes in a failure the process reported (its transaction falls back).
     void poll() { (void)poll_failed(); }
     // Ends the process (and waits for it). Never throws.
     void stop() noexcept;
 
   private:
+    bool commit_early(const core::StreamCommit& c);
     bool allowed() const;
     // The origin the process applies under: the provider's origin "<slot>:w100".
     std::string origin_name() const;
@@ -62,6 +67,8 @@ class StreamApply {
     // Waits for the process to finish command `cmd`; false when it is gone.
     bool wait_done(std::uint64_t cmd);
     bool poll_failed();
+    // Waits a little for the process (its latch, 100 ms), then ticks; throws at shutdown.
+    void pause();
     void hold_lock(bool hold);
     bool spock_table(core::RelId relid) const;
 
@@ -77,6 +84,8 @@ class StreamApply {
     bool gone_ = false;  // the process is gone; a new one starts with the next transaction
     bool holding_ = false;
     std::uint64_t next_cmd_ = 0;
+    std::function<void()> tick_;
+    bool at_commit_ = false;                           // inside commit(): no tick
     std::unordered_map<core::RelId, bool> spock_rel_;  // relations of the stream: spock's own?
 };
 
