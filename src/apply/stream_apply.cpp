@@ -236,7 +236,9 @@ void StreamApply::send(char tag, std::string_view body, bool flush) {
         }
         if (r != SHM_MQ_WOULD_BLOCK) {
             gone_ = true;
-            plan_.fail(core::EarlyFallback::ProcessGone);
+            if (plan_.fail(core::EarlyFallback::ProcessGone)) {
+                note_fallback(core::EarlyFallback::ProcessGone);
+            }
             return;
         }
         pause();

@@ -6,7 +6,8 @@
 # a provider abort leave nothing; a change that fails on the subscriber falls back to the
 # spool, where exception handling logs it; a deadlock between the worker (a whole transaction
 # between two blocks whose subscriber-only trigger updates a row the early-applied one holds)
-# and the process is resolved without losing a change; a kill -9 of the process mid-stream loses and doubles nothing.
+# and the process is resolved without losing a change; a process terminated mid-stream falls
+# back to the spool; a kill -9 of the process mid-stream loses and doubles nothing.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -155,6 +156,27 @@ is($n2->safe_psql('postgres', q{SELECT (SELECT n FROM tally) || ' ' || count(*) 
     'the trigger ran once for each row of both transactions');
 is($n2->safe_psql('postgres', q{SELECT string_agg(status, ',') FROM spock.sub_show_status()}),
     'replicating', 'n2 goes on replicating');
+
+# ----- the process terminated in the middle of a stream: the spool applies the transaction ------
+$s->query_safe('BEGIN');
+$s->query_safe(q{INSERT INTO big SELECT g, 8, 'terminated' FROM generate_series(250001, 270000) g});
+ok($n2->poll_query_until('postgres',
+        "SELECT xid IS NOT NULL AND process_status <> 'failed' FROM spock.get_stream_apply_status()"),
+    'the transaction is applied early');
+$fallbacks = status('xacts_fallen_back');
+$n2->safe_psql('postgres',
+    'SELECT pg_terminate_backend(process_pid::int) FROM spock.get_stream_apply_status()');
+$s->query_safe(q{INSERT INTO big SELECT g, 8, 'terminated' FROM generate_series(270001, 280000) g});
+ok($n2->poll_query_until('postgres', 'SELECT coalesce(sum(xacts_fallen_back), 0) > '
+          . $fallbacks . ' FROM spock.get_stream_apply_status()'),
+    'the worker notices the process is gone and falls back');
+is($n2->safe_psql('postgres', 'SELECT last_fallback FROM spock.get_stream_apply_status()'),
+    'the stream apply process is gone', 'because it is gone');
+$s->query_safe('COMMIT');
+caught_up();
+is($n2->safe_psql('postgres',
+        "SELECT count(*) || ' ' || count(DISTINCT id) FROM big WHERE note = 'terminated'"),
+    '30000 30000', 'the spool applied every row of the transaction, once');
 
 # ----- kill -9 of the stream apply process in the middle of a stream ------------------------------
 $s->query_safe('BEGIN');
