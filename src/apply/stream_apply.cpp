@@ -457,7 +457,9 @@ bool StreamApply::commit_early(const core::StreamCommit& c) {
     using Step = core::EarlyApplyPlan::Step;
     poll_failed();
     bool provider = c.origin_id == 0 || c.origin_id == cfg_.provider;
-    bool skip = core::skip_transaction(skip_lsn_, c.commit_lsn);
+    // A table resynchronised since the transaction began skips changes by the commit's
+    // position, which early apply could not know: the spool path decides.
+    bool skip = core::skip_transaction(skip_lsn_, c.commit_lsn) || !applier_.synced().empty();
     Step step = plan_.on_stream_commit(c.xid, provider, skip);
     if (step == Step::FallBack) {
         // The plan is already past the transaction; still count it and roll back.
