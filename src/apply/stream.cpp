@@ -50,10 +50,10 @@ void Stream::start(core::Lsn from) {
     in.subscriber_node_id = cfg_.local;
     in.spock_version = core::kVersion;
     in.spock_version_num = core::kVersionNum;
-    // Streamed transactions are applied by the worker itself, so not with parallel apply
-    // (docs/replication.md).
+    // With parallel apply the leader spools streamed transactions too and hands each over as a
+    // whole transaction at its commit (docs/replication.md).
     streaming_asked_ = gucs::stream_in_progress;
-    in.stream_in_progress = streaming_asked_ && processes_ <= 1;
+    in.stream_in_progress = streaming_asked_;
     std::vector<core::StartupOption> options = core::client_startup_options(in);
     std::string cmd = core::start_replication_command(cfg_.slot_name, from, options);
     PGconn* c = conn_->raw();
@@ -163,15 +163,13 @@ void Stream::process(const char* buf, int len) {
 
 bool Stream::process_streamed(std::string_view payload, const core::ProtocolMessage& msg) {
     if (par_) {
-        if (core::StreamedTxns::is_stream_message(msg)) {
-            // Not asked for with parallel apply (see start()).
-            throw core::Error(core::sqlstate::kProtocolViolation,
-                              "the provider streamed an in-progress transaction that was not "
-                              "asked for",
-                              "spock.parallel_apply_workers is above 1.",
-                              "The apply worker restarts and receives the transactions again.");
-        }
-        return false;
+        // Spooled only, and at its commit handed to the leader as B, O, the changes and C,
+        // like a whole transaction: one over the leader's buffer is applied by the leader
+        // itself once every process is idle. No early apply with parallel apply.
+        return streams_.handle(
+            payload, msg,
+            [this](std::string_view p, const core::ProtocolMessage& m) { par_->handle(p, m); },
+            [this] { send_feedback(false); });
     }
     early_.observe(payload, msg);
     return streams_.handle(

@@ -206,6 +206,39 @@ is($n2->safe_psql('postgres',
     '30000 30000', 'after the kill: every row of the transaction, once');
 is(table_digest($n2, 'big'), table_digest($n1, 'big'), 'big identical on both nodes');
 
+# ----- streaming with parallel apply: spooled, applied whole at the commit -----------------------
+my $old = $n2->safe_psql('postgres', q{SELECT worker_pid FROM spock.get_apply_worker_status()
+    WHERE worker_status = 'running'});
+$n2->safe_psql('postgres', 'ALTER SYSTEM SET spock.parallel_apply_workers = 2');
+$n2->reload;
+ok($n2->poll_query_until('postgres', "SELECT count(*) = 1 FROM spock.get_apply_worker_status() "
+          . "WHERE worker_status = 'running' AND worker_pid <> $old"),
+    'the apply worker restarts with two parallel apply processes');
+spock_wait_replicating($n2, 'sub_n1_n2');
+my $streamed = $n1->safe_psql('postgres', q{
+    SELECT coalesce(sum(s.stream_txns), 0) FROM pg_stat_replication_slots s
+    JOIN pg_replication_slots r USING (slot_name) WHERE r.plugin = 'spock_output'});
+my $p = $n1->background_psql('postgres');
+$p->query_safe('BEGIN');
+$p->query_safe(q{INSERT INTO big SELECT g, 9, 'parallel' FROM generate_series(400001, 420000) g});
+$p->query_safe('SAVEPOINT a');
+$p->query_safe(q{UPDATE big SET v = -9 WHERE id BETWEEN 400001 AND 405000});
+$p->query_safe('ROLLBACK TO a');
+# Small transactions of another session commit while it streams.
+$n1->safe_psql('postgres', "INSERT INTO big VALUES ($_, 9, 'parallel small')") for 500001 .. 500020;
+$p->query_safe(q{DELETE FROM big WHERE id BETWEEN 410001 AND 411000});
+$p->query_safe('COMMIT');
+$p->quit;
+caught_up();
+cmp_ok($n1->safe_psql('postgres', q{
+        SELECT coalesce(sum(s.stream_txns), 0) FROM pg_stat_replication_slots s
+        JOIN pg_replication_slots r USING (slot_name) WHERE r.plugin = 'spock_output'}),
+    '>', $streamed, 'n1 streamed the transaction to the parallel apply worker');
+is($n2->safe_psql('postgres', q{SELECT count(*) || ' ' || sum(v) FROM big
+        WHERE note IN ('parallel', 'parallel small')}), '19020 171180',
+    'with parallel apply: every row once, the savepoint rolled back');
+is(table_digest($n2, 'big'), table_digest($n1, 'big'), 'big identical on both nodes');
+
 $n1->stop;
 $n2->stop;
 done_testing();
