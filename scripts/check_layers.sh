@@ -27,6 +27,7 @@ PUBLIC_HEADERS=(
     sync/table_resync.hpp   # the applier copies one table again between transactions
     apply/channel_stats.hpp # the shared channel statistics read by get_channel_stats()
     apply/parallel_status.hpp # parallel apply processes for get_parallel_apply_status()
+    apply/stream_apply_status.hpp # stream apply processes for get_stream_apply_status()
 )
 
 # PostgreSQL's headers: the top-level files and directories of its include directories.

@@ -417,6 +417,15 @@ CREATE FUNCTION get_parallel_apply_status(OUT worker_pid bigint, OUT worker_dboi
                                           OUT xacts_applied bigint)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_parallel_apply_status'
     LANGUAGE C VOLATILE;
+-- The stream apply process of each apply worker: early apply of streamed transactions (ours;
+-- spock.stream_early_apply).
+CREATE FUNCTION get_stream_apply_status(OUT worker_pid bigint, OUT worker_subid bigint,
+                                        OUT process_pid bigint, OUT process_status text,
+                                        OUT xid bigint, OUT changes_applied bigint,
+                                        OUT xacts_committed bigint, OUT xacts_fallen_back bigint,
+                                        OUT last_fallback text)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'spock_get_stream_apply_status'
+    LANGUAGE C VOLATILE;
 -- Exception handling and apply counters per subscription of this database (ours;
 -- docs/exceptions.md). Counted since the server started.
 CREATE FUNCTION apply_counters(OUT sub_id oid, OUT worker_pid integer, OUT worker_starts bigint,

@@ -394,6 +394,11 @@ void Applier::on_commit(const core::Commit& m) {
     record_.clear();
 }
 
+void Applier::committed_elsewhere(core::Lsn local_end, const core::Commit& m) {
+    flush_.committed(local_end, m.end_lsn);
+    finish_remote_txn(m);
+}
+
 core::Lsn Applier::flush_position(core::Lsn received) {
     // With spock.pg_standby_slot_names, a remote transaction is confirmed to its provider only
     // once the physical standbys have its local commit (docs/high-availability.md).

@@ -74,6 +74,13 @@ class Applier {
     // Copies one table again (src/sync/table_resync.cpp). Between remote transactions only.
     // Returns kInvalidLsn when the provider no longer publishes it.
     core::Lsn resync_table(const TableKey& table);
+    // A streamed transaction was committed by the stream apply process (stream_apply.hpp):
+    // its local commit end (flushed) and remote commit, for the flush position and progress.
+    void committed_elsewhere(core::Lsn local_end, const core::Commit& m);
+    // Told of every error the first pass of a remote transaction meets, before it is handled.
+    void set_failure_callback(std::function<void(const core::Error&)> cb) {
+        on_failure_ = std::move(cb);
+    }
     // A queue message asked for a table copy since the last call.
     bool take_copy_request() { return std::exchange(copy_requested_, false); }
 
@@ -162,6 +169,7 @@ class Applier {
     core::Lsn skip_lsn_;
     std::function<void()> idle_;
     std::function<void()> before_replay_;
+    std::function<void(const core::Error&)> on_failure_;
     std::unordered_map<core::RelId, TableKey> relnames_;
     std::map<TableKey, core::Lsn> synced_;
     core::Truncate truncate_kept_;  // a TRUNCATE without the tables the copy already holds

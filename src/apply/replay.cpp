@@ -137,6 +137,9 @@ void Applier::log_replay_summary() {
 void Applier::fail(const core::Error& error) {
     first_error_ = core::error_text(error.sqlstate(), error.message(), error.detail());
     pg::abort_xact();
+    if (on_failure_) {
+        on_failure_(error);  // after the abort: the rows this transaction held are free
+    }
     channel_stats_discard();
     local_txn_ = false;
     failed_ = true;

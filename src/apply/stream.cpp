@@ -50,10 +50,10 @@ void Stream::start(core::Lsn from) {
     in.subscriber_node_id = cfg_.local;
     in.spock_version = core::kVersion;
     in.spock_version_num = core::kVersionNum;
-    // Streamed transactions are applied by the worker itself, so not with parallel apply
-    // (docs/replication.md).
+    // With parallel apply the leader spools streamed transactions too and hands each over as a
+    // whole transaction at its commit (docs/replication.md).
     streaming_asked_ = gucs::stream_in_progress;
-    in.stream_in_progress = streaming_asked_ && processes_ <= 1;
+    in.stream_in_progress = streaming_asked_;
     std::vector<core::StartupOption> options = core::client_startup_options(in);
     std::string cmd = core::start_replication_command(cfg_.slot_name, from, options);
     PGconn* c = conn_->raw();
@@ -163,16 +163,15 @@ void Stream::process(const char* buf, int len) {
 
 bool Stream::process_streamed(std::string_view payload, const core::ProtocolMessage& msg) {
     if (par_) {
-        if (core::StreamedTxns::is_stream_message(msg)) {
-            // Not asked for with parallel apply (see start()).
-            throw core::Error(core::sqlstate::kProtocolViolation,
-                              "the provider streamed an in-progress transaction that was not "
-                              "asked for",
-                              "spock.parallel_apply_workers is above 1.",
-                              "The apply worker restarts and receives the transactions again.");
-        }
-        return false;
+        // Spooled only, and at its commit handed to the leader as B, O, the changes and C,
+        // like a whole transaction: one over the leader's buffer is applied by the leader
+        // itself once every process is idle. No early apply with parallel apply.
+        return streams_.handle(
+            payload, msg,
+            [this](std::string_view p, const core::ProtocolMessage& m) { par_->handle(p, m); },
+            [this] { send_feedback(false); });
     }
+    early_.observe(payload, msg);
     return streams_.handle(
         payload, msg,
         [this](std::string_view p, const core::ProtocolMessage& m) { applier_.handle(p, m); },
@@ -374,6 +373,7 @@ bool Stream::config_changed() {
         return true;
     }
     applier_.set_skip_lsn(fresh->skip_lsn);
+    early_.set_skip_lsn(fresh->skip_lsn);
     if (par_) {
         par_->set_skip_lsn(fresh->skip_lsn);
     }
@@ -383,6 +383,7 @@ bool Stream::config_changed() {
 void Stream::run() {
     streams_.open_directory(spill_directory());
     processes_ = gucs::parallel_apply_workers;
+    early_.set_skip_lsn(cfg_.skip_lsn);
     start(catalog::resume_position(cfg_.slot_name));
     if (ShutdownRequestPending) {
         return;
@@ -400,11 +401,13 @@ void Stream::run() {
         }
         stream();
     } catch (...) {
+        early_.stop();
         if (par_) {
             par_->stop();
         }
         throw;
     }
+    early_.stop();
     if (par_) {
         par_->stop();
     }
@@ -473,6 +476,7 @@ void Stream::stream() {
             par_->poll();
         }
         if (!in_txn()) {
+            early_.poll();  // a stream apply process that rolled back is heard of at once
             // Table statistics of applied changes: the flush after a commit is skipped when
             // the last one was less than a second ago, so an idle worker flushes here.
             pg::pg_call([] { pgstat_report_stat(false); });

@@ -11,6 +11,7 @@
 
 #include "applier.hpp"
 #include "parallel_leader.hpp"
+#include "stream_apply.hpp"
 #include "sub_config.hpp"
 
 namespace spock::apply {
@@ -21,8 +22,14 @@ class Stream {
         : cfg_(cfg),
           slot_(slot),
           applier_(cfg, slot),
+          early_(cfg, slot, applier_),
           streams_("stream_sub_" + std::to_string(cfg.id)) {
         applier_.set_idle_callback([this] { send_feedback(true); });
+        // Early apply of streamed transactions (stream_apply.hpp).
+        applier_.set_failure_callback([this](const core::Error& e) { early_.worker_failed(e); });
+        early_.set_tick([this] { send_feedback(false); });
+        streams_.set_committed_elsewhere(
+            [this](const core::StreamCommit& c) { return early_.commit(c); });
     }
 
     // Runs until the subscription changes or is disabled (returns), or an error that ends
@@ -52,6 +59,7 @@ class Stream {
     const SubConfig& cfg_;
     worker::WorkerSlot* slot_;
     Applier applier_;
+    StreamApply early_;                    // spock.stream_early_apply
     core::StreamedTxns streams_;           // spock.stream_in_progress
     std::unique_ptr<ParallelLeader> par_;  // spock.parallel_apply_workers > 1
     int processes_ = 1;                    // spock.parallel_apply_workers at the start

@@ -124,6 +124,9 @@ void StreamedTxns::apply_commit(const StreamCommit& c, const Apply& apply,
     // error ends the worker, and the provider sends the transaction again).
     std::unique_ptr<StreamSpool> spool = std::move(it->second);
     spools_.erase(it);
+    if (elsewhere_ && elsewhere_(c)) {
+        return;
+    }
 
     const Begin begin{c.commit_lsn, c.commit_time, c.xid};
     apply(encode_message(begin), begin);

@@ -32,6 +32,7 @@ int deleted_keys_retention = 3600;
 int exception_replay_queue_size = 4 * 1024 * 1024;
 int parallel_apply_workers = 1;
 bool stream_in_progress = true;
+bool stream_early_apply = true;
 char* extra_connection_options = nullptr;
 int failover_slots_feedback_naptime = 10000;
 int failover_slots_naptime = 1000;
@@ -201,6 +202,10 @@ void define_all() {
                 "Asks providers to stream transactions larger than their "
                 "logical_decoding_work_mem while they are in progress.",
                 &stream_in_progress, true, PGC_SIGHUP);
+    define_bool("spock.stream_early_apply",
+                "Applies a streamed transaction's changes as they arrive, in a stream apply "
+                "process, and commits them at the provider's commit.",
+                &stream_early_apply, true, PGC_SIGHUP);
     define_bool("spock.batch_inserts", "Applies runs of inserts with multi-insert.", &batch_inserts,
                 true, PGC_POSTMASTER);
     define_bool("spock.use_spi", "Applies changes through SPI instead of the executor.", &use_spi,

@@ -51,6 +51,11 @@ class StreamedTxns {
     bool handle(std::string_view payload, const ProtocolMessage& msg, const Apply& apply,
                 const std::function<void()>& tick);
 
+    // Asked at each STREAM COMMIT before the spool is applied: true when the transaction was
+    // committed another way (early apply, docs/architecture.md); its spool is then dropped.
+    using CommittedElsewhere = std::function<bool(const StreamCommit&)>;
+    void set_committed_elsewhere(CommittedElsewhere fn) { elsewhere_ = std::move(fn); }
+
     bool in_block() const noexcept { return block_ != nullptr; }
     std::size_t open_transactions() const noexcept { return spools_.size(); }
 
@@ -61,6 +66,7 @@ class StreamedTxns {
     std::string dir_;
     std::map<TransactionId, std::unique_ptr<StreamSpool>> spools_;
     StreamSpool* block_ = nullptr;  // the transaction of the open block
+    CommittedElsewhere elsewhere_;
 };
 
 }  // namespace spock::core

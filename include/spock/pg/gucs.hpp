@@ -33,6 +33,7 @@ extern int exception_replay_queue_size;
 // Apply processes per subscription (docs/architecture.md, "Parallel apply"); 1 = serial.
 extern int parallel_apply_workers;
 extern bool stream_in_progress;
+extern bool stream_early_apply;
 inline constexpr int kMaxParallelApplyWorkers = 16;
 extern int deleted_keys_max;        // entries; 0: no record
 extern int deleted_keys_retention;  // seconds

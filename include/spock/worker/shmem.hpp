@@ -39,6 +39,8 @@ struct WorkerSlot {
                                  // failure after that waits spock.restart_delay_on_exception
     uint32 parallel_dsm;         // apply workers: the dsm_handle of its parallel apply
                                  // processes' segment (0: serial apply)
+    uint32 stream_dsm;           // apply workers: the dsm_handle of its stream apply
+                                 // process's segment (0: none)
 };
 
 // How long after `s` stopped with an error it may be started again: restart_delay_on_exception

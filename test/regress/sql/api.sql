@@ -85,7 +85,7 @@ WHERE p.pronamespace = 'spock'::regnamespace;
 CREATE TEMP TABLE our_additions (name text);
 INSERT INTO our_additions VALUES ('apply_counters'), ('schema_change_stats'), ('apply_stats'), ('conflict_counters'),
                                  ('reset_sub_conflict_stats'), ('deleted_key_trigger'),
-                                 ('get_parallel_apply_status');
+                                 ('get_parallel_apply_status'), ('get_stream_apply_status');
 SELECT count(*) AS reference, (SELECT count(*) FROM our_functions) AS ours,
        (SELECT count(*) FROM our_additions) AS additions
 FROM reference_functions;
@@ -215,3 +215,5 @@ RESET IntervalStyle;
 
 -- Parallel apply processes (ours, docs/functions.md): none where no apply worker runs.
 SELECT count(*) AS parallel_processes FROM spock.get_parallel_apply_status();
+-- Stream apply processes (ours): none either.
+SELECT count(*) AS stream_apply_processes FROM spock.get_stream_apply_status();

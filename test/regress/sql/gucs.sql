@@ -78,6 +78,9 @@ ALTER SYSTEM SET spock.parallel_apply_workers = 0;
 -- Ours: streaming of large in-progress transactions (docs/configuration.md).
 SHOW spock.stream_in_progress;
 SET spock.stream_in_progress = off;
+-- Ours: early apply of streamed transactions.
+SHOW spock.stream_early_apply;
+SET spock.stream_early_apply = off;
 SET spock.pause_timeout = '30s';
 SHOW spock.pause_timeout;
 RESET spock.pause_timeout;
