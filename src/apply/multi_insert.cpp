@@ -14,15 +14,17 @@
 //    must have a hash function, otherwise the table is not buffered;
 //  * constraints, generated columns and the partition constraint are checked as each row
 //    arrives, so an error names the row that caused it.
-//  * a local session may insert a buffered key after its lookup. With a key index that can
-//    arbitrate, a run is written with one multi-insert inside a subtransaction, the key index
-//    reporting rather than raising a collision; a collision rolls the subtransaction back and
-//    the run is written again speculatively row by row (insert_arbiter.cpp); a row that collides
-//    there sends itself and the rest of the run through the single-row path, which resolves
-//    insert_exists. Short runs, and the runs of a table just after a collision, skip the
-//    subtransaction and go speculative at once (core/insert_batch.hpp decides). Without a key
-//    index (nothing to collide on) and from the transaction callbacks the run is a plain
-//    multi-insert.
+//  * a run can meet a key that exists or that a local session inserts meanwhile. With a key
+//    index that can arbitrate, a run is written with one multi-insert inside a subtransaction,
+//    the key index reporting rather than raising a collision; a collision rolls the
+//    subtransaction back and the run is written again speculatively row by row
+//    (insert_arbiter.cpp); a row that collides there goes through the single-row path after
+//    the others, which resolves insert_exists. Short runs, and the runs of a table just after a
+//    collision, skip the subtransaction and go speculative at once (core/insert_batch.hpp
+//    decides). Without a key index (nothing to collide on) and from the transaction callbacks
+//    the run is a plain multi-insert; an existing key raises a unique violation there (the
+//    apply worker writes its buffer before it commits, so only an unusual path gets there,
+//    and the replay, whose runs look every key up, resolves it).
 // The buffer lives in the (sub)transaction that started it: it is written at flush_pending(),
 // before any other change, when full, and at (sub)transaction pre-commit; it is dropped when
 // that (sub)transaction aborts.
@@ -34,6 +36,9 @@
 #include "spock/worker/deleted_keys.hpp"
 
 #include "spock/pg/gucs.hpp"
+
+#include <algorithm>
+#include <utility>
 
 extern "C" {
 #include <access/genam.h>
@@ -493,17 +498,36 @@ void write_rows(InsertBuffer* b, int n) {
     }
 }
 
-// Each row written speculatively (insert_arbiter.cpp) with the key index as arbiter. Returns the
-// number of rows written before one met a key a concurrent writer took (that row is gone
-// again), or n.
+// Swaps rows i and j of the buffer (their slots and sent-column flags).
+void swap_rows(InsertBuffer* b, int i, int j) {
+    if (i == j) {
+        return;
+    }
+    std::swap(b->slots[i], b->slots[j]);
+    bool* a = b->sent_rows + static_cast<size_t>(i) * b->natts;
+    bool* c = b->sent_rows + static_cast<size_t>(j) * b->natts;
+    std::swap_ranges(a, a + b->natts, c);
+}
+
+// Each row written speculatively (insert_arbiter.cpp) with the key index as arbiter. A row that
+// meets a key that exists or that a concurrent writer took is not written (it is gone again)
+// and moves behind the rows still to try, so rows [0, written) end up written and rows
+// [written, n) are those for the single-row path. Reordering a run is harmless: no row trigger
+// runs on a buffered table, and no two rows of a run share a key (add_row() flushes the buffer
+// before a row whose key hash is in it). Returns written.
 int write_rows_speculative(InsertBuffer* b, int n) {
     owner_on(b);
     PushActiveSnapshot(GetTransactionSnapshot());
     int written = 0;
-    while (written < n &&
-           speculative_write(b->rri, b->estate, b->slots[written], b->arbiters, nullptr)) {
+    int left = n;  // rows [written, left) are still to try
+    while (written < left) {
+        bool ok = speculative_write(b->rri, b->estate, b->slots[written], b->arbiters, nullptr);
         ResetPerTupleExprContext(b->estate);
-        written++;
+        if (ok) {
+            written++;
+        } else {
+            swap_rows(b, written, --left);
+        }
     }
     PopActiveSnapshot();
     owner_off(b);
@@ -670,7 +694,9 @@ void flush_buffer(bool may_retry) {
         elog(DEBUG1, "spock: wrote %d buffered rows to relation \"%s\"%s%s", n,
              RelationGetRelationName(b->rel),
              collided ? "; a key collided in the multi-insert, the run was written again" : "",
-             written < n ? "; a concurrent insert sent some through the single-row path" : "");
+             written < n
+                 ? "; rows whose key exists or was taken concurrently went the single-row way"
+                 : "");
     }
     if (written < n || taken_back > 0) {
         // A key that was there already or taken meanwhile: the single-row path resolves it,

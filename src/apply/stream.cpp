@@ -54,6 +54,7 @@ void Stream::start(core::Lsn from) {
     // whole transaction at its commit (docs/replication.md).
     streaming_asked_ = gucs::stream_in_progress;
     in.stream_in_progress = streaming_asked_;
+    in.compact_begin = true;  // the Applier takes a missing ORIGIN as the provider's
     std::vector<core::StartupOption> options = core::client_startup_options(in);
     std::string cmd = core::start_replication_command(cfg_.slot_name, from, options);
     PGconn* c = conn_->raw();

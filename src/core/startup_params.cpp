@@ -253,6 +253,10 @@ std::vector<StartupOption> client_startup_options(const ClientStartupInputs& in)
         // Ours too: a Spock provider ignores it and keeps sending whole transactions.
         add("spock.stream_in_progress", "1");
     }
+    if (in.compact_begin) {
+        // Ours too: a Spock provider ignores it and sends ORIGIN and COMMIT-ORDER as always.
+        add("spock.compact_begin", "1");
+    }
     return opts;
 }
 
@@ -344,6 +348,8 @@ StartupParams parse_startup_options(std::span<const StartupOption> options) {
             p.subscriber_node_id = parse_u32_option(opt);
         } else if (n == "spock.stream_in_progress") {
             p.stream_in_progress = parse_bool_option(opt);
+        } else if (n == "spock.compact_begin") {
+            p.compact_begin = parse_bool_option(opt);
         } else if (n == "no_txinfo") {
             p.no_txinfo = parse_bool_option(opt);
         } else if (n == "pg_version") {

@@ -95,6 +95,7 @@ void apply_params(PluginState* st, const core::StartupParams& params) {
     st->allow_binary = formats.binary;
     st->forward_all = params.forward_all_origins;
     st->stream_requested = params.stream_in_progress;
+    st->compact_begin = params.compact_begin;
     if (params.subscriber_node_id) {
         st->subscriber_node = *params.subscriber_node_id;
     }

@@ -177,17 +177,23 @@ void write_begin(LogicalDecodingContext* ctx, PluginState* st, ReorderBufferTXN*
     put_u32(b, txn->xid);
     flush_message(ctx, st, false);
 
-    put_u8(b, core::msgtype::kOrigin);
-    put_u8(b, 0);
-    put_i64(b, static_cast<int64_t>(txn->origin_lsn));
-    put_u16(b, static_cast<uint16_t>(origin_node_id(st, txn->origin_id)));
-    flush_message(ctx, st, false);
+    // Each message is a CopyData of its own, and the walsender sends each at once: a subscriber
+    // that asked for compact headers is spared the two that say nothing new to it.
+    if (!st->compact_begin || txn->origin_id != InvalidRepOriginId) {
+        put_u8(b, core::msgtype::kOrigin);
+        put_u8(b, 0);
+        put_i64(b, static_cast<int64_t>(txn->origin_lsn));
+        put_u16(b, static_cast<uint16_t>(origin_node_id(st, txn->origin_id)));
+        flush_message(ctx, st, false);
+    }
 
     // Commit order for slot groups; plain slots are not in a group (reference §5.5).
-    put_u8(b, core::msgtype::kCommitOrder);
-    put_u8(b, 0);
-    put_i64(b, 0);
-    flush_message(ctx, st, false);
+    if (!st->compact_begin) {
+        put_u8(b, core::msgtype::kCommitOrder);
+        put_u8(b, 0);
+        put_i64(b, 0);
+        flush_message(ctx, st, false);
+    }
     st->begin_sent = true;
 }
 

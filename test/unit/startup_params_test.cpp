@@ -387,5 +387,30 @@ TEST(StartupParamsStreaming, SentOnlyWhenAskedAndParsed) {
     EXPECT_FALSE(parse_startup_options(opts).stream_in_progress);
 }
 
+TEST(StartupParamsCompactBegin, SentOnlyWhenAskedAndParsed) {
+    ClientStartupInputs in;
+    in.expected_encoding = "UTF8";
+    in.pg_version_num = 150020;
+    in.binary = native_binary_traits(150020);
+    auto is_compact = [](const StartupOption& o) { return o.name == "spock.compact_begin"; };
+    const auto without = client_startup_options(in);
+    EXPECT_TRUE(std::none_of(without.begin(), without.end(), is_compact));
+    EXPECT_FALSE(parse_startup_options(without).compact_begin);
+    in.compact_begin = true;
+    auto opts = client_startup_options(in);
+    auto it = std::find_if(opts.begin(), opts.end(), is_compact);
+    ASSERT_NE(it, opts.end());
+    EXPECT_EQ(it->value, "1");
+    StartupParams p = parse_startup_options(opts);
+    EXPECT_TRUE(p.compact_begin);
+    EXPECT_FALSE(p.stream_in_progress);  // independent of each other
+    EXPECT_TRUE(std::find(p.ignored_options.begin(), p.ignored_options.end(),
+                          "spock.compact_begin") == p.ignored_options.end());
+    it->value = "perhaps";
+    EXPECT_THROW(parse_startup_options(opts), Error);
+    it->value = "0";
+    EXPECT_FALSE(parse_startup_options(opts).compact_begin);
+}
+
 }  // namespace
 }  // namespace spock::core

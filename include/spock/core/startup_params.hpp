@@ -65,6 +65,8 @@ struct ClientStartupInputs {
     // Ask for large in-progress transactions to be streamed (spock.stream_in_progress '1');
     // the option is left out when false.
     bool stream_in_progress = false;
+    // Ask for compact transaction headers (spock.compact_begin '1'); left out when false.
+    bool compact_begin = false;
 };
 
 // The options Spock's client sends, in its order. Names are sent as identifier lists
@@ -119,6 +121,10 @@ struct StartupParams {
     // spock.stream_in_progress (ours): the subscriber reads the stream messages of
     // protocol.hpp, so transactions beyond logical_decoding_work_mem may be streamed to it.
     bool stream_in_progress = false;
+    // spock.compact_begin (ours): the subscriber takes a transaction without ORIGIN as the
+    // provider's own and does not read COMMIT-ORDER, so the provider leaves out the ORIGIN of
+    // a transaction that originated on it and every COMMIT-ORDER (docs/protocol.md).
+    bool compact_begin = false;
     std::vector<std::string> ignored_options;  // unknown names, for a DEBUG1 line each
 
     bool operator==(const StartupParams&) const = default;

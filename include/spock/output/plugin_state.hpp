@@ -71,6 +71,9 @@ struct PluginState {
 
     // Streaming of in-progress transactions (streaming.hpp), when the subscriber asked.
     bool stream_requested = false;
+    // The subscriber asked for compact transaction headers (spock.compact_begin): no ORIGIN
+    // for a transaction that originated here, no COMMIT-ORDER (always 0 without slot groups).
+    bool compact_begin = false;
     bool in_stream = false;              // between the stream_start and stream_stop callbacks
     TransactionId stream_xid = 0;        // the top-level xid of that block
     bool stream_block_sent = false;      // STREAM START went out for the block

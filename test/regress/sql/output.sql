@@ -471,6 +471,21 @@ SELECT node_id AS peer_node_id FROM spock.node WHERE node_name = 'peer';
 SELECT * FROM peek('output_s');
 SELECT * FROM changes('output_s', 'spock.forward_origins', 'all');
 
+-- ----- compact transaction headers (ours) -------------------------------------------------
+-- A subscriber that sends spock.compact_begin gets no ORIGIN for a transaction that originated
+-- here (it takes a missing ORIGIN as the provider's) and no COMMIT-ORDER; a forwarded
+-- transaction keeps its ORIGIN. Without the option (a Spock subscriber) nothing changes.
+INSERT INTO plain VALUES (13, 'local, compact');
+SELECT pg_replication_origin_session_setup('foreign');
+INSERT INTO plain VALUES (14, 'forwarded, compact');
+SELECT pg_replication_origin_session_reset();
+SELECT split_part(c, ' ', 1) AS without_option
+FROM peek('output_s', 'spock.forward_origins', 'all') c;
+SELECT replace(c, 'ORIGIN ' || (SELECT roident FROM pg_replication_origin
+                                 WHERE roname = 'foreign'), 'ORIGIN <roident of foreign>')
+       AS compact
+FROM changes('output_s', 'spock.forward_origins', 'all', 'spock.compact_begin', '1') c;
+
 -- ----- sync events and other WAL messages (reference §5.6) ---------------------------------
 -- A transactional sync event is sent inside its transaction, which needs no other change to
 -- be sent; a non-transactional one is sent at once, outside any transaction (the startup
