@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "spock/pg/bgworker.hpp"
 #include "spock/core/byte_order.hpp"
 #include "spock/core/error.hpp"
 #include "spock/pg/guard.hpp"
@@ -144,20 +145,12 @@ void ParallelLeader::start() {
             pg_atomic_init_u64(&p.lost, 0);
             shm_mq* mq = shm_mq_create(parallel_queue(sh, k), kParallelQueueBytes);
             shm_mq_set_sender(mq, MyProc);
-            BackgroundWorker bgw;
-            memset(&bgw, 0, sizeof bgw);
-            bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-            bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-            bgw.bgw_restart_time = BGW_NEVER_RESTART;
-            snprintf(bgw.bgw_library_name, BGW_MAXLEN, "spock");
-            snprintf(bgw.bgw_function_name, BGW_MAXLEN, "spock_parallel_apply_main");
-            snprintf(bgw.bgw_name, BGW_MAXLEN, "spock parallel apply %u w%d", subid, k);
-            snprintf(bgw.bgw_type, BGW_MAXLEN, "spock parallel apply");
-            bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg_));
-            memcpy(bgw.bgw_extra, &k, sizeof k);
-            bgw.bgw_notify_pid = MyProcPid;
+            char name[BGW_MAXLEN];
+            snprintf(name, sizeof name, "spock parallel apply %u w%d", subid, k);
             BackgroundWorkerHandle* handle;
-            if (!RegisterDynamicBackgroundWorker(&bgw, &handle)) {
+            if (!pg::start_dynamic_worker("spock_parallel_apply_main", name, "spock parallel apply",
+                                          UInt32GetDatum(dsm_segment_handle(seg_)), &k, sizeof k,
+                                          &handle)) {
                 ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
                                 errmsg("could not start parallel apply process %d of subscription "
                                        "\"%s\"",

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "spock/pg/bgworker.hpp"
 #include "spock/catalog/origins.hpp"
 #include "spock/core/apply_progress.hpp"
 #include "spock/core/origin_names.hpp"
@@ -135,19 +136,12 @@ bool StreamApply::start_process() {
         pg_atomic_init_u32(&sh->last_fallback, 0);
         shm_mq* mq = shm_mq_create(stream_apply_queue(sh), kStreamApplyQueueBytes);
         shm_mq_set_sender(mq, MyProc);
-        BackgroundWorker bgw;
-        memset(&bgw, 0, sizeof bgw);
-        bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        bgw.bgw_restart_time = BGW_NEVER_RESTART;
-        snprintf(bgw.bgw_library_name, BGW_MAXLEN, "spock");
-        snprintf(bgw.bgw_function_name, BGW_MAXLEN, "spock_stream_apply_main");
-        snprintf(bgw.bgw_name, BGW_MAXLEN, "spock stream apply %u", subid);
-        snprintf(bgw.bgw_type, BGW_MAXLEN, "spock stream apply");
-        bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg_));
-        bgw.bgw_notify_pid = MyProcPid;
+        char name[BGW_MAXLEN];
+        snprintf(name, sizeof name, "spock stream apply %u", subid);
         BackgroundWorkerHandle* handle;
-        bool registered = RegisterDynamicBackgroundWorker(&bgw, &handle);
+        bool registered =
+            pg::start_dynamic_worker("spock_stream_apply_main", name, "spock stream apply",
+                                     UInt32GetDatum(dsm_segment_handle(seg_)), nullptr, 0, &handle);
         if (registered) {
             g_handle = handle;
             handle_ = handle;

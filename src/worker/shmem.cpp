@@ -1,5 +1,6 @@
 #include "spock/worker/shmem.hpp"
 
+#include "spock/pg/bgworker.hpp"
 #include "spock/pg/gucs.hpp"
 #include "spock/pg/read_only.hpp"
 
@@ -191,21 +192,11 @@ int start_worker(WorkerType type, Oid dboid, Oid subid, const char* name,
     s.subid = subid;
     LWLockRelease(state->lock);
 
-    BackgroundWorker bgw;
-    memset(&bgw, 0, sizeof bgw);
-    bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    bgw.bgw_restart_time = BGW_NEVER_RESTART;
-    snprintf(bgw.bgw_library_name, BGW_MAXLEN, "spock");
-    snprintf(bgw.bgw_function_name, BGW_MAXLEN, "%s",
-             type == WorkerType::Manager ? "spock_manager_main" : "spock_apply_main");
-    snprintf(bgw.bgw_name, BGW_MAXLEN, "%s", name);
-    snprintf(bgw.bgw_type, BGW_MAXLEN, "%s",
-             type == WorkerType::Manager ? "spock manager" : "spock apply");
-    bgw.bgw_main_arg = Int32GetDatum(index);
-    bgw.bgw_notify_pid = MyProcPid;
+    const bool manager = type == WorkerType::Manager;
     BackgroundWorkerHandle* handle;
-    if (!RegisterDynamicBackgroundWorker(&bgw, &handle)) {
+    if (!pg::start_dynamic_worker(manager ? "spock_manager_main" : "spock_apply_main", name,
+                                  manager ? "spock manager" : "spock apply", Int32GetDatum(index),
+                                  nullptr, 0, &handle)) {
         LWLockAcquire(state->lock, LW_EXCLUSIVE);
         s.type = WorkerType::None;
         s.status = WorkerStatus::None;
