@@ -99,6 +99,13 @@ void before_commit(XactEvent event, void*) {
 // (their processes were idle when the leader sent them, so this is short). It holds no row
 // lock while it waits, and a process only waits for transactions before its own, so the wait
 // cannot be part of a cycle; after it, every transaction it may wait for has its lock taken.
+// At exit: a sleep on acks_cv, which lives in the segment, is cancelled while the segment is
+// still mapped. A SIGTERM inside wait_acks() ends the process from within the sleep, and
+// PostgreSQL cancels it only in ProcKill(), after every segment was detached (a crash).
+void cancel_cv_sleep(int, Datum) {
+    ConditionVariableCancelSleep();
+}
+
 void wait_acks(std::uint64_t needed) {
     if (pg_atomic_read_u64(&g_sh->acks) >= needed) {
         return;
@@ -319,6 +326,7 @@ void spock_parallel_apply_main(Datum main_arg) {
         proc_exit(0);  // the leader is already gone
     }
     dsm_pin_mapping(seg);
+    before_shmem_exit(cancel_cv_sleep, 0);
     g_sh = static_cast<ParallelShared*>(dsm_segment_address(seg));
     if (k < 1 || k > g_sh->nprocs) {
         elog(ERROR, "parallel apply process number %d out of range", k);
